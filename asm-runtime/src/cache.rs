@@ -1,0 +1,440 @@
+//! [`SecretCache`]: the in-memory TTL cache over `aws-sdk-secretsmanager`.
+
+mod backoff;
+mod builder;
+mod entry;
+mod fetch;
+mod map;
+mod stats;
+
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+pub use builder::SecretCacheBuilder;
+pub use stats::Stats;
+
+use builder::Settings;
+use entry::{Entry, Flight, Loaded};
+use fetch::Job;
+use map::EntryMap;
+use stats::Counters;
+
+use crate::{Error, Secret, Version};
+
+/// An in-memory cache of secrets, shared by cloning (one `Arc`).
+///
+/// - **Hits** are lock-free and allocation-free, and never wait on the network.
+/// - **Misses** of one entry share one API call (single flight), made in a spawned task so a
+///   reader that gives up strands nobody.
+/// - **Freshness**: after its soft TTL (jittered into `[ttl/2, ttl]`) a value is still served
+///   while one background refresh runs; failing refreshes back off exponentially; a value older
+///   than `max_staleness` is no longer served ([`Error::Stale`]).
+/// - **Rotation**: a refresh that finds a new version id swaps the value atomically.
+///
+/// # Examples
+/// ```no_run
+/// # async fn f() -> Result<(), asm_runtime::Error> {
+/// use asm_runtime::{ExposeSecret, SecretCache};
+/// let cache = SecretCache::from_env().await?;
+/// let db = cache.get("prod/db").await?;
+/// let password = db.json_key("password")?;
+/// # let _ = password.expose_secret();
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SecretCache {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    client: Client,
+    settings: Settings,
+    entries: EntryMap,
+    counters: Counters,
+    /// Set once `BatchGetSecretValue` is denied: later batches go one by one.
+    batch_denied: AtomicBool,
+}
+
+/// One (id, version) a loader asks for, with the TTL it wants.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) id: Arc<str>,
+    pub(crate) version: Version,
+    pub(crate) ttl: Option<Duration>,
+}
+
+/// What a read found in memory.
+enum Lookup {
+    /// A value to return; `refresh` when it is past its soft TTL.
+    Serve(Arc<Secret>, bool),
+    /// A value past `max_staleness` whose refresh is backing off.
+    Stale(Error),
+    /// Nothing usable: wait for a fetch. Carries the old value's confirmation time, if any.
+    Wait(Option<Instant>),
+}
+
+impl SecretCache {
+    /// A builder with the default settings (TTL 600 s, `max_staleness` 1 h, `AWSCURRENT`).
+    pub fn builder(client: Client) -> SecretCacheBuilder {
+        SecretCacheBuilder::new(client)
+    }
+
+    /// A cache with the default settings over `client`.
+    pub fn new(client: Client) -> Self {
+        Self::builder(client)
+            .build()
+            .unwrap_or_else(|_| unreachable!("the default settings are valid"))
+    }
+
+    /// A cache over a client from the default AWS configuration chain: environment, shared
+    /// profile (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
+    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another endpoint,
+    /// such as a local Secrets Manager.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when no region is configured.
+    pub async fn from_env() -> Result<Self, Error> {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        if config.region().is_none() {
+            return Err(Error::Config {
+                message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
+            });
+        }
+        Ok(Self::new(Client::new(&config)))
+    }
+
+    /// The SDK client the cache calls.
+    pub fn client(&self) -> &Client {
+        &self.shared.client
+    }
+
+    /// The secret `id` (name or ARN) at the default version.
+    ///
+    /// A hit returns at once, without locking or allocating. Concurrent misses of one secret
+    /// make one API call between them; a value past its soft TTL is returned while a
+    /// background refresh runs.
+    ///
+    /// # Errors
+    /// The first load fails fast with the typed error; past `max_staleness`, [`Error::Stale`].
+    pub async fn get(&self, id: &str) -> Result<Arc<Secret>, Error> {
+        self.get_version(id, &self.shared.settings.version).await
+    }
+
+    /// The secret `id` at `version` (a staging label or a version id); see [`get`](Self::get).
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub async fn get_version(&self, id: &str, version: &Version) -> Result<Arc<Secret>, Error> {
+        let now = Instant::now();
+        if let Some(hit) = self.shared.entries.with(id, version, |entry| {
+            let state = entry.state.load();
+            match state.as_deref() {
+                Some(loaded) if now < loaded.fresh_until => Some(Arc::clone(&loaded.secret)),
+                _ => None,
+            }
+        }) {
+            if let Some(secret) = hit {
+                self.shared.counters.hit();
+                tracing::trace!(secret_id = id, outcome = "hit");
+                return Ok(secret);
+            }
+        }
+        let entry = self.shared.entry(id, version, None);
+        self.shared.read(&entry, now).await
+    }
+
+    /// Fetches `requests` together: hits from memory, the rest in one round of API calls
+    /// (batched where possible). Results are in request order.
+    pub(crate) async fn get_many(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
+        let now = Instant::now();
+        let entries: Vec<Arc<Entry>> = requests
+            .iter()
+            .map(|r| self.shared.entry(&r.id, &r.version, r.ttl))
+            .collect();
+        let waiting: Vec<Arc<Entry>> = entries
+            .iter()
+            .filter(|e| matches!(self.shared.lookup(e, now), Lookup::Wait(_)))
+            .cloned()
+            .collect();
+        // Start every missing fetch at once, so they can share a batch call.
+        drop(self.shared.flights(&waiting));
+        join_all(entries.iter().map(|e| self.shared.read(e, now)))
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Re-reads `id` (default version) from the service now, e.g. after a database rejected
+    /// the cached password, and returns what it found.
+    ///
+    /// Calls are coalesced with any fetch in flight, and rate limited: within
+    /// `refresh_now_interval` of the last forced refresh, the value it fetched is returned.
+    ///
+    /// # Errors
+    /// The fetch's error, typed.
+    pub async fn refresh_now(&self, id: &str) -> Result<Arc<Secret>, Error> {
+        let version = &self.shared.settings.version;
+        let entry = self.shared.entry(id, version, None);
+        let now = Instant::now();
+        let limited = {
+            let mut forced = entry
+                .forced_at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let limited =
+                forced.is_some_and(|at| now < at + self.shared.settings.refresh_now_interval);
+            if !limited {
+                *forced = Some(now);
+            }
+            limited
+        };
+        if limited {
+            if let Some(flight) = entry.current_flight() {
+                return flight.await;
+            }
+            if let Some(loaded) = entry.state.load_full() {
+                return Ok(Arc::clone(&loaded.secret));
+            }
+        }
+        tracing::debug!(secret_id = id, "refresh requested");
+        self.shared.flight(&entry).await
+    }
+
+    /// Drops `id` (every version, under its name and ARN); the next read fetches it again.
+    pub fn invalidate(&self, id: &str) {
+        let removed = self.shared.entries.remove(id);
+        tracing::debug!(secret_id = id, removed, "invalidated");
+    }
+
+    /// The counters since the cache was built.
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// The ARN under which `id` was fetched, if it has been.
+    pub fn known_arn(&self, id: &str) -> Option<String> {
+        let entry = self.shared.entries.find_any(id)?;
+        let loaded = entry.state.load_full()?;
+        Some(loaded.secret.arn().to_owned()).filter(|arn| !arn.is_empty())
+    }
+
+    /// The region the client is configured for.
+    pub fn region(&self) -> Option<&str> {
+        self.shared.client.config().region().map(|r| r.as_ref())
+    }
+}
+
+impl fmt::Debug for SecretCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretCache")
+            .field("settings", &self.shared.settings)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn entry(&self, id: &str, version: &Version, ttl: Option<Duration>) -> Arc<Entry> {
+        let default_ttl = self.settings.ttl;
+        let entry = self.entries.get_or_insert(id, version, || {
+            Entry::new(
+                id.into(),
+                version.clone(),
+                ttl.unwrap_or(default_ttl).min(default_ttl),
+            )
+        });
+        if let Some(ttl) = ttl {
+            entry.lower_ttl(ttl);
+        }
+        entry
+    }
+
+    fn lookup(&self, entry: &Entry, now: Instant) -> Lookup {
+        let state = entry.state.load();
+        let Some(loaded) = state.as_deref() else {
+            return Lookup::Wait(None);
+        };
+        if now < loaded.fresh_until {
+            return Lookup::Serve(Arc::clone(&loaded.secret), false);
+        }
+        if now < loaded.stale_at {
+            return Lookup::Serve(Arc::clone(&loaded.secret), now >= loaded.refresh_at);
+        }
+        if now < loaded.refresh_at {
+            // Past max_staleness and backing off: say so without calling the service again.
+            if let Some(last) = &loaded.last_error {
+                return Lookup::Stale(stale(entry, now - loaded.confirmed, last.clone()));
+            }
+        }
+        Lookup::Wait(Some(loaded.confirmed))
+    }
+
+    /// A read that missed the hit path: serve, refresh in the background, or wait.
+    async fn read(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        now: Instant,
+    ) -> Result<Arc<Secret>, Error> {
+        match self.lookup(entry, now) {
+            Lookup::Serve(secret, false) => {
+                self.counters.hit();
+                Ok(secret)
+            }
+            Lookup::Serve(secret, true) => {
+                self.counters.stale_served();
+                tracing::debug!(
+                    secret_id = &*entry.id,
+                    outcome = "refresh-ahead",
+                    "serving while refreshing"
+                );
+                drop(self.flight(entry));
+                Ok(secret)
+            }
+            Lookup::Stale(err) => Err(err),
+            Lookup::Wait(previous) => {
+                self.counters.miss();
+                tracing::debug!(secret_id = &*entry.id, outcome = "miss");
+                match self.flight(entry).await {
+                    Ok(secret) => Ok(secret),
+                    Err(err) => match previous {
+                        Some(confirmed) => Err(stale(entry, Instant::now() - confirmed, err)),
+                        None => Err(err),
+                    },
+                }
+            }
+        }
+    }
+
+    fn flight(self: &Arc<Self>, entry: &Arc<Entry>) -> Flight {
+        let mut flights = self.flights(std::slice::from_ref(entry));
+        flights
+            .pop()
+            .unwrap_or_else(|| unreachable!("one flight per entry asked for"))
+    }
+
+    /// The fetch in flight for each entry, starting one task for all that have none.
+    fn flights(self: &Arc<Self>, entries: &[Arc<Entry>]) -> Vec<Flight> {
+        let mut jobs = Vec::new();
+        let flights = entries
+            .iter()
+            .map(|entry| {
+                let mut slot = entry.flight_slot();
+                if let Some(flight) = &*slot {
+                    return flight.clone();
+                }
+                let (reply, answer) = oneshot::channel();
+                let id = Arc::clone(&entry.id);
+                let flight = answer
+                    .map(move |answer| answer.unwrap_or_else(|_| Err(task_ended(&id))))
+                    .boxed()
+                    .shared();
+                *slot = Some(flight.clone());
+                jobs.push(Job {
+                    entry: Arc::clone(entry),
+                    reply,
+                });
+                flight
+            })
+            .collect();
+        if !jobs.is_empty() {
+            tokio::spawn(fetch::run(Arc::clone(self), jobs));
+        }
+        flights
+    }
+
+    /// Records a fetch's outcome, ends its flight, and answers its waiters.
+    fn complete(&self, job: Job, result: Result<Secret, Error>) {
+        let entry = &job.entry;
+        let now = Instant::now();
+        let previous = entry.state.load_full();
+        let answer = match result {
+            Ok(secret) => {
+                let secret = Arc::new(secret);
+                let soft_ttl = backoff::jittered_ttl(entry.ttl(), self.settings.jitter);
+                let rotated = previous
+                    .as_ref()
+                    .is_some_and(|p| p.secret.version_id() != secret.version_id());
+                if rotated {
+                    self.counters.rotation();
+                    tracing::info!(
+                        secret_id = &*entry.id,
+                        version_id = secret.version_id(),
+                        "new version adopted"
+                    );
+                } else {
+                    tracing::debug!(
+                        secret_id = &*entry.id,
+                        version_id = secret.version_id(),
+                        outcome = "fetched"
+                    );
+                }
+                entry.state.store(Some(Arc::new(Loaded::new(
+                    Arc::clone(&secret),
+                    now,
+                    now + soft_ttl,
+                    self.settings.max_staleness,
+                    0,
+                    None,
+                ))));
+                self.entries.alias(entry, &[secret.arn(), secret.name()]);
+                Ok(secret)
+            }
+            Err(err) => {
+                self.counters.failure();
+                if let Some(previous) = previous {
+                    let failures = previous.failures.saturating_add(1);
+                    let wait = backoff::backoff(failures, self.settings.max_backoff);
+                    tracing::warn!(
+                        secret_id = &*entry.id,
+                        failures,
+                        retry_in_ms = wait.as_millis() as u64,
+                        age_s = (now - previous.confirmed).as_secs(),
+                        error = %err,
+                        "refresh failed; serving the last good value"
+                    );
+                    entry.state.store(Some(Arc::new(Loaded::new(
+                        Arc::clone(&previous.secret),
+                        previous.confirmed,
+                        now + wait,
+                        self.settings.max_staleness,
+                        failures,
+                        Some(err.clone()),
+                    ))));
+                } else {
+                    tracing::warn!(secret_id = &*entry.id, error = %err, "fetch failed");
+                }
+                Err(err)
+            }
+        };
+        *entry.flight_slot() = None;
+        // A reader that stopped waiting dropped its receiver; nothing to do then.
+        let _ = job.reply.send(answer);
+    }
+}
+
+fn stale(entry: &Entry, age: Duration, last_failure: Error) -> Error {
+    Error::Stale {
+        secret_id: entry.id.to_string(),
+        age,
+        last_failure: Box::new(last_failure),
+    }
+}
+
+fn task_ended(id: &str) -> Error {
+    Error::Transport {
+        secret_id: id.to_owned(),
+        kind: crate::TransportKind::Other,
+        detail: Some("the fetch task ended without an answer (runtime shutting down?)".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+//! Timing: TTL jitter and retry backoff, both randomised so fleets do not synchronise.
+
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
+
+/// The first retry waits up to this long; each further failure doubles it, up to a cap.
+pub(crate) const BACKOFF_BASE: Duration = Duration::from_secs(1);
+
+/// A uniformly random fraction in `[0, 1)`.
+fn unit_random() -> f64 {
+    // RandomState is seeded per instance from OS randomness: enough for jitter.
+    let bits = RandomState::new().hash_one(0u8) >> 11;
+    bits as f64 / (1u64 << 53) as f64
+}
+
+/// A soft TTL inside `[ttl/2, ttl]` when `jitter` is on, else `ttl`.
+pub(crate) fn jittered_ttl(ttl: Duration, jitter: bool) -> Duration {
+    if jitter {
+        ttl.mul_f64(1.0 - unit_random() / 2.0)
+    } else {
+        ttl
+    }
+}
+
+/// The ceiling of the wait after `failures` consecutive failures (1 for the first):
+/// `base × 2^(failures-1)`, at most `cap`.
+pub(crate) fn backoff_ceiling(failures: u32, cap: Duration) -> Duration {
+    let doublings = failures.saturating_sub(1).min(31);
+    BACKOFF_BASE.saturating_mul(1 << doublings).min(cap)
+}
+
+/// "Full jitter": a uniformly random wait in `[0, ceiling]`, with a floor of 1/16 of the
+/// ceiling so a retry never fires at once.
+pub(crate) fn backoff(failures: u32, cap: Duration) -> Duration {
+    let ceiling = backoff_ceiling(failures, cap);
+    ceiling.mul_f64(unit_random()).max(ceiling / 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_inside_half_ttl_to_ttl() {
+        let ttl = Duration::from_secs(600);
+        for _ in 0..10_000 {
+            let t = jittered_ttl(ttl, true);
+            assert!(t >= ttl / 2 && t <= ttl, "{t:?} outside [300s, 600s]");
+        }
+        assert_eq!(jittered_ttl(ttl, false), ttl);
+    }
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_the_cap() {
+        let cap = Duration::from_secs(128);
+        let ceilings: Vec<u64> = (1..=10)
+            .map(|n| backoff_ceiling(n, cap).as_secs())
+            .collect();
+        assert_eq!(ceilings, [1, 2, 4, 8, 16, 32, 64, 128, 128, 128]);
+        assert_eq!(backoff_ceiling(u32::MAX, cap), cap);
+    }
+
+    #[test]
+    fn backoff_waits_are_jittered_within_their_ceiling() {
+        let cap = Duration::from_secs(128);
+        for failures in 1..12 {
+            let ceiling = backoff_ceiling(failures, cap);
+            for _ in 0..500 {
+                let wait = backoff(failures, cap);
+                assert!(
+                    wait >= ceiling / 16 && wait <= ceiling,
+                    "{wait:?} vs {ceiling:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unit_random_is_spread() {
+        let samples: Vec<f64> = (0..2_000).map(|_| unit_random()).collect();
+        assert!(samples.iter().all(|x| (0.0..1.0).contains(x)));
+        assert!(samples.iter().any(|x| *x < 0.1) && samples.iter().any(|x| *x > 0.9));
+    }
+}

@@ -1,0 +1,99 @@
+//! One cached (secret id, version): its last good value, its deadlines, its in-flight fetch.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use futures_util::future::{BoxFuture, Shared};
+use tokio::time::Instant;
+
+use crate::{Error, Secret, Version};
+
+/// A fetch shared by every reader waiting for one entry (single flight).
+pub(crate) type Flight = Shared<BoxFuture<'static, Result<Arc<Secret>, Error>>>;
+
+pub(crate) struct Entry {
+    /// The id the service is asked for (name or ARN, as first requested).
+    pub(crate) id: Arc<str>,
+    pub(crate) version: Version,
+    ttl_nanos: AtomicU64,
+    /// The last good value, swapped whole by a fetch; readers never lock.
+    pub(crate) state: ArcSwapOption<Loaded>,
+    /// The fetch under way, if any. Locked only on misses and refreshes.
+    flight: Mutex<Option<Flight>>,
+    /// When `refresh_now` last went to the service, for its rate limit.
+    pub(crate) forced_at: Mutex<Option<Instant>>,
+}
+
+/// A value and its deadlines, replaced as one so readers see a consistent set.
+pub(crate) struct Loaded {
+    pub(crate) secret: Arc<Secret>,
+    /// When the service last confirmed this value.
+    pub(crate) confirmed: Instant,
+    /// Soft deadline: after it, the next read triggers a refresh (also the backoff deadline).
+    pub(crate) refresh_at: Instant,
+    /// Hard deadline: after it, reads fail with `Stale` unless a refresh succeeds.
+    pub(crate) stale_at: Instant,
+    /// `min(refresh_at, stale_at)`: before it, a read is a plain hit.
+    pub(crate) fresh_until: Instant,
+    /// Consecutive failed refreshes.
+    pub(crate) failures: u32,
+    pub(crate) last_error: Option<Error>,
+}
+
+impl Loaded {
+    pub(crate) fn new(
+        secret: Arc<Secret>,
+        confirmed: Instant,
+        refresh_at: Instant,
+        max_staleness: Duration,
+        failures: u32,
+        last_error: Option<Error>,
+    ) -> Self {
+        let stale_at = confirmed + max_staleness;
+        Self {
+            secret,
+            confirmed,
+            refresh_at,
+            stale_at,
+            fresh_until: refresh_at.min(stale_at),
+            failures,
+            last_error,
+        }
+    }
+}
+
+impl Entry {
+    pub(crate) fn new(id: Arc<str>, version: Version, ttl: Duration) -> Self {
+        Self {
+            id,
+            version,
+            ttl_nanos: AtomicU64::new(nanos(ttl)),
+            state: ArcSwapOption::empty(),
+            flight: Mutex::new(None),
+            forced_at: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn ttl(&self) -> Duration {
+        Duration::from_nanos(self.ttl_nanos.load(Relaxed))
+    }
+
+    /// Lowers the TTL to `ttl` if that is shorter: the shortest any reader asked for wins.
+    pub(crate) fn lower_ttl(&self, ttl: Duration) {
+        self.ttl_nanos.fetch_min(nanos(ttl), Relaxed);
+    }
+
+    pub(crate) fn flight_slot(&self) -> MutexGuard<'_, Option<Flight>> {
+        self.flight.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn current_flight(&self) -> Option<Flight> {
+        self.flight_slot().clone()
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

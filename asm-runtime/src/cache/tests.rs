@@ -1,0 +1,487 @@
+//! Cache behaviour against a mocked SDK client, under paused tokio time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueOutput;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+use aws_sdk_secretsmanager::types::SecretValueEntry;
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use futures_util::FutureExt;
+use secrecy::ExposeSecret;
+
+use super::*;
+use crate::TransportKind;
+
+const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+fn output(version: &str, value: &str) -> GetSecretValueOutput {
+    GetSecretValueOutput::builder()
+        .arn(ARN)
+        .name("prod/db")
+        .version_id(version)
+        .version_stages("AWSCURRENT")
+        .secret_string(value)
+        .build()
+}
+
+/// Answers every `GetSecretValue` with version `v1`, forever.
+fn always_v1() -> Rule {
+    mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", r#"{"password":"p1"}"#))
+        .repeatedly()
+        .build()
+}
+
+fn client(mode: RuleMode, rules: &[&Rule]) -> Client {
+    mock_client!(aws_sdk_secretsmanager, mode, rules, |c| c
+        .retry_config(RetryConfig::disabled()))
+}
+
+fn cache(client: Client) -> SecretCache {
+    SecretCache::builder(client)
+        .ttl(Duration::from_secs(60))
+        .max_staleness(Duration::from_secs(300))
+        .jitter(false)
+        .build()
+        .expect("valid settings")
+}
+
+/// Lets spawned fetch tasks run to completion.
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn second_read_is_a_hit() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    let first = cache.get("prod/db").await.expect("first load");
+    let second = cache.get("prod/db").await.expect("hit");
+    assert!(Arc::ptr_eq(&first, &second));
+    assert_eq!(rule.num_calls(), 1);
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.hits, stats.misses, stats.get_secret_value_calls),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_name_and_its_arn_share_one_entry() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    cache.get("prod/db").await.expect("by name");
+    let by_arn = cache.get(ARN).await.expect("by arn");
+    assert_eq!(by_arn.name(), "prod/db");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn soft_expiry_serves_the_old_value_and_refreshes_once() {
+    let rule = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", "old"))
+        .output(|| output("v2", "new"))
+        .repeatedly()
+        .build();
+    let cache = cache(client(RuleMode::Sequential, &[&rule]));
+    cache.get("prod/db").await.expect("load");
+    tokio::time::advance(Duration::from_secs(59)).await;
+    assert_eq!(
+        cache.get("prod/db").await.expect("fresh").version_id(),
+        "v1"
+    );
+    assert_eq!(rule.num_calls(), 1, "no call before the TTL");
+
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let served = cache.get("prod/db").await.expect("stale but served");
+    assert_eq!(
+        served.version_id(),
+        "v1",
+        "the read past soft expiry does not wait"
+    );
+    let again = cache.get("prod/db").await.expect("still served");
+    assert_eq!(again.version_id(), "v1");
+    settle().await;
+    assert_eq!(rule.num_calls(), 2, "one background refresh for both reads");
+    assert_eq!(
+        cache.get("prod/db").await.expect("refreshed").version_id(),
+        "v2"
+    );
+    assert_eq!(cache.stats().rotations, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jittered_ttl_expires_between_half_and_full_ttl() {
+    let rule = always_v1();
+    let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&rule]))
+        .ttl(Duration::from_secs(600))
+        .build()
+        .expect("valid");
+    cache.get("prod/db").await.expect("load");
+    tokio::time::advance(Duration::from_secs(299)).await;
+    cache.get("prod/db").await.expect("hit");
+    settle().await;
+    assert_eq!(rule.num_calls(), 1, "never refreshed before ttl/2");
+    tokio::time::advance(Duration::from_secs(302)).await;
+    cache.get("prod/db").await.expect("served");
+    settle().await;
+    assert_eq!(rule.num_calls(), 2, "always refreshed after ttl");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thousand_concurrent_cold_reads_make_one_call() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    let readers: Vec<_> = (0..1000)
+        .map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get("prod/db")
+                    .await
+                    .map(|s| s.version_id().to_owned())
+            })
+        })
+        .collect();
+    for reader in readers {
+        assert_eq!(reader.await.expect("task").expect("value"), "v1");
+    }
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(cache.stats().get_secret_value_calls, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_reader_strands_nobody() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    {
+        let read = cache.get("prod/db");
+        tokio::pin!(read);
+        // Poll once (which starts the fetch), then drop the read.
+        assert!(read.as_mut().now_or_never().is_none());
+    }
+    settle().await;
+    assert_eq!(rule.num_calls(), 1);
+    cache
+        .get("prod/db")
+        .await
+        .expect("the abandoned fetch filled the entry");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_refreshes_serve_the_last_value_until_max_staleness() {
+    let rule = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", "good"))
+        .http_status(
+            400,
+            Some(r#"{"__type":"ThrottlingException","message":"slow down"}"#.into()),
+        )
+        .repeatedly()
+        .build();
+    let cache = cache(client(RuleMode::Sequential, &[&rule]));
+    cache.get("prod/db").await.expect("load");
+    for _ in 0..29 {
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let value = cache
+            .get("prod/db")
+            .await
+            .expect("served within max_staleness");
+        assert_eq!(value.version_id(), "v1");
+        settle().await;
+    }
+    assert!(cache.stats().failures >= 1);
+    let calls_within = rule.num_calls();
+    assert!(
+        calls_within < 29,
+        "backoff spaces the retries ({calls_within} calls)"
+    );
+
+    tokio::time::advance(Duration::from_secs(20)).await;
+    match cache.get("prod/db").await {
+        Err(Error::Stale {
+            age, last_failure, ..
+        }) => {
+            assert!(age >= Duration::from_secs(300), "{age:?}");
+            assert!(matches!(*last_failure, Error::Throttled { .. }));
+        }
+        other => panic!("expected Stale, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn recovery_after_failures_serves_fresh_values_again() {
+    let rule = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", "good"))
+        .http_status(
+            500,
+            Some(r#"{"__type":"InternalServiceError","message":"boom"}"#.into()),
+        )
+        .times(3)
+        .output(|| output("v2", "better"))
+        .repeatedly()
+        .build();
+    let cache = cache(client(RuleMode::Sequential, &[&rule]));
+    cache.get("prod/db").await.expect("load");
+    let mut seen_v2 = false;
+    for _ in 0..60 {
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let value = cache
+            .get("prod/db")
+            .await
+            .expect("never an error within max_staleness");
+        seen_v2 |= value.version_id() == "v2";
+        settle().await;
+    }
+    assert!(seen_v2, "recovered after the 5xx burst");
+    assert_eq!(cache.stats().failures, 3);
+}
+
+async fn first_load_error(rule: Rule) -> Error {
+    let cache = cache(client(RuleMode::Sequential, &[&rule]));
+    cache
+        .get("prod/db")
+        .await
+        .expect_err("the first load fails fast")
+}
+
+fn http_error(status: u16, code: &str) -> Rule {
+    let body = format!(r#"{{"__type":"{code}","message":"canary-hunter2"}}"#);
+    mock!(Client::get_secret_value)
+        .sequence()
+        .http_status(status, Some(body))
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn service_errors_map_to_typed_errors() {
+    let denied = first_load_error(http_error(400, "AccessDeniedException")).await;
+    assert!(matches!(
+        denied,
+        Error::AccessDenied {
+            action: "secretsmanager:GetSecretValue",
+            ..
+        }
+    ));
+    assert!(matches!(
+        first_load_error(http_error(400, "ThrottlingException")).await,
+        Error::Throttled { .. }
+    ));
+    assert!(matches!(
+        first_load_error(http_error(400, "DecryptionFailure")).await,
+        Error::Decryption { .. }
+    ));
+    assert!(matches!(
+        first_load_error(http_error(400, "InvalidRequestException")).await,
+        Error::InvalidRequest { .. }
+    ));
+    assert!(matches!(
+        first_load_error(http_error(500, "InternalServiceError")).await,
+        Error::Service { .. }
+    ));
+    assert!(matches!(
+        first_load_error(http_error(400, "ResourceNotFoundException")).await,
+        Error::NotFound { .. }
+    ));
+    let malformed = mock!(Client::get_secret_value)
+        .sequence()
+        .http_status(200, Some("{not json canary-hunter2".into()))
+        .build();
+    let malformed = first_load_error(malformed).await;
+    assert!(matches!(
+        malformed,
+        Error::Transport {
+            kind: TransportKind::MalformedResponse,
+            ..
+        }
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_error_carries_the_service_message() {
+    for code in [
+        "AccessDeniedException",
+        "ThrottlingException",
+        "InvalidRequestException",
+        "Nope",
+    ] {
+        let err = first_load_error(http_error(400, code)).await;
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("prod/db"), "names the secret: {shown}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn oversize_secrets_are_refused() {
+    let huge = "x".repeat(fetch::MAX_SECRET_BYTES + 1);
+    let rule = mock!(Client::get_secret_value).then_output(move || output("v1", &huge));
+    assert!(
+        matches!(first_load_error(rule).await, Error::TooLarge { bytes, .. } if bytes == 65537)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn json_keys_are_read_without_exposing_the_rest() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    let secret = cache.get("prod/db").await.expect("load");
+    assert_eq!(
+        secret.json_key("password").expect("key").expose_secret(),
+        "p1"
+    );
+    assert!(matches!(
+        secret.json_key("user"),
+        Err(Error::MissingKey { .. })
+    ));
+    assert!(!format!("{secret:?}").contains("p1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_now_is_coalesced_and_rate_limited() {
+    let rule = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", "old"))
+        .output(|| output("v2", "rotated"))
+        .repeatedly()
+        .build();
+    let cache = cache(client(RuleMode::Sequential, &[&rule]));
+    cache.get("prod/db").await.expect("load");
+    let (a, b) = tokio::join!(cache.refresh_now("prod/db"), cache.refresh_now("prod/db"));
+    assert_eq!(a.expect("a").version_id(), "v2");
+    assert_eq!(b.expect("b").version_id(), "v2");
+    assert_eq!(rule.num_calls(), 2);
+    cache.refresh_now("prod/db").await.expect("rate limited");
+    assert_eq!(rule.num_calls(), 2, "within the interval, no call");
+    tokio::time::advance(Duration::from_secs(2)).await;
+    cache
+        .refresh_now("prod/db")
+        .await
+        .expect("after the interval");
+    assert_eq!(rule.num_calls(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalidate_forgets_every_alias() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    cache.get("prod/db").await.expect("load");
+    cache.invalidate("prod/db");
+    cache.get(ARN).await.expect("reload by arn");
+    assert_eq!(rule.num_calls(), 2);
+}
+
+fn entry(name: &str) -> SecretValueEntry {
+    SecretValueEntry::builder()
+        .arn(format!(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf"
+        ))
+        .name(name)
+        .version_id("v1")
+        .secret_string("value")
+        .build()
+}
+
+fn requests(names: &[&str]) -> Vec<Request> {
+    names
+        .iter()
+        .map(|n| Request {
+            id: Arc::from(*n),
+            version: Version::current(),
+            ttl: None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_misses_share_one_batch_call() {
+    let batch = mock!(Client::batch_get_secret_value).then_output(|| {
+        BatchGetSecretValueOutput::builder()
+            .secret_values(entry("a"))
+            .secret_values(entry("b"))
+            .secret_values(entry("c"))
+            .build()
+    });
+    let cache = cache(client(RuleMode::MatchAny, &[&batch]));
+    let got = cache
+        .get_many(&requests(&["a", "b", "c"]))
+        .await
+        .expect("batch");
+    let names: Vec<&str> = got.iter().map(|s| s.name()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    let stats = cache.stats();
+    assert_eq!(
+        (
+            stats.batch_get_secret_value_calls,
+            stats.get_secret_value_calls
+        ),
+        (1, 0)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denied_batch_falls_back_to_one_call_per_secret_once() {
+    let batch = mock!(Client::batch_get_secret_value)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"AccessDeniedException","message":"no"}"#.into()),
+        )
+        .repeatedly()
+        .build();
+    let single = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", "x"))
+        .repeatedly()
+        .build();
+    let cache = cache(client(RuleMode::MatchAny, &[&batch, &single]));
+    cache
+        .get_many(&requests(&["a", "b"]))
+        .await
+        .expect("fallback");
+    cache
+        .get_many(&requests(&["c", "d"]))
+        .await
+        .expect("fallback again");
+    let stats = cache.stats();
+    assert_eq!(
+        stats.batch_get_secret_value_calls, 1,
+        "the batch action is not retried"
+    );
+    assert_eq!(stats.get_secret_value_calls, 4);
+}
+
+#[test]
+fn invalid_settings_are_typed_errors() {
+    let rule = always_v1();
+    let client = client(RuleMode::MatchAny, &[&rule]);
+    let zero = SecretCache::builder(client.clone())
+        .ttl(Duration::ZERO)
+        .build();
+    assert!(matches!(zero, Err(Error::Config { .. })));
+    let short = SecretCache::builder(client)
+        .ttl(Duration::from_secs(600))
+        .max_staleness(Duration::from_secs(60))
+        .build();
+    assert!(matches!(short, Err(Error::Config { .. })));
+}
+
+#[test]
+fn public_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    assert_send(&cache.get("x"));
+    assert_send(&cache.refresh_now("x"));
+    assert_send(&SecretCache::from_env());
+    assert_send(&crate::global());
+}

@@ -1,0 +1,288 @@
+//! The error catalogue: every failure is typed, says what to do, and carries no secret value.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod sdk;
+
+pub(crate) use sdk::{Operation, from_code, from_sdk};
+
+/// Everything that can go wrong reading a secret.
+///
+/// Each variant's `Display` names the secret (id, never value) and the fix. None of them holds
+/// a secret value or a fragment of one: parser messages, which quote their input, are dropped,
+/// and service responses are reduced to their error code.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Error {
+    /// The caller's IAM identity may not perform `action` on the secret.
+    AccessDenied {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+        /// The IAM action that was denied, e.g. `secretsmanager:GetSecretValue`.
+        action: &'static str,
+    },
+    /// No secret with this id exists in this account and region.
+    NotFound {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+    },
+    /// The service throttled the request.
+    Throttled {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+        /// The throttled API action.
+        action: &'static str,
+    },
+    /// Secrets Manager could not decrypt the secret with its KMS key.
+    Decryption {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+    },
+    /// The service refused the request as invalid (a secret scheduled for deletion, a version
+    /// stage or id that does not exist).
+    InvalidRequest {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+        /// The service's error code.
+        code: String,
+    },
+    /// The JSON secret has no such key.
+    MissingKey {
+        /// The secret id or ARN.
+        secret_id: String,
+        /// The missing key.
+        key: String,
+        /// The struct field that maps it, when loading a derived struct.
+        field: Option<String>,
+    },
+    /// The secret's string is not a JSON object, but a key inside it was asked for.
+    NotJson {
+        /// The secret id or ARN.
+        secret_id: String,
+    },
+    /// A value has another type than its field expects.
+    WrongType {
+        /// The secret id or ARN.
+        secret_id: String,
+        /// The JSON key, if one was read.
+        key: Option<String>,
+        /// The struct field, when loading a derived struct.
+        field: Option<String>,
+        /// The type the field expects.
+        expected: &'static str,
+        /// What was found: a JSON kind (`"string"`, `"object"`…) or `SecretString`/`SecretBinary`.
+        found: &'static str,
+    },
+    /// The secret is larger than the service's 64 KiB limit (a malformed response).
+    TooLarge {
+        /// The secret id or ARN.
+        secret_id: String,
+        /// Its size in bytes.
+        bytes: usize,
+    },
+    /// A `${VAR}` placeholder in a secret id has no value.
+    UnresolvedPlaceholder {
+        /// The variable's name.
+        variable: String,
+        /// The field whose id uses it.
+        field: String,
+    },
+    /// Refreshes kept failing and the cached value is older than `max_staleness`.
+    Stale {
+        /// The secret id or ARN.
+        secret_id: String,
+        /// How old the last good value is.
+        age: Duration,
+        /// The most recent refresh failure.
+        last_failure: Box<Error>,
+    },
+    /// The request did not get a usable answer: timeout, connection failure, or a response
+    /// that could not be parsed.
+    Transport {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+        /// What went wrong.
+        kind: TransportKind,
+        /// The connector's own description, for connection failures (never response content).
+        detail: Option<Arc<str>>,
+    },
+    /// Any other service error, identified by its code (e.g. `InternalServiceError`).
+    Service {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+        /// The service's error code, or the HTTP status when it sent none.
+        code: String,
+    },
+    /// The cache could not be built or was given an invalid setting.
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The kinds of [`Error::Transport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The request or a connection attempt timed out.
+    Timeout,
+    /// The endpoint could not be reached (refused, reset, DNS).
+    Connection,
+    /// The response could not be parsed.
+    MalformedResponse,
+    /// Any other dispatch failure.
+    Other,
+}
+
+impl Error {
+    /// Whether retrying later may succeed: throttling, timeouts, connection failures and
+    /// service-side (5xx) errors. Refreshes back off and retry these; others are reported.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Throttled { .. } | Self::Transport { .. } | Self::Service { .. } => true,
+            Self::Stale { last_failure, .. } => last_failure.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// The secret id this error is about, when it is about one.
+    pub fn secret_id(&self) -> Option<&str> {
+        match self {
+            Self::AccessDenied { secret_id, .. }
+            | Self::NotFound { secret_id }
+            | Self::Throttled { secret_id, .. }
+            | Self::Decryption { secret_id }
+            | Self::InvalidRequest { secret_id, .. }
+            | Self::MissingKey { secret_id, .. }
+            | Self::NotJson { secret_id }
+            | Self::WrongType { secret_id, .. }
+            | Self::TooLarge { secret_id, .. }
+            | Self::Stale { secret_id, .. }
+            | Self::Transport { secret_id, .. }
+            | Self::Service { secret_id, .. } => Some(secret_id),
+            Self::UnresolvedPlaceholder { .. } | Self::Config { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AccessDenied { secret_id, action } => write!(
+                f,
+                "access denied: `{action}` on secret `{secret_id}`; grant the role `{action}` \
+                 on exactly this ARN (and `kms:Decrypt` on its key if it uses a customer-managed \
+                 key); `AwsSecrets::iam_policy` prints the statement"
+            ),
+            Self::NotFound { secret_id } => write!(
+                f,
+                "secret `{secret_id}` not found; check the name or ARN, the region the client \
+                 uses, and the account of the credentials"
+            ),
+            Self::Throttled { secret_id, action } => write!(
+                f,
+                "`{action}` throttled while reading `{secret_id}`; too many calls: is every \
+                 reader sharing one cache, and is the TTL in the minutes?"
+            ),
+            Self::Decryption { secret_id } => write!(
+                f,
+                "Secrets Manager could not decrypt `{secret_id}`; the KMS key policy must allow \
+                 this role `kms:Decrypt`, and the key must be enabled"
+            ),
+            Self::InvalidRequest { secret_id, code } => write!(
+                f,
+                "request for `{secret_id}` refused ({code}); the secret may be scheduled for \
+                 deletion (restore it with `aws secretsmanager restore-secret`), or the \
+                 requested version stage or id does not exist"
+            ),
+            Self::MissingKey {
+                secret_id,
+                key,
+                field,
+            } => {
+                write!(f, "secret `{secret_id}` has no JSON key `{key}`")?;
+                if let Some(field) = field {
+                    write!(f, " (for field `{field}`)")?;
+                }
+                f.write_str("; add the key to the secret, fix the `key = \"…\"` mapping, or make the field an `Option`")
+            }
+            Self::NotJson { secret_id } => write!(
+                f,
+                "secret `{secret_id}` is not a JSON object, so no key can be read from it; \
+                 store key/value JSON, or map the whole secret to one field without `key`"
+            ),
+            Self::WrongType {
+                secret_id,
+                key,
+                field,
+                expected,
+                found,
+            } => {
+                write!(f, "secret `{secret_id}`")?;
+                if let Some(key) = key {
+                    write!(f, " key `{key}`")?;
+                }
+                write!(f, " holds {found}, but ")?;
+                match field {
+                    Some(field) => write!(f, "field `{field}` expects {expected}")?,
+                    None => write!(f, "{expected} was expected")?,
+                }
+                f.write_str("; change the field's type or the stored value")
+            }
+            Self::TooLarge { secret_id, bytes } => write!(
+                f,
+                "secret `{secret_id}` is {bytes} bytes, over the 64 KiB Secrets Manager limit; \
+                 the response is not from Secrets Manager or was corrupted"
+            ),
+            Self::UnresolvedPlaceholder { variable, field } => write!(
+                f,
+                "placeholder `${{{variable}}}` in the secret id of field `{field}` has no value; \
+                 set the environment variable `{variable}` or pass it with `Vars::set`"
+            ),
+            Self::Stale {
+                secret_id,
+                age,
+                last_failure,
+            } => write!(
+                f,
+                "cached value of `{secret_id}` is {}s old, past `max_staleness`, and refreshing \
+                 it fails: {last_failure}",
+                age.as_secs()
+            ),
+            Self::Transport {
+                secret_id,
+                kind,
+                detail,
+            } => {
+                let what = match kind {
+                    TransportKind::Timeout => "timed out",
+                    TransportKind::Connection => "could not connect",
+                    TransportKind::MalformedResponse => "got a response it could not parse",
+                    TransportKind::Other => "failed to send the request",
+                };
+                write!(f, "reading `{secret_id}` {what}")?;
+                if let Some(detail) = detail {
+                    write!(f, " ({detail})")?;
+                }
+                f.write_str("; check network access to the Secrets Manager endpoint (VPC endpoint, proxy, `AWS_ENDPOINT_URL`)")
+            }
+            Self::Service { secret_id, code } => write!(
+                f,
+                "Secrets Manager failed reading `{secret_id}` ({code}); this is usually \
+                 transient and retried with backoff"
+            ),
+            Self::Config { message } => write!(f, "invalid cache configuration: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Stale { last_failure, .. } => Some(&**last_failure),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Mapping SDK failures onto [`Error`], by service error code.
+//!
+//! `AccessDeniedException` and `ThrottlingException` are not modelled errors in the Rust SDK,
+//! so matching is on `ProvideErrorMetadata::code()`, never on enum variants.
+
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use super::{Error, TransportKind};
+
+/// The API actions the cache calls, named as IAM names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Operation {
+    GetSecretValue,
+    BatchGetSecretValue,
+    DescribeSecret,
+}
+
+impl Operation {
+    pub(crate) fn iam_action(self) -> &'static str {
+        match self {
+            Self::GetSecretValue => "secretsmanager:GetSecretValue",
+            Self::BatchGetSecretValue => "secretsmanager:BatchGetSecretValue",
+            Self::DescribeSecret => "secretsmanager:DescribeSecret",
+        }
+    }
+}
+
+/// Maps a service error code (from a response or a batch `Errors[]` entry).
+pub(crate) fn from_code(code: &str, secret_id: &str, op: Operation) -> Error {
+    let secret_id = secret_id.to_owned();
+    match code {
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => Error::AccessDenied {
+            secret_id,
+            action: op.iam_action(),
+        },
+        "ResourceNotFoundException" => Error::NotFound { secret_id },
+        "ThrottlingException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "Throttling" => Error::Throttled {
+            secret_id,
+            action: op.iam_action(),
+        },
+        "DecryptionFailure" => Error::Decryption { secret_id },
+        "InvalidRequestException" | "InvalidParameterException" | "ValidationException" => {
+            Error::InvalidRequest {
+                secret_id,
+                code: code.to_owned(),
+            }
+        }
+        other => Error::Service {
+            secret_id,
+            code: other.to_owned(),
+        },
+    }
+}
+
+/// Maps a response that carried no error code, by its HTTP status.
+fn from_status(status: u16, secret_id: &str, op: Operation) -> Error {
+    let code = match status {
+        403 => "AccessDeniedException",
+        404 => "ResourceNotFoundException",
+        429 => "ThrottlingException",
+        // A success status whose body could not be read as an answer.
+        200..=299 => {
+            return Error::Transport {
+                secret_id: secret_id.to_owned(),
+                kind: TransportKind::MalformedResponse,
+                detail: None,
+            };
+        }
+        _ => {
+            return Error::Service {
+                secret_id: secret_id.to_owned(),
+                code: format!("HTTP {status}"),
+            };
+        }
+    };
+    from_code(code, secret_id, op)
+}
+
+/// Maps any SDK failure. Response bodies and service messages are never kept.
+pub(crate) fn from_sdk<E>(err: &SdkError<E, HttpResponse>, secret_id: &str, op: Operation) -> Error
+where
+    E: ProvideErrorMetadata,
+{
+    let transport = |kind, detail: Option<String>| Error::Transport {
+        secret_id: secret_id.to_owned(),
+        kind,
+        detail: detail.map(Into::into),
+    };
+    match err {
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(code) => from_code(code, secret_id, op),
+            None => from_status(service.raw().status().as_u16(), secret_id, op),
+        },
+        SdkError::TimeoutError(_) => transport(TransportKind::Timeout, None),
+        SdkError::DispatchFailure(failure) => {
+            let kind = if failure.is_timeout() {
+                TransportKind::Timeout
+            } else if failure.is_io() {
+                TransportKind::Connection
+            } else {
+                TransportKind::Other
+            };
+            let detail = failure.as_connector_error().map(|e| connector_detail(e));
+            transport(kind, detail)
+        }
+        SdkError::ResponseError(_) => transport(TransportKind::MalformedResponse, None),
+        SdkError::ConstructionFailure(_) => Error::Config {
+            message: format!("the SDK could not build the {op:?} request for `{secret_id}`"),
+        },
+        _ => transport(TransportKind::Other, None),
+    }
+}
+
+/// The innermost cause of a connection failure ("Connection refused (os error 111)").
+fn connector_detail(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmodelled_codes_are_typed() {
+        let denied = from_code(
+            "AccessDeniedException",
+            "prod/db",
+            Operation::GetSecretValue,
+        );
+        assert!(matches!(
+            denied,
+            Error::AccessDenied {
+                action: "secretsmanager:GetSecretValue",
+                ..
+            }
+        ));
+        assert!(matches!(
+            from_code("ThrottlingException", "prod/db", Operation::GetSecretValue),
+            Error::Throttled { .. }
+        ));
+    }
+
+    #[test]
+    fn unknown_codes_are_transient_service_errors() {
+        let err = from_code("InternalServiceError", "prod/db", Operation::GetSecretValue);
+        assert!(matches!(err, Error::Service { .. }));
+        assert!(err.is_transient());
+        assert!(
+            !from_code("ResourceNotFoundException", "x", Operation::GetSecretValue).is_transient()
+        );
+    }
+}

@@ -1,0 +1,40 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod cache;
+mod error;
+mod global;
+mod iam;
+mod json;
+mod loader;
+mod secret;
+mod vars;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use cache::{SecretCache, SecretCacheBuilder, Stats};
+pub use error::{Error, TransportKind};
+pub use global::global;
+pub use iam::IamPolicy;
+pub use json::SecretField;
+pub use loader::AwsSecrets;
+pub use secret::{Secret, SecretValue, Version};
+pub use vars::Vars;
+
+pub use secrecy::{ExposeSecret, SecretSlice, SecretString};
+
+/// Derives [`AwsSecrets`](trait@AwsSecrets) for a settings struct.
+///
+/// See the [`asm_derive`](https://docs.rs/asm-derive) documentation for the attribute
+/// reference.
+#[cfg(feature = "derive")]
+pub use asm_derive::AwsSecrets;
+
+/// The project README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

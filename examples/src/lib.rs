@@ -1,0 +1,1 @@
+//! Runnable examples of asm; see `src/bin/`. Each runs against a local Secrets Manager.

@@ -1,0 +1,147 @@
+//! Test support: a local Secrets Manager (`moto_server`) per test, on a free loopback port.
+//!
+//! If `moto_server` is missing or does not start, [`Moto::start`] panics with what to do:
+//! these tests never skip silently.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use asm_runtime::SecretCache;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_secretsmanager::primitives::Blob;
+
+/// A running `moto_server`, stopped when dropped.
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    /// Starts `moto_server` on a free port of 127.0.0.1 and waits until it accepts connections.
+    ///
+    /// # Panics
+    /// When `moto_server` is not installed or does not listen within 30 s.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start `moto_server` ({e}): install it with `pip install 'moto[server]'` \
+                     (`.ci/run` does this)"
+                )
+            });
+        let mut moto = Self { child, port };
+        moto.wait_until_listening(Duration::from_secs(30));
+        moto
+    }
+
+    fn wait_until_listening(&mut self, limit: Duration) {
+        let started = Instant::now();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("moto_server exited before listening on port {} ({status})", self.port);
+            }
+            assert!(
+                started.elapsed() < limit,
+                "moto_server did not listen on 127.0.0.1:{} within {limit:?}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// An SDK client for this server: region `us-east-1`, static test credentials, no retries.
+    pub fn client(&self) -> Client {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// A cache with default settings over [`client`](Self::client).
+    pub fn cache(&self) -> SecretCache {
+        SecretCache::new(self.client())
+    }
+
+    /// Creates a string secret; returns its ARN.
+    ///
+    /// # Panics
+    /// When the server refuses.
+    pub async fn create(&self, name: &str, value: &str) -> String {
+        let out = self
+            .client()
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create_secret {name}: {e:?}"));
+        out.arn.unwrap_or_default()
+    }
+
+    /// Creates a binary secret; returns its ARN.
+    ///
+    /// # Panics
+    /// When the server refuses.
+    pub async fn create_binary(&self, name: &str, value: &[u8]) -> String {
+        let out = self
+            .client()
+            .create_secret()
+            .name(name)
+            .secret_binary(Blob::new(value))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create_secret {name}: {e:?}"));
+        out.arn.unwrap_or_default()
+    }
+
+    /// Rotates by hand: puts a new `AWSCURRENT` version; returns its version id.
+    ///
+    /// # Panics
+    /// When the server refuses.
+    pub async fn put(&self, name: &str, value: &str) -> String {
+        let out = self
+            .client()
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put_secret_value {name}: {e:?}"));
+        out.version_id.unwrap_or_default()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
+    listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("no local address: {e}"))
+        .port()
+}

@@ -1,0 +1,3 @@
+//! Integration tests against a local Secrets Manager (`moto_server` on loopback).
+
+mod cache;
