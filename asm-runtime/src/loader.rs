@@ -56,7 +56,15 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
     /// # Errors
     /// [`Error::UnresolvedPlaceholder`], or [`Error::Config`] when a name's account is unknown.
     fn iam_policy(cache: &SecretCache) -> Result<IamPolicy, Error> {
-        let plan = Plan::of::<Self>(Vars::from_env())?;
+        Self::iam_policy_with(cache, Vars::from_env())
+    }
+
+    /// [`iam_policy`](Self::iam_policy) with explicit placeholder values.
+    ///
+    /// # Errors
+    /// As [`iam_policy`](Self::iam_policy).
+    fn iam_policy_with(cache: &SecretCache, vars: Vars) -> Result<IamPolicy, Error> {
+        let plan = Plan::of::<Self>(vars)?;
         IamPolicy::for_ids(cache, plan.ids.iter().map(|(id, _)| &**id))
     }
 }

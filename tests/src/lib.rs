@@ -48,7 +48,10 @@ impl Moto {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("moto_server exited before listening on port {} ({status})", self.port);
+                panic!(
+                    "moto_server exited before listening on port {} ({status})",
+                    self.port
+                );
             }
             assert!(
                 started.elapsed() < limit,

@@ -19,8 +19,6 @@ pub struct Stats {
     pub get_secret_value_calls: u64,
     /// `BatchGetSecretValue` calls made.
     pub batch_get_secret_value_calls: u64,
-    /// `DescribeSecret` calls made.
-    pub describe_secret_calls: u64,
     /// Fetches of one secret that failed (first loads and refreshes).
     pub failures: u64,
     /// Refreshes that found a new version (rotations adopted).
@@ -30,7 +28,7 @@ pub struct Stats {
 impl Stats {
     /// All API calls made, whatever the operation.
     pub fn api_calls(&self) -> u64 {
-        self.get_secret_value_calls + self.batch_get_secret_value_calls + self.describe_secret_calls
+        self.get_secret_value_calls + self.batch_get_secret_value_calls
     }
 }
 
@@ -48,7 +46,6 @@ pub(crate) struct Counters {
     stale_served: AtomicU64,
     get_calls: AtomicU64,
     batch_calls: AtomicU64,
-    describe_calls: AtomicU64,
     failures: AtomicU64,
     rotations: AtomicU64,
 }
@@ -89,7 +86,6 @@ impl Counters {
         let counter = match op {
             Operation::GetSecretValue => &self.get_calls,
             Operation::BatchGetSecretValue => &self.batch_calls,
-            Operation::DescribeSecret => &self.describe_calls,
         };
         counter.fetch_add(1, Relaxed);
     }
@@ -101,7 +97,6 @@ impl Counters {
             stale_served: self.stale_served.load(Relaxed),
             get_secret_value_calls: self.get_calls.load(Relaxed),
             batch_get_secret_value_calls: self.batch_calls.load(Relaxed),
-            describe_secret_calls: self.describe_calls.load(Relaxed),
             failures: self.failures.load(Relaxed),
             rotations: self.rotations.load(Relaxed),
         }

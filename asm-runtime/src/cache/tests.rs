@@ -485,3 +485,21 @@ fn public_futures_are_send() {
     assert_send(&SecretCache::from_env());
     assert_send(&crate::global());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hit_allocates_nothing_and_completes_on_first_poll() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    cache.get("prod/db").await.expect("warm-up");
+    let mut answered = false;
+    let counted = allocation_counter::measure(|| {
+        for _ in 0..100 {
+            answered = cache
+                .get("prod/db")
+                .now_or_never()
+                .is_some_and(|r| r.is_ok());
+        }
+    });
+    assert!(answered, "a hit is ready on its first poll");
+    assert_eq!(counted.count_total, 0, "allocations on the hit path");
+}

@@ -13,7 +13,6 @@ use super::{Error, TransportKind};
 pub(crate) enum Operation {
     GetSecretValue,
     BatchGetSecretValue,
-    DescribeSecret,
 }
 
 impl Operation {
@@ -21,7 +20,6 @@ impl Operation {
         match self {
             Self::GetSecretValue => "secretsmanager:GetSecretValue",
             Self::BatchGetSecretValue => "secretsmanager:BatchGetSecretValue",
-            Self::DescribeSecret => "secretsmanager:DescribeSecret",
         }
     }
 }

@@ -45,14 +45,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         step("starting a local Secrets Manager (moto_server) on 127.0.0.1");
         let moto = Moto::start();
-        step(&format!("creating {env}/db, {env}/stripe and {env}/tls at {}", moto.endpoint()));
+        step(&format!(
+            "creating {env}/db, {env}/stripe and {env}/tls at {}",
+            moto.endpoint()
+        ));
         moto.create(
             &format!("{env}/db"),
             r#"{"username":"app","password":"first-password","host":"db.internal","port":5432,"dbname":"orders"}"#,
         )
         .await;
-        moto.create(&format!("{env}/stripe"), r#"{"api_key":"sk_test_demo"}"#).await;
-        moto.create_binary(&format!("{env}/tls"), b"-----BEGIN PRIVATE KEY-----demo").await;
+        moto.create(&format!("{env}/stripe"), r#"{"api_key":"sk_test_demo"}"#)
+            .await;
+        moto.create_binary(&format!("{env}/tls"), b"-----BEGIN PRIVATE KEY-----demo")
+            .await;
         (moto.cache(), Some(moto))
     };
 
@@ -73,13 +78,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         secrets.db.port,
         secrets.db.database
     );
-    println!("   {dsn} (password is {} bytes)", secrets.db.password.expose_secret().len());
+    println!(
+        "   {dsn} (password is {} bytes)",
+        secrets.db.password.expose_secret().len()
+    );
+    println!(
+        "   replica configured: {}; Stripe key: {} chars; TLS key: {} bytes",
+        secrets.db.replica_host.is_some(),
+        secrets.stripe_key.expose_secret().len(),
+        secrets.tls_key.expose_secret().len()
+    );
 
     step("the least-privilege IAM policy for exactly these secrets");
-    println!("{}", AppSecrets::iam_policy(&cache)?);
+    println!("{}", AppSecrets::iam_policy_with(&cache, vars.clone())?);
 
     let Some(moto) = moto else { return Ok(()) };
-    step(&format!("rotating {env}/db (PutSecretValue moves AWSCURRENT)"));
+    step(&format!(
+        "rotating {env}/db (PutSecretValue moves AWSCURRENT)"
+    ));
     let rotated = moto
         .put(
             &format!("{env}/db"),

@@ -6,14 +6,22 @@ use asm_tests::Moto;
 #[tokio::test]
 async fn reads_a_json_secret_and_hits_afterwards() {
     let moto = Moto::start();
-    let arn = moto.create("prod/db", r#"{"username":"app","password":"s3cr3t-canary"}"#).await;
+    let arn = moto
+        .create(
+            "prod/db",
+            r#"{"username":"app","password":"s3cr3t-canary"}"#,
+        )
+        .await;
     let cache = moto.cache();
 
     let secret = cache.get("prod/db").await.expect("first load");
     assert_eq!(secret.arn(), arn);
     assert_eq!(secret.name(), "prod/db");
     assert!(secret.version_stages().any(|s| s == "AWSCURRENT"));
-    assert_eq!(secret.json_key("password").expect("key").expose_secret(), "s3cr3t-canary");
+    assert_eq!(
+        secret.json_key("password").expect("key").expose_secret(),
+        "s3cr3t-canary"
+    );
     assert!(!format!("{secret:?}").contains("s3cr3t"));
 
     cache.get(&arn).await.expect("by ARN: same entry");
@@ -37,7 +45,10 @@ async fn reads_a_binary_secret() {
 async fn a_missing_secret_is_not_found() {
     let moto = Moto::start();
     let err = moto.cache().get("nope/missing").await.expect_err("absent");
-    assert!(matches!(err, Error::NotFound { ref secret_id } if secret_id == "nope/missing"), "{err:?}");
+    assert!(
+        matches!(err, Error::NotFound { ref secret_id } if secret_id == "nope/missing"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -48,10 +59,22 @@ async fn refresh_now_adopts_a_rotation_and_previous_stays_readable() {
     let before = cache.get("prod/api").await.expect("load");
     let new_version = moto.put("prod/api", "new-value").await;
 
-    assert_eq!(cache.get("prod/api").await.expect("cached").version_id(), before.version_id());
+    assert_eq!(
+        cache.get("prod/api").await.expect("cached").version_id(),
+        before.version_id()
+    );
     let after = cache.refresh_now("prod/api").await.expect("refresh");
     assert_eq!(after.version_id(), new_version);
-    assert_eq!(cache.get("prod/api").await.expect("hit").string().expect("string").expose_secret(), "new-value");
+    assert_eq!(
+        cache
+            .get("prod/api")
+            .await
+            .expect("hit")
+            .string()
+            .expect("string")
+            .expose_secret(),
+        "new-value"
+    );
 
     let previous = cache
         .get_version("prod/api", &Version::stage("AWSPREVIOUS"))

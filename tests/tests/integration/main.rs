@@ -1,3 +1,4 @@
 //! Integration tests against a local Secrets Manager (`moto_server` on loopback).
 
 mod cache;
+mod derive;

@@ -1,0 +1,187 @@
+//! Derived loaders over real HTTP: values, call economy, typed errors, IAM policy.
+
+use asm_runtime::{AwsSecrets, Error, ExposeSecret, SecretSlice, SecretString, Vars};
+use asm_tests::Moto;
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(name = "${APP_ENV}/db")]
+struct Db {
+    username: SecretString,
+    password: SecretString,
+    #[aws_secrets(public)]
+    host: String,
+    #[aws_secrets(public)]
+    port: u16,
+    #[aws_secrets(key = "dbname", public)]
+    database: String,
+    /// Absent from the secret: `None`.
+    replica_host: Option<SecretString>,
+    /// A JSON number, read as its text.
+    max_connections: SecretString,
+}
+
+#[derive(AwsSecrets, Debug)]
+struct App {
+    #[aws_secrets(nested)]
+    db: Db,
+    /// A plain (non-JSON) string secret, whole.
+    #[aws_secrets(name = "${APP_ENV}/token")]
+    token: SecretString,
+    #[aws_secrets(name = "${APP_ENV}/tls", binary)]
+    tls_key: SecretSlice<u8>,
+    #[aws_secrets(name = "${APP_ENV}/stripe", key = "api_key")]
+    stripe_key: SecretString,
+}
+
+const DB_JSON: &str = r#"{"username":"app","password":"canary-pw-7Q2","host":"db.internal","port":5432,"dbname":"orders","max_connections":20}"#;
+
+async fn seeded() -> Moto {
+    let moto = Moto::start();
+    moto.create("test/db", DB_JSON).await;
+    moto.create("test/token", "plain-token-value").await;
+    moto.create_binary("test/tls", &[1, 2, 3]).await;
+    moto.create("test/stripe", r#"{"api_key":"sk_test_1"}"#)
+        .await;
+    moto
+}
+
+fn vars() -> Vars {
+    Vars::new().set("APP_ENV", "test")
+}
+
+#[tokio::test]
+async fn loads_nested_json_plain_and_binary_secrets() {
+    let moto = seeded().await;
+    let cache = moto.cache();
+    let app = App::load_with(&cache, vars()).await.expect("load");
+
+    assert_eq!(app.db.username.expose_secret(), "app");
+    assert_eq!(app.db.password.expose_secret(), "canary-pw-7Q2");
+    assert_eq!(
+        (app.db.host.as_str(), app.db.port, app.db.database.as_str()),
+        ("db.internal", 5432, "orders")
+    );
+    assert!(app.db.replica_host.is_none());
+    assert_eq!(app.db.max_connections.expose_secret(), "20");
+    assert_eq!(app.token.expose_secret(), "plain-token-value");
+    assert_eq!(app.tls_key.expose_secret(), &[1, 2, 3]);
+    assert_eq!(app.stripe_key.expose_secret(), "sk_test_1");
+    assert!(
+        !format!("{app:?}").contains("canary"),
+        "Debug redacts secret fields"
+    );
+
+    let stats = cache.stats();
+    assert_eq!(
+        stats.batch_get_secret_value_calls + stats.get_secret_value_calls,
+        1,
+        "four secrets, one batched call: {stats:?}"
+    );
+
+    App::load_with(&cache, vars()).await.expect("reload");
+    assert_eq!(
+        cache.stats().api_calls(),
+        1,
+        "a second load is served from memory"
+    );
+}
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(name = "test/db")]
+struct NeedsMissingKey {
+    #[aws_secrets(key = "api_token")]
+    _token: SecretString,
+}
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(name = "test/db")]
+struct WrongType {
+    #[aws_secrets(key = "host", public)]
+    _host: u16,
+}
+
+#[derive(AwsSecrets, Debug)]
+struct KeyOfPlainText {
+    #[aws_secrets(name = "test/token", key = "k")]
+    _k: SecretString,
+}
+
+#[derive(AwsSecrets, Debug)]
+struct Unresolved {
+    #[aws_secrets(name = "${ASM_SURELY_UNSET_VAR}/db", key = "password")]
+    _password: SecretString,
+}
+
+#[tokio::test]
+async fn mapping_errors_are_typed_and_carry_no_value() {
+    let moto = seeded().await;
+    let cache = moto.cache();
+
+    let err = NeedsMissingKey::load(&cache)
+        .await
+        .expect_err("missing key");
+    assert!(
+        matches!(&err, Error::MissingKey { key, field: Some(f), .. } if key == "api_token" && f.contains("_token")),
+        "{err:?}"
+    );
+
+    let err = WrongType::load(&cache).await.expect_err("wrong type");
+    assert!(
+        matches!(&err, Error::WrongType { found: "string", key: Some(k), .. } if k == "host"),
+        "{err:?}"
+    );
+    assert!(
+        !format!("{err} {err:?}").contains("db.internal"),
+        "the value is not echoed"
+    );
+
+    let err = KeyOfPlainText::load(&cache).await.expect_err("not json");
+    assert!(matches!(&err, Error::NotJson { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("plain-token"));
+
+    let err = Unresolved::load(&cache).await.expect_err("unresolved");
+    assert!(
+        matches!(&err, Error::UnresolvedPlaceholder { variable, field } if variable == "ASM_SURELY_UNSET_VAR" && field.contains("_password")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn iam_policy_lists_exactly_the_secrets_read() {
+    let moto = seeded().await;
+    let cache = moto.cache();
+    let unknown = App::iam_policy_with(&cache, vars());
+    assert!(
+        matches!(unknown, Err(Error::Config { .. })),
+        "names only and nothing loaded: the account is unknown, so no exact policy yet"
+    );
+
+    App::load_with(&cache, vars()).await.expect("load");
+    let policy = App::iam_policy_with(&cache, vars())
+        .expect("policy")
+        .to_json();
+    let policy: serde_json::Value = serde_json::from_str(&policy).expect("json");
+    let statements = policy["Statement"].as_array().expect("statements");
+    assert_eq!(statements.len(), 1);
+    let statement = &statements[0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(
+        statement["Action"],
+        serde_json::json!(["secretsmanager:GetSecretValue"])
+    );
+    let resources: Vec<&str> = statement["Resource"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert_eq!(resources.len(), 4, "{resources:?}");
+    for resource in resources {
+        assert!(
+            resource.starts_with("arn:aws:secretsmanager:us-east-1:"),
+            "{resource}"
+        );
+        assert!(!resource.contains('*'), "never a wildcard: {resource}");
+        assert!(resource.contains(":secret:test/"), "{resource}");
+    }
+}
