@@ -134,18 +134,17 @@ impl SecretCache {
     /// As [`get`](Self::get).
     pub async fn get_version(&self, id: &str, version: &Version) -> Result<Arc<Secret>, Error> {
         let now = Instant::now();
-        if let Some(hit) = self.shared.entries.with(id, version, |entry| {
+        let hit = self.shared.entries.with(id, version, |entry| {
             let state = entry.state.load();
             match state.as_deref() {
                 Some(loaded) if now < loaded.fresh_until => Some(Arc::clone(&loaded.secret)),
                 _ => None,
             }
-        }) {
-            if let Some(secret) = hit {
-                self.shared.counters.hit();
-                tracing::trace!(secret_id = id, outcome = "hit");
-                return Ok(secret);
-            }
+        });
+        if let Some(secret) = hit.flatten() {
+            self.shared.counters.hit();
+            tracing::trace!(secret_id = id, outcome = "hit");
+            return Ok(secret);
         }
         let entry = self.shared.entry(id, version, None);
         self.shared.read(&entry, now).await

@@ -13,7 +13,11 @@ use crate::{Error, SecretCache};
 ///   secret and no other (the form AWS documents for this case); a name needs the cache's
 ///   region and an account, taken from another ARN of the same struct.
 ///
-/// `Resource: "*"` is never produced.
+/// No secret resource is ever `*`. `BatchGetSecretValue`, which the cache uses to load many
+/// secrets in one call, is left out by default: IAM cannot scope it to resources, so granting
+/// it takes `Resource: "*"` (harmless, as the batch still needs `GetSecretValue` on each
+/// secret, but not least privilege). Without it the cache falls back to one `GetSecretValue`
+/// per secret after one denied call. [`with_batch`](Self::with_batch) adds it.
 ///
 /// # Examples
 /// ```
@@ -24,6 +28,7 @@ use crate::{Error, SecretCache};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IamPolicy {
     resources: Vec<String>,
+    batch: bool,
 }
 
 impl IamPolicy {
@@ -41,7 +46,10 @@ impl IamPolicy {
             .collect::<Result<Vec<_>, _>>()?;
         resources.sort();
         resources.dedup();
-        Ok(Self { resources })
+        Ok(Self {
+            resources,
+            batch: false,
+        })
     }
 
     /// The secret ARNs (or suffix patterns) granted, sorted.
@@ -49,16 +57,33 @@ impl IamPolicy {
         &self.resources
     }
 
+    /// Adds a statement allowing `secretsmanager:BatchGetSecretValue` (on `*`, the only
+    /// resource IAM accepts for it), so cold loads of several secrets take one call.
+    #[must_use]
+    pub fn with_batch(mut self) -> Self {
+        self.batch = true;
+        self
+    }
+
     /// The policy document as pretty JSON.
     pub fn to_json(&self) -> String {
+        let mut statements = vec![serde_json::json!({
+            "Sid": "ReadExactSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": self.resources,
+        })];
+        if self.batch {
+            statements.push(serde_json::json!({
+                "Sid": "BatchReadsStillNeedGetSecretValueOnEachSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:BatchGetSecretValue"],
+                "Resource": "*",
+            }));
+        }
         let document = serde_json::json!({
             "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "ReadExactSecrets",
-                "Effect": "Allow",
-                "Action": ["secretsmanager:GetSecretValue"],
-                "Resource": self.resources,
-            }],
+            "Statement": statements,
         });
         serde_json::to_string_pretty(&document).unwrap_or_default()
     }
@@ -157,6 +182,27 @@ mod tests {
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
         );
         assert!(parse_arn("prod/db").is_none());
+    }
+
+    #[test]
+    fn batch_is_a_separate_opt_in_statement() {
+        let policy = IamPolicy {
+            resources: vec!["arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf".into()],
+            batch: false,
+        };
+        let parse = |p: &IamPolicy| serde_json::from_str::<serde_json::Value>(&p.to_json()).ok();
+        let plain = parse(&policy).expect("json");
+        assert_eq!(plain["Statement"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            plain["Statement"][0]["Resource"][0],
+            policy.resources[0].as_str()
+        );
+        let batched = parse(&policy.clone().with_batch()).expect("json");
+        assert_eq!(batched["Statement"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            batched["Statement"][1]["Action"][0],
+            "secretsmanager:BatchGetSecretValue"
+        );
     }
 
     #[test]

@@ -12,6 +12,11 @@ use crate::{Error, Secret, SecretCache, Vars, Version};
 ///
 /// Implemented by `#[derive(AwsSecrets)]`; the hidden methods are the derive's contract with
 /// this crate and are not meant to be called or implemented by hand.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `AwsSecrets`",
+    label = "a `nested` field's type must itself `#[derive(AwsSecrets)]`",
+    note = "to read this field from a secret instead, give it `name = \"…\"` or `arn = \"…\"`"
+)]
 pub trait AwsSecrets: Sized + Send + Sync + 'static {
     /// Every secret id the struct reads, as written in its attributes (`${VAR}` placeholders
     /// unresolved), nested structs included; an id read by several fields may repeat.
@@ -139,7 +144,8 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Adds one secret read (the derive calls this once per field that reads a secret).
+    /// Adds one secret read (the derive calls this once per distinct secret, version and TTL
+    /// of a struct; repeats are merged, keeping the shortest TTL).
     ///
     /// # Errors
     /// [`Error::UnresolvedPlaceholder`].

@@ -1,0 +1,9 @@
+use asm_runtime::{AwsSecrets, SecretString};
+
+#[derive(AwsSecrets)]
+#[aws_secrets(arn = "arn:aws:secretsmanager:cn-north-1:123456789012:secret:prod/db")]
+struct Db {
+    password: SecretString,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use asm_runtime::AwsSecrets;
+
+#[derive(AwsSecrets)]
+struct Nothing;
+
+fn main() {}
