@@ -208,18 +208,16 @@ impl Source {
 
     /// The fetched secret a field reads.
     pub(crate) fn secret(&self, secret: &SecretRef) -> Result<&Arc<Secret>, Error> {
-        let id = self
-            .plan
-            .resolved
-            .get(secret.id)
-            .ok_or_else(|| Error::Config {
-                message: format!("field `{}` was not declared by its struct", secret.field),
-            })?;
         let version = secret.version.to_version();
         self.plan
-            .ids
-            .iter()
-            .position(|(i, v)| i == id && *v == version)
+            .resolved
+            .get(secret.id)
+            .and_then(|id| {
+                self.plan
+                    .ids
+                    .iter()
+                    .position(|(i, v)| i == id && *v == version)
+            })
             .and_then(|at| self.secrets.get(at))
             .ok_or_else(|| Error::Config {
                 message: format!("field `{}` was not declared by its struct", secret.field),
