@@ -2,8 +2,10 @@
 
 mod backoff;
 mod builder;
+mod describe;
 mod entry;
 mod fetch;
+mod guardrail;
 mod map;
 mod stats;
 
@@ -15,14 +17,16 @@ use std::time::Duration;
 use aws_sdk_secretsmanager::Client;
 use futures_util::FutureExt;
 use futures_util::future::join_all;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 pub use builder::SecretCacheBuilder;
+pub use guardrail::RotationGuardrail;
 pub use stats::Stats;
 
 use builder::Settings;
-use entry::{Entry, Flight, Loaded};
+use entry::Flight;
+pub(crate) use entry::{Entry, Loaded};
 use fetch::Job;
 use map::EntryMap;
 use stats::Counters;
@@ -61,6 +65,11 @@ pub(crate) struct Shared {
     counters: Counters,
     /// Set once `BatchGetSecretValue` is denied: later batches go one by one.
     batch_denied: AtomicBool,
+    /// Set once `DescribeSecret` is denied: refreshes fetch to compare versions, and the
+    /// rotation guardrail is skipped.
+    describe_denied: AtomicBool,
+    /// Counts rotations adopted; live handles wait on it.
+    rotations: watch::Sender<u64>,
 }
 
 /// One (id, version) a loader asks for, with the TTL it wants.
@@ -154,10 +163,7 @@ impl SecretCache {
     /// (batched where possible). Results are in request order.
     pub(crate) async fn get_many(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
         let now = Instant::now();
-        let entries: Vec<Arc<Entry>> = requests
-            .iter()
-            .map(|r| self.shared.entry(&r.id, &r.version, r.ttl))
-            .collect();
+        let entries = self.entries(requests);
         let waiting: Vec<Arc<Entry>> = entries
             .iter()
             .filter(|e| matches!(self.shared.lookup(e, now), Lookup::Wait(_)))
@@ -165,10 +171,47 @@ impl SecretCache {
             .collect();
         // Start every missing fetch at once, so they can share a batch call.
         drop(self.shared.flights(&waiting));
-        join_all(entries.iter().map(|e| self.shared.read(e, now)))
+        let (secrets, guarded) = tokio::join!(
+            join_all(entries.iter().map(|e| self.shared.read(e, now))),
+            self.shared.guard_rotation(&entries),
+        );
+        let secrets = secrets.into_iter().collect::<Result<Vec<_>, _>>()?;
+        guarded?;
+        Ok(secrets)
+    }
+
+    /// The entries of `requests`, created where missing, in request order.
+    pub(crate) fn entries(&self, requests: &[Request]) -> Vec<Arc<Entry>> {
+        requests
+            .iter()
+            .map(|r| self.shared.entry(&r.id, &r.version, r.ttl))
+            .collect()
+    }
+
+    /// Refreshes (or loads) those of `entries` that are due, in one round, and returns the
+    /// failures.
+    pub(crate) async fn refresh_due(&self, entries: &[Arc<Entry>]) -> Vec<Error> {
+        let now = Instant::now();
+        let due: Vec<Arc<Entry>> = entries
+            .iter()
+            .filter(|e| e.due_at(now) <= now)
+            .cloned()
+            .collect();
+        join_all(self.shared.flights(&due))
             .await
             .into_iter()
+            .filter_map(Result::err)
             .collect()
+    }
+
+    /// The wait before retrying after `failures` consecutive failures (full jitter).
+    pub(crate) fn backoff(&self, failures: u32) -> Duration {
+        backoff::backoff(failures, self.shared.settings.max_backoff)
+    }
+
+    /// A receiver that sees a change each time the cache adopts a rotated version.
+    pub(crate) fn rotations(&self) -> watch::Receiver<u64> {
+        self.shared.rotations.subscribe()
     }
 
     /// Re-reads `id` (default version) from the service now, e.g. after a database rejected
@@ -349,73 +392,110 @@ impl Shared {
         flights
     }
 
-    /// Records a fetch's outcome, ends its flight, and answers its waiters.
-    fn complete(&self, job: Job, result: Result<Secret, Error>) {
+    /// Records a fetch's (or a version check's) outcome, ends its flight, and answers its
+    /// waiters. `fraction` is the round's jitter draw.
+    fn complete(&self, job: Job, result: Result<Arc<Secret>, Error>, fraction: f64) {
         let entry = &job.entry;
         let now = Instant::now();
         let previous = entry.state.load_full();
-        let answer = match result {
+        let rotated = matches!(&result, Ok(secret) if is_rotation(previous.as_deref(), secret));
+        let loaded = match &result {
             Ok(secret) => {
-                let secret = Arc::new(secret);
-                let soft_ttl = backoff::jittered_ttl(entry.ttl(), self.settings.jitter);
-                let rotated = previous
-                    .as_ref()
-                    .is_some_and(|p| p.secret.version_id() != secret.version_id());
-                if rotated {
-                    self.counters.rotation();
-                    tracing::info!(
-                        secret_id = &*entry.id,
-                        version_id = secret.version_id(),
-                        "new version adopted"
-                    );
-                } else {
-                    tracing::debug!(
-                        secret_id = &*entry.id,
-                        version_id = secret.version_id(),
-                        outcome = "fetched"
-                    );
-                }
-                entry.state.store(Some(Arc::new(Loaded::new(
-                    Arc::clone(&secret),
+                self.adopt(entry, previous.is_some(), rotated, secret);
+                let soft_ttl = backoff::soft_ttl(entry.ttl(), fraction, previous.is_none());
+                Loaded::new(
+                    Arc::clone(secret),
                     now,
                     now + soft_ttl,
                     self.settings.max_staleness,
                     0,
                     None,
-                ))));
-                self.entries.alias(entry, &[secret.arn(), secret.name()]);
-                Ok(secret)
+                )
             }
             Err(err) => {
-                self.counters.failure();
-                if let Some(previous) = previous {
-                    let failures = previous.failures.saturating_add(1);
-                    let wait = backoff::backoff(failures, self.settings.max_backoff);
-                    tracing::warn!(
-                        secret_id = &*entry.id,
-                        failures,
-                        retry_in_ms = wait.as_millis() as u64,
-                        age_s = (now - previous.confirmed).as_secs(),
-                        error = %err,
-                        "refresh failed; serving the last good value"
-                    );
-                    entry.state.store(Some(Arc::new(Loaded::new(
-                        Arc::clone(&previous.secret),
-                        previous.confirmed,
-                        now + wait,
-                        self.settings.max_staleness,
-                        failures,
-                        Some(err.clone()),
-                    ))));
-                } else {
+                self.counters.failure(err.is_transient());
+                let Some(previous) = previous else {
                     tracing::warn!(secret_id = &*entry.id, error = %err, "fetch failed");
-                }
-                Err(err)
+                    self.answer(job, result);
+                    return;
+                };
+                let failures = previous.failures.saturating_add(1);
+                let wait = backoff::backoff(failures, self.settings.max_backoff);
+                report_refresh_failure(entry, err, failures, wait, now - previous.confirmed);
+                Loaded::new(
+                    Arc::clone(&previous.secret),
+                    previous.confirmed,
+                    now + wait,
+                    self.settings.max_staleness,
+                    failures,
+                    Some(err.clone()),
+                )
             }
         };
-        *entry.flight_slot() = None;
+        entry.state.store(Some(Arc::new(loaded)));
+        if let Ok(secret) = &result {
+            self.entries.alias(entry, &[secret.arn(), secret.name()]);
+            if rotated {
+                self.rotations.send_modify(|n| *n += 1);
+            }
+        }
+        self.answer(job, result);
+    }
+
+    /// Counts and logs a value fetched or confirmed.
+    fn adopt(&self, entry: &Entry, had_value: bool, rotated: bool, secret: &Secret) {
+        if rotated {
+            self.counters.rotation();
+            tracing::info!(
+                secret_id = &*entry.id,
+                version_id = secret.version_id(),
+                "new version adopted"
+            );
+        } else {
+            tracing::debug!(
+                secret_id = &*entry.id,
+                version_id = secret.version_id(),
+                outcome = if had_value { "confirmed" } else { "fetched" }
+            );
+        }
+    }
+
+    /// Ends the job's flight and hands its waiters the result.
+    fn answer(&self, job: Job, result: Result<Arc<Secret>, Error>) {
+        *job.entry.flight_slot() = None;
         // A reader that stopped waiting dropped its receiver; nothing to do then.
-        let _ = job.reply.send(answer);
+        let _ = job.reply.send(result);
+    }
+}
+
+/// Whether `secret` is a new version of a value already held (a rotation).
+fn is_rotation(previous: Option<&Loaded>, secret: &Secret) -> bool {
+    previous.is_some_and(|p| p.secret.version_id() != secret.version_id())
+}
+
+/// Logs a failed refresh: a warning when retrying may fix it, an error when someone must act
+/// (access denied, not found, decryption, deletion).
+fn report_refresh_failure(entry: &Entry, err: &Error, failures: u32, wait: Duration, age: Duration) {
+    let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    let age_s = age.as_secs();
+    if err.is_transient() {
+        tracing::warn!(
+            secret_id = &*entry.id,
+            failures,
+            retry_in_ms,
+            age_s,
+            error = %err,
+            "refresh failed; serving the last good value"
+        );
+    } else {
+        tracing::error!(
+            secret_id = &*entry.id,
+            failures,
+            retry_in_ms,
+            age_s,
+            error = %err,
+            "refresh failed and will not recover by itself; serving the last good value until max_staleness"
+        );
     }
 }
 

@@ -115,6 +115,18 @@ pub enum Error {
         /// The service's error code, or the HTTP status when it sent none.
         code: String,
     },
+    /// The cache's TTL for a secret is not below the secret's rotation interval (its
+    /// `RotationRules`), so a rotated value could be missed until the old one stops working.
+    /// Reported by loads in [`RotationGuardrail::Strict`](crate::RotationGuardrail::Strict)
+    /// mode; logged as a warning otherwise.
+    TtlNotBelowRotation {
+        /// The secret id or ARN.
+        secret_id: String,
+        /// The TTL the cache uses for it.
+        ttl: Duration,
+        /// The secret's rotation interval.
+        rotation: Duration,
+    },
     /// The cache could not be built or was given an invalid setting.
     Config {
         /// What is wrong.
@@ -161,7 +173,8 @@ impl Error {
             | Self::TooLarge { secret_id, .. }
             | Self::Stale { secret_id, .. }
             | Self::Transport { secret_id, .. }
-            | Self::Service { secret_id, .. } => Some(secret_id),
+            | Self::Service { secret_id, .. }
+            | Self::TtlNotBelowRotation { secret_id, .. } => Some(secret_id),
             Self::UnresolvedPlaceholder { .. } | Self::Config { .. } => None,
         }
     }
@@ -272,6 +285,18 @@ impl fmt::Display for Error {
                 f,
                 "Secrets Manager failed reading `{secret_id}` ({code}); this is usually \
                  transient and retried with backoff"
+            ),
+            Self::TtlNotBelowRotation {
+                secret_id,
+                ttl,
+                rotation,
+            } => write!(
+                f,
+                "the cache TTL of `{secret_id}` ({}s) is not below its rotation interval ({}s); \
+                 lower the TTL (`SecretCacheBuilder::ttl` or `#[aws_secrets(ttl = \"…\")]`) so \
+                 a rotated value is picked up while the previous one still works",
+                ttl.as_secs(),
+                rotation.as_secs()
             ),
             Self::Config { message } => write!(f, "invalid cache configuration: {message}"),
         }

@@ -8,6 +8,7 @@ mod error;
 mod global;
 mod iam;
 mod json;
+mod live;
 mod loader;
 mod secret;
 mod vars;
@@ -16,11 +17,12 @@ mod vars;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use cache::{SecretCache, SecretCacheBuilder, Stats};
+pub use cache::{RotationGuardrail, SecretCache, SecretCacheBuilder, Stats};
 pub use error::{Error, TransportKind};
 pub use global::global;
 pub use iam::IamPolicy;
 pub use json::SecretField;
+pub use live::Live;
 pub use loader::AwsSecrets;
 pub use secret::{Secret, SecretValue, Version};
 pub use vars::Vars;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::iam::IamPolicy;
-use crate::{Error, Secret, SecretCache, Vars, Version};
+use crate::{Error, Live, Secret, SecretCache, Vars, Version};
 
 /// A settings struct whose fields come from Secrets Manager.
 ///
@@ -50,8 +50,30 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
         async move {
             let plan = Plan::of::<Self>(vars)?;
             let secrets = cache.get_many(&plan.requests()).await?;
-            Self::__assemble(&Source::new(plan, secrets))
+            Self::__assemble(&Source::new(Arc::new(plan), secrets))
         }
+    }
+
+    /// Loads the struct like [`load`](Self::load), then keeps it current: the returned handle
+    /// owns a task that refreshes the secrets before they expire and rebuilds the struct when
+    /// one rotates (see [`Live`]).
+    ///
+    /// # Errors
+    /// As [`load`](Self::load); later failures are reported by [`Live::last_error`].
+    fn watch(cache: &SecretCache) -> impl Future<Output = Result<Live<Self>, Error>> + Send {
+        Self::watch_with(cache, Vars::from_env())
+    }
+
+    /// [`watch`](Self::watch) with explicit placeholder values.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    fn watch_with(
+        cache: &SecretCache,
+        vars: Vars,
+    ) -> impl Future<Output = Result<Live<Self>, Error>> + Send {
+        let cache = cache.clone();
+        async move { Live::start(cache, Plan::of::<Self>(vars)?).await }
     }
 
     /// A least-privilege IAM policy for exactly the secrets this struct reads, placeholders
@@ -197,12 +219,12 @@ fn min_ttl(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Source {
-    plan: Plan,
+    plan: Arc<Plan>,
     secrets: Vec<Arc<Secret>>,
 }
 
 impl Source {
-    pub(crate) fn new(plan: Plan, secrets: Vec<Arc<Secret>>) -> Self {
+    pub(crate) fn new(plan: Arc<Plan>, secrets: Vec<Arc<Secret>>) -> Self {
         Self { plan, secrets }
     }
 

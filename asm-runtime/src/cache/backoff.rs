@@ -13,13 +13,18 @@ fn unit_random() -> f64 {
     bits as f64 / (1u64 << 53) as f64
 }
 
-/// A soft TTL inside `[ttl/2, ttl]` when `jitter` is on, else `ttl`.
-pub(crate) fn jittered_ttl(ttl: Duration, jitter: bool) -> Duration {
-    if jitter {
-        ttl.mul_f64(1.0 - unit_random() / 2.0)
-    } else {
-        ttl
-    }
+/// One jitter draw in `[0, 1)`, or 0 when jitter is off. A fetch round draws once for all its
+/// entries, so secrets fetched together stay due together and their refreshes share a batch.
+pub(crate) fn jitter_fraction(jitter: bool) -> f64 {
+    if jitter { unit_random() } else { 0.0 }
+}
+
+/// The soft TTL for a value just fetched: inside `[ttl/2, ttl]` on a first load, which spreads a
+/// fleet started at once; inside `[3/4 ttl, ttl]` on a refresh, which keeps the spread and
+/// spends fewer calls.
+pub(crate) fn soft_ttl(ttl: Duration, fraction: f64, first_load: bool) -> Duration {
+    let spread = if first_load { 0.5 } else { 0.25 };
+    ttl.mul_f64(1.0 - fraction * spread)
 }
 
 /// The ceiling of the wait after `failures` consecutive failures (1 for the first):
@@ -41,13 +46,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jitter_stays_inside_half_ttl_to_ttl() {
+    fn soft_ttls_stay_inside_their_jitter_windows() {
         let ttl = Duration::from_secs(600);
         for _ in 0..10_000 {
-            let t = jittered_ttl(ttl, true);
-            assert!(t >= ttl / 2 && t <= ttl, "{t:?} outside [300s, 600s]");
+            let fraction = jitter_fraction(true);
+            let first = soft_ttl(ttl, fraction, true);
+            assert!(first >= ttl / 2 && first <= ttl, "{first:?} outside [300s, 600s]");
+            let later = soft_ttl(ttl, fraction, false);
+            assert!(later >= ttl * 3 / 4 && later <= ttl, "{later:?} outside [450s, 600s]");
         }
-        assert_eq!(jittered_ttl(ttl, false), ttl);
+        assert_eq!(soft_ttl(ttl, jitter_fraction(false), true), ttl);
     }
 
     #[test]

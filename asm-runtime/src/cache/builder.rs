@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 
+use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::stats::Counters;
 use super::{SecretCache, Shared};
@@ -21,6 +22,8 @@ pub(crate) struct Settings {
     pub(crate) version: Version,
     pub(crate) max_backoff: Duration,
     pub(crate) refresh_now_interval: Duration,
+    pub(crate) version_checks: bool,
+    pub(crate) guardrail: RotationGuardrail,
 }
 
 impl Default for Settings {
@@ -33,6 +36,8 @@ impl Default for Settings {
             version: Version::current(),
             max_backoff: SecretCacheBuilder::DEFAULT_MAX_BACKOFF,
             refresh_now_interval: SecretCacheBuilder::DEFAULT_REFRESH_NOW_INTERVAL,
+            version_checks: true,
+            guardrail: RotationGuardrail::default(),
         }
     }
 }
@@ -124,6 +129,23 @@ impl SecretCacheBuilder {
         self
     }
 
+    /// Refresh by asking `DescribeSecret` which version is current, and fetch the value only
+    /// when it changed (on by default). A check costs one call like a fetch, but no KMS decrypt,
+    /// and the value crosses the network only when it rotated. Where `DescribeSecret` is denied,
+    /// the cache logs one warning and fetches instead. Off: refreshes fetch the value, batched
+    /// (`BatchGetSecretValue`, up to 20 secrets a call) when several are due together.
+    pub fn version_checks(mut self, on: bool) -> Self {
+        self.settings.version_checks = on;
+        self
+    }
+
+    /// What a load does when a secret's TTL is not below its rotation interval (default
+    /// [`RotationGuardrail::Warn`]).
+    pub fn rotation_guardrail(mut self, guardrail: RotationGuardrail) -> Self {
+        self.settings.guardrail = guardrail;
+        self
+    }
+
     /// Checks the settings and builds the cache.
     ///
     /// # Errors
@@ -154,6 +176,8 @@ impl SecretCacheBuilder {
                 settings: self.settings,
                 counters: Counters::default(),
                 batch_denied: AtomicBool::new(false),
+                describe_denied: AtomicBool::new(false),
+                rotations: tokio::sync::watch::Sender::new(0),
             }),
         })
     }

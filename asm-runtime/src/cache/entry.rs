@@ -24,6 +24,9 @@ pub(crate) struct Entry {
     flight: Mutex<Option<Flight>>,
     /// When `refresh_now` last went to the service, for its rate limit.
     pub(crate) forced_at: Mutex<Option<Instant>>,
+    /// The secret's rotation interval once `DescribeSecret` told it (`Some(None)`: no fixed
+    /// period).
+    rotation: Mutex<Option<Option<Duration>>>,
 }
 
 /// A value and its deadlines, replaced as one so readers see a consistent set.
@@ -73,6 +76,7 @@ impl Entry {
             state: ArcSwapOption::empty(),
             flight: Mutex::new(None),
             forced_at: Mutex::new(None),
+            rotation: Mutex::new(None),
         }
     }
 
@@ -91,6 +95,21 @@ impl Entry {
 
     pub(crate) fn current_flight(&self) -> Option<Flight> {
         self.flight_slot().clone()
+    }
+
+    /// The rotation interval, if `DescribeSecret` has told it.
+    pub(crate) fn rotation(&self) -> Option<Option<Duration>> {
+        *self.rotation.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_rotation(&self, rotation: Option<Duration>) {
+        *self.rotation.lock().unwrap_or_else(PoisonError::into_inner) = Some(rotation);
+    }
+
+    /// When this entry next wants the service: its soft deadline (or backoff deadline), or
+    /// now if it holds no value.
+    pub(crate) fn due_at(&self, now: Instant) -> Instant {
+        self.state.load().as_ref().map_or(now, |l| l.refresh_at)
     }
 }
 

@@ -12,8 +12,9 @@ use secrecy::{SecretSlice, SecretString};
 use tokio::sync::oneshot;
 use zeroize::Zeroize;
 
-use super::Shared;
+use super::describe::check_versions;
 use super::entry::Entry;
+use super::{Shared, backoff};
 use crate::error::{Operation, from_code, from_sdk};
 use crate::secret::SecretValue;
 use crate::{Error, Secret, Version};
@@ -29,23 +30,30 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<Result<Arc<Secret>, Error>>,
 }
 
-/// Fetches every job's entry, batching current versions where allowed, and completes each.
-/// Runs in a spawned task, so a reader that stops waiting strands nobody.
+/// Refreshes or fetches every job's entry and completes each: values already held are first
+/// checked with `DescribeSecret` (when on), the rest fetched, current versions batched where
+/// allowed. Runs in a spawned task, so a reader that stops waiting strands nobody.
 pub(crate) async fn run(shared: Arc<Shared>, jobs: Vec<Job>) {
+    let fraction = backoff::jitter_fraction(shared.settings.jitter);
+    let jobs = if shared.settings.version_checks {
+        check_versions(&shared, jobs, fraction).await
+    } else {
+        jobs
+    };
     let (batchable, single): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|job| job.entry.version.is_current());
     let mut single = single;
     if batchable.len() > 1 && !shared.batch_denied.load(Relaxed) {
         for chunk in into_chunks(batchable, MAX_BATCH) {
-            single.extend(batch(&shared, chunk).await);
+            single.extend(batch(&shared, chunk, fraction).await);
         }
     } else {
         single.extend(batchable);
     }
     join_all(single.into_iter().map(|job| async {
-        let result = get_one(&shared, &job.entry).await;
-        shared.complete(job, result);
+        let result = get_one(&shared, &job.entry).await.map(Arc::new);
+        shared.complete(job, result, fraction);
     }))
     .await;
 }
@@ -86,7 +94,7 @@ async fn get_one(shared: &Shared, entry: &Entry) -> Result<Secret, Error> {
 }
 
 /// Completes the jobs the batch answered; returns the ones to fetch one by one instead.
-async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>) -> Vec<Job> {
+async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>, fraction: f64) -> Vec<Job> {
     let ids: Vec<String> = jobs.iter().map(|j| j.entry.id.to_string()).collect();
     let mut next_token: Option<String> = None;
     loop {
@@ -113,7 +121,7 @@ async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>) -> Vec<Job> {
                 }
                 for job in jobs {
                     let err = from_sdk(&err, &job.entry.id, Operation::BatchGetSecretValue);
-                    shared.complete(job, Err(err));
+                    shared.complete(job, Err(err), fraction);
                 }
                 return Vec::new();
             }
@@ -121,8 +129,8 @@ async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>) -> Vec<Job> {
         for value in out.secret_values.take().unwrap_or_default() {
             if let Some(at) = jobs.iter().position(|j| answers(&j.entry.id, &value)) {
                 let job = jobs.swap_remove(at);
-                let result = secret_from_parts(&job.entry.id, Parts::from(value));
-                shared.complete(job, result);
+                let result = secret_from_parts(&job.entry.id, Parts::from(value)).map(Arc::new);
+                shared.complete(job, result, fraction);
             }
         }
         for error in out.errors.take().unwrap_or_default() {
@@ -131,7 +139,7 @@ async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>) -> Vec<Job> {
                 let job = jobs.swap_remove(at);
                 let code = error.error_code.as_deref().unwrap_or("UnknownError");
                 let err = from_code(code, requested, Operation::GetSecretValue);
-                shared.complete(job, Err(err));
+                shared.complete(job, Err(err), fraction);
             }
         }
         next_token = out.next_token.take();

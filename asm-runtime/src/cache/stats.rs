@@ -19,8 +19,13 @@ pub struct Stats {
     pub get_secret_value_calls: u64,
     /// `BatchGetSecretValue` calls made.
     pub batch_get_secret_value_calls: u64,
-    /// Fetches of one secret that failed (first loads and refreshes).
+    /// `DescribeSecret` calls made (version checks and the rotation guardrail).
+    pub describe_secret_calls: u64,
+    /// Fetches or version checks of one secret that failed (first loads and refreshes).
     pub failures: u64,
+    /// The part of `failures` that retrying will not fix: access denied, not found, decryption
+    /// failed, invalid request (e.g. scheduled for deletion).
+    pub persistent_failures: u64,
     /// Refreshes that found a new version (rotations adopted).
     pub rotations: u64,
 }
@@ -28,7 +33,7 @@ pub struct Stats {
 impl Stats {
     /// All API calls made, whatever the operation.
     pub fn api_calls(&self) -> u64 {
-        self.get_secret_value_calls + self.batch_get_secret_value_calls
+        self.get_secret_value_calls + self.batch_get_secret_value_calls + self.describe_secret_calls
     }
 }
 
@@ -46,7 +51,9 @@ pub(crate) struct Counters {
     stale_served: AtomicU64,
     get_calls: AtomicU64,
     batch_calls: AtomicU64,
+    describe_calls: AtomicU64,
     failures: AtomicU64,
+    persistent_failures: AtomicU64,
     rotations: AtomicU64,
 }
 
@@ -74,8 +81,11 @@ impl Counters {
         self.stale_served.fetch_add(1, Relaxed);
     }
 
-    pub(crate) fn failure(&self) {
+    pub(crate) fn failure(&self, transient: bool) {
         self.failures.fetch_add(1, Relaxed);
+        if !transient {
+            self.persistent_failures.fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn rotation(&self) {
@@ -86,6 +96,7 @@ impl Counters {
         let counter = match op {
             Operation::GetSecretValue => &self.get_calls,
             Operation::BatchGetSecretValue => &self.batch_calls,
+            Operation::DescribeSecret => &self.describe_calls,
         };
         counter.fetch_add(1, Relaxed);
     }
@@ -97,7 +108,9 @@ impl Counters {
             stale_served: self.stale_served.load(Relaxed),
             get_secret_value_calls: self.get_calls.load(Relaxed),
             batch_get_secret_value_calls: self.batch_calls.load(Relaxed),
+            describe_secret_calls: self.describe_calls.load(Relaxed),
             failures: self.failures.load(Relaxed),
+            persistent_failures: self.persistent_failures.load(Relaxed),
             rotations: self.rotations.load(Relaxed),
         }
     }

@@ -41,8 +41,15 @@ fn client(mode: RuleMode, rules: &[&Rule]) -> Client {
         .retry_config(RetryConfig::disabled()))
 }
 
-fn cache(client: Client) -> SecretCache {
+/// A builder whose refreshes fetch (no `DescribeSecret`), for tests of the fetch path.
+fn fetching(client: Client) -> SecretCacheBuilder {
     SecretCache::builder(client)
+        .version_checks(false)
+        .rotation_guardrail(RotationGuardrail::Off)
+}
+
+fn cache(client: Client) -> SecretCache {
+    fetching(client)
         .ttl(Duration::from_secs(60))
         .max_staleness(Duration::from_secs(300))
         .jitter(false)
@@ -120,7 +127,7 @@ async fn soft_expiry_serves_the_old_value_and_refreshes_once() {
 #[tokio::test(start_paused = true)]
 async fn jittered_ttl_expires_between_half_and_full_ttl() {
     let rule = always_v1();
-    let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&rule]))
+    let cache = fetching(client(RuleMode::MatchAny, &[&rule]))
         .ttl(Duration::from_secs(600))
         .build()
         .expect("valid");

@@ -13,6 +13,7 @@ use super::{Error, TransportKind};
 pub(crate) enum Operation {
     GetSecretValue,
     BatchGetSecretValue,
+    DescribeSecret,
 }
 
 impl Operation {
@@ -20,6 +21,7 @@ impl Operation {
         match self {
             Self::GetSecretValue => "secretsmanager:GetSecretValue",
             Self::BatchGetSecretValue => "secretsmanager:BatchGetSecretValue",
+            Self::DescribeSecret => "secretsmanager:DescribeSecret",
         }
     }
 }

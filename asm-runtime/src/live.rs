@@ -1,0 +1,333 @@
+//! [`Live`]: a derived struct kept fresh by a background task, rebuilt whole on rotation.
+
+use std::fmt;
+use std::future::pending;
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+
+use crate::cache::{Entry, Loaded, Request};
+use crate::loader::{Plan, Source};
+use crate::{AwsSecrets, Error, Secret, SecretCache, TransportKind};
+
+/// A settings struct that stays current: a background task renews its secrets before they
+/// expire and rebuilds the struct when any of them rotates.
+///
+/// - [`current`](Self::current) is lock-free and never waits on the network.
+/// - Every snapshot is consistent: all fields are built together from one version of each
+///   secret, and a newer snapshot never gives way to an older one.
+/// - [`changed`](Self::changed) wakes when a rotated secret has been adopted.
+/// - Refresh failures keep the last good snapshot and are readable from
+///   [`last_error`](Self::last_error); past `max_staleness`, [`try_current`](Self::try_current)
+///   says so.
+/// - Dropping the last clone of the handle, or [`shutdown`](Self::shutdown), stops the task:
+///   no API call is made for it afterwards.
+///
+/// Built by [`AwsSecrets::watch`].
+///
+/// # Examples
+/// ```no_run
+/// # use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, SecretString};
+/// # #[derive(AwsSecrets)]
+/// # struct Db { #[aws_secrets(name = "prod/db", key = "password")] password: SecretString }
+/// # async fn f(cache: SecretCache) -> Result<(), asm_runtime::Error> {
+/// let mut live = Db::watch(&cache).await?;
+/// let db = live.current(); // Arc<Db>
+/// # let _ = db.password.expose_secret();
+/// while let Some(db) = live.changed().await {
+///     // rebuild the connection pool with db.password
+/// #   let _ = db;
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Live<T> {
+    published: Arc<Published<T>>,
+    changes: watch::Receiver<u64>,
+    task: Arc<Task>,
+}
+
+/// What the task publishes and handles read.
+struct Published<T> {
+    snapshot: ArcSwap<Snapshot<T>>,
+    last_error: ArcSwapOption<Error>,
+}
+
+/// One consistent build of the struct, and the secrets it was built from.
+struct Snapshot<T> {
+    value: Arc<T>,
+    /// The secret behind each planned request, in plan order.
+    secrets: Vec<Arc<Secret>>,
+    /// How old the snapshot's least recently confirmed secret is (none for a struct that
+    /// reads no secret).
+    freshness: Option<Freshness>,
+}
+
+/// The secret confirmed longest ago, when, and when that becomes too old to serve.
+#[derive(Clone, PartialEq, Eq)]
+struct Freshness {
+    oldest: Arc<str>,
+    confirmed: Instant,
+    stale_at: Instant,
+}
+
+/// The refresh task; aborted when the last handle is dropped.
+struct Task(JoinHandle<()>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T: AwsSecrets> Live<T> {
+    /// Loads the struct once (failing fast like [`AwsSecrets::load`]), then starts its task.
+    pub(crate) async fn start(cache: SecretCache, plan: Plan) -> Result<Self, Error> {
+        let plan = Arc::new(plan);
+        let requests = plan.requests();
+        // Subscribed before loading, so a rotation adopted meanwhile is not missed.
+        let rotations = cache.rotations();
+        cache.get_many(&requests).await?;
+        let entries = cache.entries(&requests);
+        let loaded = held(&entries).ok_or_else(|| lost(&requests))?;
+        let snapshot = build::<T>(&plan, &entries, &loaded)?;
+        let published = Arc::new(Published {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            last_error: ArcSwapOption::empty(),
+        });
+        let (tx, changes) = watch::channel(0);
+        let refresher = Refresher {
+            cache,
+            plan,
+            requests,
+            published: Arc::clone(&published),
+            changes: tx,
+            rotations,
+        };
+        Ok(Self {
+            published,
+            changes,
+            task: Arc::new(Task(tokio::spawn(refresher.run()))),
+        })
+    }
+}
+
+impl<T> Live<T> {
+    /// The latest snapshot. Lock-free; never waits.
+    pub fn current(&self) -> Arc<T> {
+        Arc::clone(&self.published.snapshot.load().value)
+    }
+
+    /// The latest snapshot, or [`Error::Stale`] when one of its secrets has not been confirmed
+    /// by the service for longer than `max_staleness`.
+    ///
+    /// # Errors
+    /// [`Error::Stale`], carrying the last refresh failure.
+    pub fn try_current(&self) -> Result<Arc<T>, Error> {
+        let snapshot = self.published.snapshot.load();
+        let now = Instant::now();
+        let Some(stale) = snapshot.freshness.as_ref().filter(|f| now >= f.stale_at) else {
+            return Ok(Arc::clone(&snapshot.value));
+        };
+        let last_failure = self.last_error().unwrap_or_else(|| Error::Transport {
+            secret_id: stale.oldest.to_string(),
+            kind: TransportKind::Other,
+            detail: Some("no refresh has run (is the live task stopped?)".into()),
+        });
+        Err(Error::Stale {
+            secret_id: stale.oldest.to_string(),
+            age: now - stale.confirmed,
+            last_failure: Box::new(last_failure),
+        })
+    }
+
+    /// Waits for the next snapshot built from a rotated secret and returns it; `None` once the
+    /// task has stopped. A snapshot published since this handle last looked is returned at once.
+    pub async fn changed(&mut self) -> Option<Arc<T>> {
+        self.changes.changed().await.ok()?;
+        Some(self.current())
+    }
+
+    /// The most recent failure to refresh one of the struct's secrets or to rebuild it (say, a
+    /// rotated secret lost a key), until a later round succeeds. Meanwhile the last good
+    /// snapshot is served.
+    pub fn last_error(&self) -> Option<Error> {
+        self.published.last_error.load_full().map(|e| (*e).clone())
+    }
+
+    /// Stops the task, for this handle and its clones, and waits until it has stopped. A
+    /// refresh already sent completes, but no further call is made. [`current`](Self::current)
+    /// keeps returning the last snapshot.
+    pub async fn shutdown(mut self) {
+        self.task.0.abort();
+        while self.changes.changed().await.is_ok() {}
+    }
+}
+
+impl<T> Clone for Live<T> {
+    /// Another handle on the same task and snapshots; it has seen the current snapshot.
+    fn clone(&self) -> Self {
+        let mut changes = self.changes.clone();
+        changes.mark_unchanged();
+        Self {
+            published: Arc::clone(&self.published),
+            changes,
+            task: Arc::clone(&self.task),
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Live<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let snapshot = self.published.snapshot.load();
+        f.debug_struct("Live")
+            .field("current", &snapshot.value)
+            .field("last_error", &self.last_error())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The task's state: what to refresh and where to publish.
+struct Refresher<T> {
+    cache: SecretCache,
+    plan: Arc<Plan>,
+    requests: Vec<Request>,
+    published: Arc<Published<T>>,
+    changes: watch::Sender<u64>,
+    rotations: watch::Receiver<u64>,
+}
+
+impl<T: AwsSecrets> Refresher<T> {
+    async fn run(mut self) {
+        // Consecutive rounds that failed to load an entry holding no value (after `invalidate`):
+        // those entries have no backoff deadline of their own.
+        let mut empty_failures = 0u32;
+        let mut retry_empty_at = Instant::now();
+        loop {
+            let entries = self.cache.entries(&self.requests);
+            let due = entries
+                .iter()
+                .map(|e| e.due_at(retry_empty_at))
+                .min();
+            tokio::select! {
+                () = sleep_or_park(due) => {}
+                changed = self.rotations.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+            let mut errors = self.cache.refresh_due(&entries).await;
+            if entries.iter().any(|e| e.state.load().is_none()) {
+                empty_failures = empty_failures.saturating_add(1);
+                retry_empty_at = Instant::now() + self.cache.backoff(empty_failures);
+            } else {
+                empty_failures = 0;
+            }
+            if let Err(err) = self.republish(&entries) {
+                tracing::error!(
+                    settings = std::any::type_name::<T>(),
+                    error = %err,
+                    "not rebuilt from a rotated secret; serving the last good snapshot"
+                );
+                errors.push(err);
+            }
+            self.record(&entries, errors.pop());
+        }
+    }
+
+    /// Publishes a new snapshot when a secret's version changed, or fresher deadlines when
+    /// only confirmations changed.
+    fn republish(&self, entries: &[Arc<Entry>]) -> Result<(), Error> {
+        let Some(loaded) = held(entries) else {
+            return Ok(());
+        };
+        let current = self.published.snapshot.load();
+        let same_versions = loaded
+            .iter()
+            .zip(&current.secrets)
+            .all(|(l, s)| l.secret.version_id() == s.version_id());
+        if !same_versions {
+            let snapshot = build::<T>(&self.plan, entries, &loaded)?;
+            self.published.snapshot.store(Arc::new(snapshot));
+            self.changes.send_modify(|n| *n += 1);
+            tracing::info!(
+                settings = std::any::type_name::<T>(),
+                "rebuilt from a rotated secret"
+            );
+        } else {
+            let freshness = freshness(entries, &loaded);
+            if freshness != current.freshness {
+                self.published.snapshot.store(Arc::new(Snapshot {
+                    value: Arc::clone(&current.value),
+                    secrets: current.secrets.clone(),
+                    freshness,
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps `error` readable, or the failure an entry still backs off from; clears it once
+    /// every secret refreshed.
+    fn record(&self, entries: &[Arc<Entry>], error: Option<Error>) {
+        let error = error.or_else(|| {
+            entries
+                .iter()
+                .find_map(|e| e.state.load().as_ref().and_then(|l| l.last_error.clone()))
+        });
+        self.published.last_error.store(error.map(Arc::new));
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_or_park(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => pending().await,
+    }
+}
+
+/// Every entry's value, if each holds one.
+fn held(entries: &[Arc<Entry>]) -> Option<Vec<Arc<Loaded>>> {
+    entries.iter().map(|e| e.state.load_full()).collect()
+}
+
+/// Builds a snapshot from one value of each entry.
+fn build<T: AwsSecrets>(
+    plan: &Arc<Plan>,
+    entries: &[Arc<Entry>],
+    loaded: &[Arc<Loaded>],
+) -> Result<Snapshot<T>, Error> {
+    let secrets: Vec<Arc<Secret>> = loaded.iter().map(|l| Arc::clone(&l.secret)).collect();
+    let value = T::__assemble(&Source::new(Arc::clone(plan), secrets.clone()))?;
+    Ok(Snapshot {
+        value: Arc::new(value),
+        secrets,
+        freshness: freshness(entries, loaded),
+    })
+}
+
+/// The freshness of the entry confirmed longest ago.
+fn freshness(entries: &[Arc<Entry>], loaded: &[Arc<Loaded>]) -> Option<Freshness> {
+    entries
+        .iter()
+        .zip(loaded)
+        .min_by_key(|(_, l)| l.confirmed)
+        .map(|(e, l)| Freshness {
+            oldest: Arc::clone(&e.id),
+            confirmed: l.confirmed,
+            stale_at: l.stale_at,
+        })
+}
+
+/// A value dropped between loading and reading it (an `invalidate` racing the load).
+fn lost(requests: &[Request]) -> Error {
+    Error::Transport {
+        secret_id: requests.first().map(|r| r.id.to_string()).unwrap_or_default(),
+        kind: TransportKind::Other,
+        detail: Some("a secret was invalidated while it loaded; try again".into()),
+    }
+}
