@@ -11,6 +11,8 @@ mod json;
 mod live;
 mod loader;
 mod secret;
+#[cfg(test)]
+mod testing;
 mod vars;
 
 #[doc(hidden)]

@@ -10,6 +10,10 @@ use tokio::time::Instant;
 
 use crate::{Error, Secret, Version};
 
+/// The most a live handle renews an entry ahead of its soft deadline (a tenth of the TTL for
+/// short TTLs).
+const MAX_REFRESH_LEAD: Duration = Duration::from_secs(5);
+
 /// A fetch shared by every reader waiting for one entry (single flight).
 pub(crate) type Flight = Shared<BoxFuture<'static, Result<Arc<Secret>, Error>>>;
 
@@ -106,10 +110,21 @@ impl Entry {
         *self.rotation.lock().unwrap_or_else(PoisonError::into_inner) = Some(rotation);
     }
 
-    /// When this entry next wants the service: its soft deadline (or backoff deadline), or
-    /// now if it holds no value.
+    /// When a live handle should next go to the service for this entry: a little before its
+    /// soft deadline (so readers never see it pass), at its backoff deadline after a failure,
+    /// or `now` if it holds no value.
     pub(crate) fn due_at(&self, now: Instant) -> Instant {
-        self.state.load().as_ref().map_or(now, |l| l.refresh_at)
+        match self.state.load().as_deref() {
+            None => now,
+            Some(loaded) if loaded.failures > 0 => loaded.refresh_at,
+            Some(loaded) => {
+                let lead = (self.ttl() / 10).min(MAX_REFRESH_LEAD);
+                loaded
+                    .refresh_at
+                    .checked_sub(lead)
+                    .unwrap_or(loaded.refresh_at)
+            }
+        }
     }
 }
 

@@ -4,28 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueOutput;
-use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::SecretValueEntry;
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock};
 use futures_util::FutureExt;
 use secrecy::ExposeSecret;
 
 use super::*;
 use crate::TransportKind;
+use crate::testing::{ARN, client, error_body, output, settle};
 
-const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
-
-fn output(version: &str, value: &str) -> GetSecretValueOutput {
-    GetSecretValueOutput::builder()
-        .arn(ARN)
-        .name("prod/db")
-        .version_id(version)
-        .version_stages("AWSCURRENT")
-        .secret_string(value)
-        .build()
-}
+mod versions;
 
 /// Answers every `GetSecretValue` with version `v1`, forever.
 fn always_v1() -> Rule {
@@ -34,11 +23,6 @@ fn always_v1() -> Rule {
         .output(|| output("v1", r#"{"password":"p1"}"#))
         .repeatedly()
         .build()
-}
-
-fn client(mode: RuleMode, rules: &[&Rule]) -> Client {
-    mock_client!(aws_sdk_secretsmanager, mode, rules, |c| c
-        .retry_config(RetryConfig::disabled()))
 }
 
 /// A builder whose refreshes fetch (no `DescribeSecret`), for tests of the fetch path.
@@ -55,13 +39,6 @@ fn cache(client: Client) -> SecretCache {
         .jitter(false)
         .build()
         .expect("valid settings")
-}
-
-/// Lets spawned fetch tasks run to completion.
-async fn settle() {
-    for _ in 0..10 {
-        tokio::task::yield_now().await;
-    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -262,10 +239,9 @@ async fn first_load_error(rule: Rule) -> Error {
 }
 
 fn http_error(status: u16, code: &str) -> Rule {
-    let body = format!(r#"{{"__type":"{code}","message":"canary-hunter2"}}"#);
     mock!(Client::get_secret_value)
         .sequence()
-        .http_status(status, Some(body))
+        .http_status(status, Some(error_body(code)))
         .build()
 }
 
