@@ -475,7 +475,13 @@ fn is_rotation(previous: Option<&Loaded>, secret: &Secret) -> bool {
 
 /// Logs a failed refresh: a warning when retrying may fix it, an error when someone must act
 /// (access denied, not found, decryption, deletion).
-fn report_refresh_failure(entry: &Entry, err: &Error, failures: u32, wait: Duration, age: Duration) {
+fn report_refresh_failure(
+    entry: &Entry,
+    err: &Error,
+    failures: u32,
+    wait: Duration,
+    age: Duration,
+) {
     let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
     let age_s = age.as_secs();
     if err.is_transient() {

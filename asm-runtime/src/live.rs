@@ -207,10 +207,7 @@ impl<T: AwsSecrets> Refresher<T> {
         let mut retry_empty_at = Instant::now();
         loop {
             let entries = self.cache.entries(&self.requests);
-            let due = entries
-                .iter()
-                .map(|e| e.due_at(retry_empty_at))
-                .min();
+            let due = entries.iter().map(|e| e.due_at(retry_empty_at)).min();
             tokio::select! {
                 () = sleep_or_park(due) => {}
                 changed = self.rotations.changed() => {
@@ -326,8 +323,14 @@ fn freshness(entries: &[Arc<Entry>], loaded: &[Arc<Loaded>]) -> Option<Freshness
 /// A value dropped between loading and reading it (an `invalidate` racing the load).
 fn lost(requests: &[Request]) -> Error {
     Error::Transport {
-        secret_id: requests.first().map(|r| r.id.to_string()).unwrap_or_default(),
+        secret_id: requests
+            .first()
+            .map(|r| r.id.to_string())
+            .unwrap_or_default(),
         kind: TransportKind::Other,
         detail: Some("a secret was invalidated while it loaded; try again".into()),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -51,9 +51,15 @@ mod tests {
         for _ in 0..10_000 {
             let fraction = jitter_fraction(true);
             let first = soft_ttl(ttl, fraction, true);
-            assert!(first >= ttl / 2 && first <= ttl, "{first:?} outside [300s, 600s]");
+            assert!(
+                first >= ttl / 2 && first <= ttl,
+                "{first:?} outside [300s, 600s]"
+            );
             let later = soft_ttl(ttl, fraction, false);
-            assert!(later >= ttl * 3 / 4 && later <= ttl, "{later:?} outside [450s, 600s]");
+            assert!(
+                later >= ttl * 3 / 4 && later <= ttl,
+                "{later:?} outside [450s, 600s]"
+            );
         }
         assert_eq!(soft_ttl(ttl, jitter_fraction(false), true), ttl);
     }

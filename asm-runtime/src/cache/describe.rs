@@ -45,8 +45,9 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, fraction: f6
     if shared.describe_denied.load(Relaxed) {
         return jobs;
     }
-    let (held, mut to_fetch): (Vec<Job>, Vec<Job>) =
-        jobs.into_iter().partition(|job| job.entry.state.load().is_some());
+    let (held, mut to_fetch): (Vec<Job>, Vec<Job>) = jobs
+        .into_iter()
+        .partition(|job| job.entry.state.load().is_some());
     let checked = join_all(held.into_iter().map(|job| async {
         let described = describe(shared, &job.entry.id).await;
         (job, described)
@@ -74,9 +75,15 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, fraction: f6
             shared.complete(job, Err(err), fraction);
             continue;
         }
-        let held = job.entry.state.load_full().map(|loaded| Arc::clone(&loaded.secret));
+        let held = job
+            .entry
+            .state
+            .load_full()
+            .map(|loaded| Arc::clone(&loaded.secret));
         match held {
-            Some(secret) if description.version_id(&job.entry.version) == Some(secret.version_id()) => {
+            Some(secret)
+                if description.version_id(&job.entry.version) == Some(secret.version_id()) =>
+            {
                 shared.complete(job, Ok(secret), fraction);
             }
             _ => to_fetch.push(job),

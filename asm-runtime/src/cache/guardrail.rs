@@ -83,7 +83,11 @@ impl Shared {
 
     /// Asks `DescribeSecret` for `entry`'s rotation interval. A failure fails the load only in
     /// strict mode; otherwise the check is skipped with a warning.
-    async fn learn_rotation(&self, entry: &Entry, guardrail: RotationGuardrail) -> Result<(), Error> {
+    async fn learn_rotation(
+        &self,
+        entry: &Entry,
+        guardrail: RotationGuardrail,
+    ) -> Result<(), Error> {
         let described = if self.describe_denied.load(Relaxed) {
             Err(Error::AccessDenied {
                 secret_id: entry.id.to_string(),
@@ -126,7 +130,15 @@ mod tests {
             .expect_err("equal is too long");
         assert!(matches!(err, Error::TtlNotBelowRotation { .. }));
         assert!(err.to_string().contains("7200s"), "{err}");
-        assert!(RotationGuardrail::Warn.check("db", HOUR * 3, Some(HOUR)).is_ok());
-        assert!(RotationGuardrail::Off.check("db", HOUR * 3, Some(HOUR)).is_ok());
+        assert!(
+            RotationGuardrail::Warn
+                .check("db", HOUR * 3, Some(HOUR))
+                .is_ok()
+        );
+        assert!(
+            RotationGuardrail::Off
+                .check("db", HOUR * 3, Some(HOUR))
+                .is_ok()
+        );
     }
 }

@@ -110,7 +110,11 @@ async fn a_secret_scheduled_for_deletion_is_reported_and_served_until_stale() {
     cache.get("prod/db").await.expect("load");
     refresh(&cache).await;
     assert_eq!(
-        cache.get("prod/db").await.expect("still served").version_id(),
+        cache
+            .get("prod/db")
+            .await
+            .expect("still served")
+            .version_id(),
         "v1"
     );
     let stats = cache.stats();
@@ -140,7 +144,10 @@ async fn the_guardrail_fails_a_strict_load_whose_ttl_reaches_the_rotation_interv
     let get = always_v1();
     let describe = describe_always("v1", Some(1));
     let rules = [&get, &describe];
-    let strict = long_ttl(client(RuleMode::MatchAny, &rules), RotationGuardrail::Strict);
+    let strict = long_ttl(
+        client(RuleMode::MatchAny, &rules),
+        RotationGuardrail::Strict,
+    );
     match strict.get_many(&requests(&["prod/db"])).await {
         Err(Error::TtlNotBelowRotation { ttl, rotation, .. }) => {
             assert_eq!((ttl.as_secs(), rotation.as_secs()), (172_800, 86_400));
@@ -160,7 +167,9 @@ async fn the_guardrail_fails_a_strict_load_whose_ttl_reaches_the_rotation_interv
     );
 
     let off = long_ttl(client(RuleMode::MatchAny, &rules), RotationGuardrail::Off);
-    off.get_many(&requests(&["prod/db"])).await.expect("no check");
+    off.get_many(&requests(&["prod/db"]))
+        .await
+        .expect("no check");
     assert_eq!(off.stats().describe_secret_calls, 0);
 }
 
@@ -173,7 +182,10 @@ async fn a_strict_guardrail_fails_when_it_cannot_read_the_rotation_rules() {
         .repeatedly()
         .build();
     let rules = [&get, &describe];
-    let strict = long_ttl(client(RuleMode::MatchAny, &rules), RotationGuardrail::Strict);
+    let strict = long_ttl(
+        client(RuleMode::MatchAny, &rules),
+        RotationGuardrail::Strict,
+    );
     let err = strict
         .get_many(&requests(&["prod/db"]))
         .await

@@ -1,0 +1,294 @@
+//! The live handle against a mocked SDK client, under paused tokio time.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
+use aws_sdk_secretsmanager::types::error::InternalServiceError;
+use aws_smithy_mocks::{Rule, RuleMode, mock};
+use aws_smithy_types::error::ErrorMetadata;
+use futures_util::FutureExt;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::{Instant, sleep, timeout};
+
+use crate::testing::{client, described, error_body, output};
+use crate::{AwsSecrets, Error, SecretCache};
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate", name = "prod/db")]
+struct Db {
+    user: SecretString,
+    password: SecretString,
+}
+
+fn login(version: &str) -> String {
+    format!(r#"{{"user":"user-{version}","password":"pw-{version}"}}"#)
+}
+
+/// `GetSecretValue` answers `v1`, then `v2` for ever.
+fn get_v1_then_v2() -> Rule {
+    mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", &login("v1")))
+        .output(|| output("v2", &login("v2")))
+        .repeatedly()
+        .build()
+}
+
+fn describe_always(current: &'static str) -> Rule {
+    mock!(Client::describe_secret)
+        .sequence()
+        .output(move || described(current, None))
+        .repeatedly()
+        .build()
+}
+
+fn cache(client: Client, ttl: Duration, jitter: bool) -> SecretCache {
+    SecretCache::builder(client)
+        .ttl(ttl)
+        .max_staleness(Duration::from_secs(3_600))
+        .jitter(jitter)
+        .build()
+        .expect("valid settings")
+}
+
+fn minute(client: Client) -> SecretCache {
+    cache(client, Duration::from_secs(60), false)
+}
+
+/// Both fields of one snapshot come from the same version.
+fn version_of(db: &Db) -> String {
+    let user = db.user.expose_secret().trim_start_matches("user-");
+    let password = db.password.expose_secret().trim_start_matches("pw-");
+    assert_eq!(user, password, "a snapshot mixes two versions");
+    user.to_owned()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rotation_rebuilds_the_whole_struct_and_wakes_watchers() {
+    let get = get_v1_then_v2();
+    // The load's guardrail check and the first refresh see v1; later checks see v2.
+    let describe = mock!(Client::describe_secret)
+        .sequence()
+        .output(|| described("v1", None))
+        .times(2)
+        .output(|| described("v2", None))
+        .repeatedly()
+        .build();
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let mut live = Db::watch(&cache).await.expect("load");
+    assert_eq!(version_of(&live.current()), "v1");
+
+    let start = Instant::now();
+    let rotated = timeout(Duration::from_secs(600), live.changed())
+        .await
+        .expect("woken within the timeout")
+        .expect("the task runs");
+    assert_eq!(version_of(&rotated), "v2");
+    let waited = start.elapsed();
+    // Refreshes run 5 s ahead of each 60 s deadline: at 55 s (still v1), then at 110 s.
+    assert_eq!(
+        waited,
+        Duration::from_secs(110),
+        "adopted at the second refresh"
+    );
+    assert_eq!(get.num_calls(), 2, "fetched only when the version changed");
+
+    for _ in 0..30 {
+        sleep(Duration::from_secs(7)).await;
+        assert_eq!(
+            version_of(&live.current()),
+            "v2",
+            "the old value never returns"
+        );
+        let read = cache.get("prod/db").now_or_never().expect("a hit");
+        assert_eq!(read.expect("value").version_id(), "v2");
+    }
+    assert_eq!(cache.stats().rotations, 1);
+    assert!(live.last_error().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_ahead_keeps_every_read_off_the_network_for_a_day() {
+    const DAY: u64 = 86_400;
+    const TTL: u64 = 600;
+    let get = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", &login("v1")))
+        .repeatedly()
+        .build();
+    let describe = describe_always("v1");
+    let cache = cache(
+        client(RuleMode::MatchAny, &[&get, &describe]),
+        Duration::from_secs(TTL),
+        true,
+    );
+    let live = Db::watch(&cache).await.expect("load");
+    for _ in 0..DAY / 7 {
+        sleep(Duration::from_secs(7)).await;
+        let read = cache.get("prod/db").now_or_never();
+        assert!(
+            matches!(read, Some(Ok(_))),
+            "a read waited or failed: {read:?}"
+        );
+        assert_eq!(version_of(&live.current()), "v1");
+    }
+    let stats = cache.stats();
+    assert_eq!(stats.misses, 1, "only the first load waited");
+    assert_eq!(
+        stats.stale_served, 0,
+        "no read found a value past its soft TTL"
+    );
+    let calls = stats.api_calls();
+    assert_eq!(calls, (get.num_calls() + describe.num_calls()) as u64);
+    // The issue's bound is ceil(24 h / (ttl/2)) + 1 = 289. Refreshes are at least
+    // 3/4·ttl − 5 s = 445 s apart, plus the load's fetch and guardrail check.
+    let tight = DAY.div_ceil(TTL * 3 / 4 - 5) + 2;
+    assert!(calls <= tight, "{calls} calls > {tight}");
+    assert!(
+        calls >= DAY / TTL,
+        "{calls} calls: the task did not refresh"
+    );
+    assert_eq!(get.num_calls(), 1, "the value was never fetched again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_and_drop_stop_every_call() {
+    let get = get_v1_then_v2();
+    let describe = describe_always("v1");
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+
+    let live = Db::watch(&cache).await.expect("load");
+    let mut other = live.clone();
+    sleep(Duration::from_secs(200)).await;
+    let before = cache.stats().api_calls();
+    assert!(before > 2, "the task was refreshing");
+    live.shutdown().await;
+    assert!(other.changed().await.is_none(), "clones see the task stop");
+    sleep(Duration::from_secs(86_400)).await;
+    assert_eq!(cache.stats().api_calls(), before, "no call after shutdown");
+    assert_eq!(
+        version_of(&other.current()),
+        "v1",
+        "the last snapshot stays"
+    );
+
+    let dropped = Db::watch(&cache).await.expect("load");
+    drop(dropped);
+    tokio::task::yield_now().await;
+    let before = cache.stats().api_calls();
+    sleep(Duration::from_secs(86_400)).await;
+    assert_eq!(cache.stats().api_calls(), before, "no call after drop");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_that_cannot_recover_is_reported_and_the_snapshot_kept_until_stale() {
+    let get = get_v1_then_v2();
+    let describe = mock!(Client::describe_secret)
+        .sequence()
+        .output(|| described("v1", None))
+        .http_status(400, Some(error_body("ResourceNotFoundException")))
+        .repeatedly()
+        .build();
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let live = Db::watch(&cache).await.expect("load");
+    sleep(Duration::from_secs(120)).await;
+    assert!(
+        matches!(live.last_error(), Some(Error::NotFound { .. })),
+        "{:?}",
+        live.last_error()
+    );
+    assert_eq!(
+        version_of(&live.try_current().expect("within max_staleness")),
+        "v1"
+    );
+    assert!(cache.stats().persistent_failures >= 1);
+
+    sleep(Duration::from_secs(3_600)).await;
+    match live.try_current() {
+        Err(Error::Stale {
+            last_failure, age, ..
+        }) => {
+            assert!(matches!(*last_failure, Error::NotFound { .. }));
+            assert!(age >= Duration::from_secs(3_600), "{age:?}");
+        }
+        other => panic!("expected Stale, got {other:?}"),
+    }
+    assert_eq!(version_of(&live.current()), "v1", "current() still serves");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rotated_secret_that_no_longer_fits_keeps_the_old_snapshot() {
+    let get = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", &login("v1")))
+        .output(|| output("v2", r#"{"user":"user-v2"}"#))
+        .repeatedly()
+        .build();
+    let describe = mock!(Client::describe_secret)
+        .sequence()
+        .output(|| described("v1", None))
+        .output(|| described("v2", None))
+        .repeatedly()
+        .build();
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let mut live = Db::watch(&cache).await.expect("load");
+    let woken = timeout(Duration::from_secs(300), live.changed()).await;
+    assert!(woken.is_err(), "no snapshot was published");
+    assert_eq!(version_of(&live.current()), "v1");
+    match live.last_error() {
+        Some(Error::MissingKey { key, .. }) => assert_eq!(key, "password"),
+        other => panic!("expected MissingKey, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_refreshes_back_off_exponentially_with_full_jitter() {
+    let calls: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let recorded = Arc::clone(&calls);
+    let get = get_v1_then_v2();
+    let describe = mock!(Client::describe_secret)
+        .sequence()
+        .output(|| described("v1", None))
+        .error(move || {
+            recorded
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Instant::now());
+            let meta = ErrorMetadata::builder()
+                .code("InternalServiceError")
+                .build();
+            DescribeSecretError::InternalServiceError(
+                InternalServiceError::builder().meta(meta).build(),
+            )
+        })
+        .repeatedly()
+        .build();
+    let cap = Duration::from_secs(16);
+    let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&get, &describe]))
+        .ttl(Duration::from_secs(60))
+        .max_backoff(cap)
+        .jitter(false)
+        .build()
+        .expect("valid");
+    let live = Db::watch(&cache).await.expect("load");
+    sleep(Duration::from_secs(600)).await;
+    let calls = calls.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    assert!(calls.len() > 12, "{} retries", calls.len());
+    let gaps: Vec<Duration> = calls.windows(2).map(|w| w[1] - w[0]).collect();
+    for (n, gap) in gaps.iter().enumerate() {
+        // After the (n+1)-th consecutive failure the wait is at most 2^n s, capped.
+        let ceiling = Duration::from_secs(1 << n.min(10)).min(cap);
+        assert!(
+            *gap >= ceiling / 16 && *gap <= ceiling,
+            "retry {n}: waited {gap:?}, ceiling {ceiling:?}"
+        );
+    }
+    assert!(
+        gaps.iter().skip(4).any(|g| *g < cap * 15 / 16),
+        "the waits are jittered: {gaps:?}"
+    );
+    assert_eq!(version_of(&live.current()), "v1", "served throughout");
+    assert!(matches!(live.last_error(), Some(Error::Service { .. })));
+}
