@@ -204,6 +204,12 @@ impl SecretCache {
             .collect()
     }
 
+    /// Whether the cache calls `DescribeSecret` (version checks or the rotation guardrail).
+    pub(crate) fn uses_describe(&self) -> bool {
+        let settings = &self.shared.settings;
+        settings.version_checks || settings.guardrail.is_on()
+    }
+
     /// The wait before retrying after `failures` consecutive failures (full jitter).
     pub(crate) fn backoff(&self, failures: u32) -> Duration {
         backoff::backoff(failures, self.shared.settings.max_backoff)

@@ -4,7 +4,9 @@ use std::fmt;
 
 use crate::{Error, SecretCache};
 
-/// An IAM policy document granting `secretsmanager:GetSecretValue` on exact secret ARNs.
+/// An IAM policy document granting `secretsmanager:GetSecretValue` on exact secret ARNs, and
+/// `secretsmanager:DescribeSecret` on the same ARNs when the cache uses it (version checks or
+/// the rotation guardrail, both on by default).
 ///
 /// Ids become resources this way:
 /// - a full ARN (ending in the six-character suffix Secrets Manager adds) is used as it is;
@@ -28,6 +30,7 @@ use crate::{Error, SecretCache};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IamPolicy {
     resources: Vec<String>,
+    describe: bool,
     batch: bool,
 }
 
@@ -48,6 +51,7 @@ impl IamPolicy {
         resources.dedup();
         Ok(Self {
             resources,
+            describe: cache.uses_describe(),
             batch: false,
         })
     }
@@ -67,10 +71,14 @@ impl IamPolicy {
 
     /// The policy document as pretty JSON.
     pub fn to_json(&self) -> String {
+        let mut actions = vec!["secretsmanager:GetSecretValue"];
+        if self.describe {
+            actions.push("secretsmanager:DescribeSecret");
+        }
         let mut statements = vec![serde_json::json!({
             "Sid": "ReadExactSecrets",
             "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
+            "Action": actions,
             "Resource": self.resources,
         })];
         if self.batch {
@@ -188,6 +196,7 @@ mod tests {
     fn batch_is_a_separate_opt_in_statement() {
         let policy = IamPolicy {
             resources: vec!["arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf".into()],
+            describe: false,
             batch: false,
         };
         let parse = |p: &IamPolicy| serde_json::from_str::<serde_json::Value>(&p.to_json()).ok();

@@ -131,6 +131,48 @@ impl Moto {
             .unwrap_or_else(|e| panic!("put_secret_value {name}: {e:?}"));
         out.version_id.unwrap_or_default()
     }
+
+    /// Rotates the way a rotation function does: stages a new version as `AWSPENDING`, then
+    /// moves `AWSCURRENT` to it with `UpdateSecretVersionStage`; returns the new version id.
+    ///
+    /// # Panics
+    /// When the server refuses.
+    pub async fn rotate_staged(&self, name: &str, value: &str) -> String {
+        let client = self.client();
+        let described = client
+            .describe_secret()
+            .secret_id(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("describe_secret {name}: {e:?}"));
+        let current = described
+            .version_ids_to_stages
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+            .map(|(id, _)| id)
+            .unwrap_or_else(|| panic!("{name} has no AWSCURRENT version"));
+        let pending = client
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value)
+            .version_stages("AWSPENDING")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put_secret_value {name}: {e:?}"))
+            .version_id
+            .unwrap_or_default();
+        client
+            .update_secret_version_stage()
+            .secret_id(name)
+            .version_stage("AWSCURRENT")
+            .move_to_version_id(&pending)
+            .remove_from_version_id(current)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("update_secret_version_stage {name}: {e:?}"));
+        pending
+    }
 }
 
 impl Drop for Moto {

@@ -77,11 +77,15 @@ async fn loads_nested_json_plain_and_binary_secrets() {
         1,
         "four secrets, one batched call: {stats:?}"
     );
+    assert_eq!(
+        stats.describe_secret_calls, 4,
+        "the rotation guardrail asks each secret's rotation rules once"
+    );
 
     App::load_with(&cache, vars()).await.expect("reload");
     assert_eq!(
         cache.stats().api_calls(),
-        1,
+        stats.api_calls(),
         "a second load is served from memory"
     );
 }
@@ -167,7 +171,11 @@ async fn iam_policy_lists_exactly_the_secrets_read() {
     assert_eq!(statement["Effect"], "Allow");
     assert_eq!(
         statement["Action"],
-        serde_json::json!(["secretsmanager:GetSecretValue"])
+        serde_json::json!([
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret"
+        ]),
+        "DescribeSecret for version checks and the guardrail, on the same ARNs"
     );
     let resources: Vec<&str> = statement["Resource"]
         .as_array()

@@ -2,3 +2,4 @@
 
 mod cache;
 mod derive;
+mod live;

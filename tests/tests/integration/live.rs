@@ -1,0 +1,177 @@
+//! Live settings over real HTTP: rotation by `PutSecretValue` and `UpdateSecretVersionStage`
+//! adopted without a redeploy, and a consumer that rebuilds its connection pool.
+
+use std::time::Duration;
+
+use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, SecretString};
+use asm_tests::Moto;
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep, timeout};
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(name = "test/db")]
+struct Db {
+    #[allow(
+        dead_code,
+        reason = "read by the loader; the tests look at the password"
+    )]
+    username: SecretString,
+    password: SecretString,
+}
+
+fn login(password: &str) -> String {
+    format!(r#"{{"username":"app","password":"{password}"}}"#)
+}
+
+/// A cache whose entries are due every `ttl` exactly (no jitter).
+fn cache(moto: &Moto, ttl: Duration) -> SecretCache {
+    SecretCache::builder(moto.client())
+        .ttl(ttl)
+        .max_staleness(Duration::from_secs(600))
+        .jitter(false)
+        .build()
+        .expect("valid settings")
+}
+
+const TTL: Duration = Duration::from_secs(2);
+
+/// Waits for the watcher's next snapshot and checks it came within one refresh period of the
+/// rotation, then that neither the handle nor the cache ever serves the old password again.
+async fn adopted_within_one_period(
+    live: &mut asm_runtime::Live<Db>,
+    cache: &SecretCache,
+    rotated_at: Instant,
+    new_password: &str,
+) {
+    let db = timeout(TTL * 2, live.changed())
+        .await
+        .expect("a new snapshot within one refresh period")
+        .expect("the task runs");
+    let waited = rotated_at.elapsed();
+    assert!(
+        waited <= TTL + Duration::from_millis(500),
+        "took {waited:?}"
+    );
+    assert_eq!(db.password.expose_secret(), new_password);
+    for _ in 0..30 {
+        sleep(Duration::from_millis(100)).await;
+        assert_eq!(live.current().password.expose_secret(), new_password);
+        let read = cache.get("test/db").await.expect("read");
+        let value = read.json_key("password").expect("password");
+        assert_eq!(
+            value.expose_secret(),
+            new_password,
+            "the old value came back"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_watcher_adopts_a_put_secret_value_rotation_within_one_refresh_period() {
+    let moto = Moto::start();
+    moto.create("test/db", &login("pw-1")).await;
+    let cache = cache(&moto, TTL);
+    let mut live = Db::watch(&cache).await.expect("load");
+    assert_eq!(live.current().password.expose_secret(), "pw-1");
+
+    let rotated_at = Instant::now();
+    moto.put("test/db", &login("pw-2")).await;
+    adopted_within_one_period(&mut live, &cache, rotated_at, "pw-2").await;
+    assert_eq!(cache.stats().rotations, 1);
+    assert!(
+        cache.stats().describe_secret_calls >= 1,
+        "refreshes check the version first"
+    );
+}
+
+#[tokio::test]
+async fn a_watcher_adopts_a_staged_rotation_within_one_refresh_period() {
+    let moto = Moto::start();
+    moto.create("test/db", &login("pw-1")).await;
+    let cache = cache(&moto, TTL);
+    let mut live = Db::watch(&cache).await.expect("load");
+
+    let rotated_at = Instant::now();
+    let version = moto.rotate_staged("test/db", &login("pw-2")).await;
+    adopted_within_one_period(&mut live, &cache, rotated_at, "pw-2").await;
+    let read = cache.get("test/db").await.expect("read");
+    assert_eq!(read.version_id(), version);
+}
+
+/// A connection-pool stand-in: built from one credential.
+#[derive(Debug)]
+struct Pool {
+    password: SecretString,
+    generation: u32,
+}
+
+/// The database's side: it accepts the password the rotation set, and no other.
+struct Database(std::sync::Mutex<String>);
+
+impl Database {
+    fn accepts(&self, pool: &Pool) -> bool {
+        let accepted = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pool.password.expose_secret() == accepted.as_str()
+    }
+
+    fn rotate(&self, password: &str) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = password.to_owned();
+    }
+}
+
+#[tokio::test]
+async fn a_pool_rebuilds_itself_after_a_failed_login_without_waiting_for_the_ttl() {
+    let moto = Moto::start();
+    moto.create("test/db", &login("pw-1")).await;
+    let database = Database(std::sync::Mutex::new("pw-1".to_owned()));
+    // A TTL far beyond the test: only `refresh_now` can bring the rotation in.
+    let cache = cache(&moto, Duration::from_secs(600));
+    let live = Db::watch(&cache).await.expect("load");
+
+    let (pools, mut pool) = watch::channel(Pool {
+        password: live.current().password.clone(),
+        generation: 1,
+    });
+    let mut updates = live.clone();
+    let consumer = tokio::spawn(async move {
+        let mut generation = 1;
+        while let Some(db) = updates.changed().await {
+            generation += 1;
+            let rebuilt = Pool {
+                password: db.password.clone(),
+                generation,
+            };
+            if pools.send(rebuilt).is_err() {
+                break;
+            }
+        }
+    });
+    assert!(database.accepts(&pool.borrow()));
+
+    // The rotation function changes the database and the secret together.
+    moto.put("test/db", &login("pw-2")).await;
+    database.rotate("pw-2");
+    let started = Instant::now();
+    assert!(
+        !database.accepts(&pool.borrow()),
+        "the old pool's login fails"
+    );
+    cache
+        .refresh_now("test/db")
+        .await
+        .expect("re-read after the failed login");
+    timeout(Duration::from_secs(5), pool.changed())
+        .await
+        .expect("the pool is rebuilt")
+        .expect("the consumer runs");
+    assert!(database.accepts(&pool.borrow()), "the new pool logs in");
+    assert_eq!(pool.borrow().generation, 2);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(cache.stats().rotations, 1);
+
+    live.shutdown().await;
+    timeout(Duration::from_secs(5), consumer)
+        .await
+        .expect("the consumer ends with the watch")
+        .expect("no panic");
+}
