@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite: unit, integration against a local Secrets Manager (moto_server,
-# installed here if missing), trybuild UI tests, doctests, and the demo against moto.
-# Ends with one line totalling every test binary's results.
+# installed here if missing), trybuild UI tests, doctests; and every example twice: against a
+# moto_server it starts itself, then against one this script starts and names in
+# AWS_ENDPOINT_URL, which the examples read through `SecretCache::from_env()`.
+# Fails if any example or test fails; ends with one line totalling every test binary's results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,14 +13,75 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 command -v moto_server >/dev/null 2>&1 || { echo "moto_server still not on PATH" >&2; exit 1; }
 
+log=$(mktemp)
+moto_pid=
+cleanup() {
+  rm -f "$log"
+  if [[ -n $moto_pid ]]; then
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
 # The README's demo command, end to end against a local Secrets Manager.
 cargo run --quiet -p asm-examples --bin demo
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+examples=(demo)
+for src in examples/src/bin/*.rs; do
+  name=$(basename "$src" .rs)
+  [[ $name == demo ]] || examples+=("$name")
+done
+passed_examples=0
+failed_examples=()
+run_example() { # label, command...
+  local label=$1
+  shift
+  echo "--- example: $label"
+  if "$@"; then
+    passed_examples=$((passed_examples + 1))
+  else
+    failed_examples+=("$label")
+  fi
+}
+
+# Every other example, each against a moto_server it starts.
+cargo build --quiet -p asm-examples --bins
+for name in "${examples[@]:1}"; do
+  run_example "$name" cargo run --quiet -p asm-examples --bin "$name"
+done
+
+# Every example against a configured endpoint: the path a newcomer with their own local
+# Secrets Manager takes, and `SecretCache::from_env()` honouring AWS_ENDPOINT_URL.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+moto_pid=$!
+for _ in $(seq 300); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  kill -0 "$moto_pid" 2>/dev/null || { echo "moto_server exited before listening" >&2; exit 1; }
+  sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "moto_server did not listen on 127.0.0.1:$port" >&2; exit 1; }
+endpoint_env=(env -u AWS_ENDPOINT_URL_SECRETS_MANAGER -u AWS_PROFILE -u AWS_SESSION_TOKEN -u ASM_DEMO_AWS
+  "AWS_ENDPOINT_URL=http://127.0.0.1:$port" AWS_REGION=us-east-1
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true)
+for name in "${examples[@]}"; do
+  run_example "$name (AWS_ENDPOINT_URL)" "${endpoint_env[@]}" cargo run --quiet -p asm-examples --bin "$name"
+done
+kill "$moto_pid" 2>/dev/null || true
+wait "$moto_pid" 2>/dev/null || true
+moto_pid=
+
+examples_line="examples: $((passed_examples + 1)) runs passed, ${#failed_examples[@]} failed"
+if ((${#failed_examples[@]})); then
+  echo "$examples_line: ${failed_examples[*]}" >&2
+  exit 1
+fi
+
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
 
 passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -oE '^test result: .* ([0-9]+) failed' "$log" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+echo "$examples_line"
 echo "tests: $passed passed, $failed failed"

@@ -31,10 +31,8 @@ pub use vars::Vars;
 
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-/// Derives [`AwsSecrets`](trait@AwsSecrets) for a settings struct.
-///
-/// See the [`asm_derive`](https://docs.rs/asm-derive) documentation for the attribute
-/// reference.
+/// Derives [`AwsSecrets`](trait@AwsSecrets) for a settings struct; the attribute reference
+/// follows.
 #[cfg(feature = "derive")]
 pub use asm_derive::AwsSecrets;
 

@@ -1,11 +1,14 @@
 //! The whole story in one command: `cargo run -p asm-examples --bin demo`.
 //!
-//! Starts a local Secrets Manager (moto) on loopback unless `ASM_DEMO_AWS=1` is set, in which
-//! case it uses real AWS through the default credential chain and reads (never writes) the
-//! secrets named by `APP_ENV` (default `demo`).
+//! Loads three secrets into one struct, prints what it may (redacted), the IAM policy for
+//! exactly those secrets, then rotates one and adopts the new version without a restart.
+//!
+//! Starts a local Secrets Manager (moto) on loopback, unless `AWS_ENDPOINT_URL` names one or
+//! `ASM_DEMO_AWS=1` asks for real AWS, where it reads (never writes) the secrets named by
+//! `APP_ENV` (default `demo`).
 
-use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, SecretSlice, SecretString, Vars};
-use asm_tests::Moto;
+use asm_examples::{Backend, Seed, step};
+use asm_runtime::{AwsSecrets, ExposeSecret, SecretSlice, SecretString, Vars};
 
 /// The database credentials, one JSON secret mapped key by key.
 #[derive(AwsSecrets, Debug)]
@@ -35,34 +38,27 @@ struct AppSecrets {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let real_aws = std::env::var("ASM_DEMO_AWS").is_ok_and(|v| v == "1");
     let env = std::env::var("APP_ENV").unwrap_or_else(|_| "demo".to_owned());
     let vars = Vars::from_env().set("APP_ENV", env.clone());
 
-    let (cache, moto) = if real_aws {
-        step("using real AWS through the default credential chain");
-        (SecretCache::from_env().await?, None)
-    } else {
-        step("starting a local Secrets Manager (moto_server) on 127.0.0.1");
-        let moto = Moto::start();
-        step(&format!(
-            "creating {env}/db, {env}/stripe and {env}/tls at {}",
-            moto.endpoint()
-        ));
-        moto.create(
-            &format!("{env}/db"),
+    let (db_id, stripe_id, tls_id) = (
+        format!("{env}/db"),
+        format!("{env}/stripe"),
+        format!("{env}/tls"),
+    );
+    let backend = Backend::connect(&[
+        Seed::text(
+            &db_id,
             r#"{"username":"app","password":"first-password","host":"db.internal","port":5432,"dbname":"orders"}"#,
-        )
-        .await;
-        moto.create(&format!("{env}/stripe"), r#"{"api_key":"sk_test_demo"}"#)
-            .await;
-        moto.create_binary(&format!("{env}/tls"), b"-----BEGIN PRIVATE KEY-----demo")
-            .await;
-        (moto.cache(), Some(moto))
-    };
+        ),
+        Seed::text(&stripe_id, r#"{"api_key":"sk_test_demo"}"#),
+        Seed::binary(&tls_id, b"-----BEGIN PRIVATE KEY-----demo"),
+    ])
+    .await?;
+    let cache = backend.cache();
 
     step("loading AppSecrets (one batched call for three secrets)");
-    let secrets = AppSecrets::load_with(&cache, vars.clone()).await?;
+    let secrets = AppSecrets::load_with(cache, vars.clone()).await?;
     println!("{secrets:#?}");
     let stats = cache.stats();
     println!(
@@ -90,23 +86,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     step("the least-privilege IAM policy for exactly these secrets");
-    println!("{}", AppSecrets::iam_policy_with(&cache, vars.clone())?);
+    println!("{}", AppSecrets::iam_policy_with(cache, vars.clone())?);
 
-    let Some(moto) = moto else { return Ok(()) };
     step(&format!(
         "rotating {env}/db (PutSecretValue moves AWSCURRENT)"
     ));
-    let rotated = moto
-        .put(
-            &format!("{env}/db"),
+    let Some(rotated) = backend
+        .rotate(
+            &db_id,
             r#"{"username":"app","password":"second-password","host":"db.internal","port":5432,"dbname":"orders"}"#,
         )
-        .await;
+        .await?
+    else {
+        return Ok(());
+    };
     println!("   new version {rotated}");
 
     step("the database refuses the old password: refresh_now re-reads at once");
-    let fresh = cache.refresh_now(&format!("{env}/db")).await?;
-    let db = Db::load_with(&cache, vars).await?;
+    let fresh = cache.refresh_now(&db_id).await?;
+    let db = Db::load_with(cache, vars).await?;
     println!(
         "   adopted version {} without a redeploy; the password changed: {}",
         fresh.version_id(),
@@ -114,8 +112,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     step("done");
     Ok(())
-}
-
-fn step(what: &str) {
-    println!("==> {what}");
 }
