@@ -1,14 +1,18 @@
 //! The whole story in one command: `cargo run -p asm-examples --bin demo`.
 //!
 //! Loads three secrets into one struct, prints what it may (redacted), the IAM policy for
-//! exactly those secrets, then rotates one and adopts the new version without a restart.
+//! exactly those secrets, then rotates one and shows the live handle adopt the new version
+//! without a restart.
 //!
 //! Starts a local Secrets Manager (moto) on loopback, unless `AWS_ENDPOINT_URL` names one or
 //! `ASM_DEMO_AWS=1` asks for real AWS, where it reads (never writes) the secrets named by
 //! `APP_ENV` (default `demo`).
 
+use std::time::Duration;
+
 use asm_examples::{Backend, Seed, step};
 use asm_runtime::{AwsSecrets, ExposeSecret, SecretSlice, SecretString, Vars};
+use tokio::time::timeout;
 
 /// The database credentials, one JSON secret mapped key by key.
 #[derive(AwsSecrets, Debug)]
@@ -57,13 +61,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let cache = backend.cache();
 
-    step("loading AppSecrets (one batched call for three secrets)");
-    let secrets = AppSecrets::load_with(cache, vars.clone()).await?;
+    step("watching AppSecrets: one batched call loads three secrets; a task keeps them fresh");
+    let mut live = AppSecrets::watch_with(cache, vars.clone()).await?;
+    let secrets = live.current();
     println!("{secrets:#?}");
     let stats = cache.stats();
     println!(
-        "   API calls: {} BatchGetSecretValue, {} GetSecretValue",
-        stats.batch_get_secret_value_calls, stats.get_secret_value_calls
+        "   API calls: {} BatchGetSecretValue, {} GetSecretValue, {} DescribeSecret (rotation guardrail)",
+        stats.batch_get_secret_value_calls,
+        stats.get_secret_value_calls,
+        stats.describe_secret_calls
     );
 
     step("unwrapping one value at its point of use");
@@ -102,14 +109,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!("   new version {rotated}");
 
-    step("the database refuses the old password: refresh_now re-reads at once");
-    let fresh = cache.refresh_now(&db_id).await?;
-    let db = Db::load_with(cache, vars).await?;
+    step("the database refuses the old password: refresh_now re-reads it at once");
+    cache.refresh_now(&db_id).await?;
+    let adopted = timeout(Duration::from_secs(10), live.changed())
+        .await?
+        .ok_or("the live handle stopped")?;
     println!(
-        "   adopted version {} without a redeploy; the password changed: {}",
-        fresh.version_id(),
-        db.password.expose_secret() != secrets.db.password.expose_secret()
+        "   the live handle rebuilt AppSecrets without a redeploy; the password changed: {}",
+        adopted.db.password.expose_secret() != secrets.db.password.expose_secret()
     );
+    live.shutdown().await;
     step("done");
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! Watch + rotation: a service keeps its connection pool in step with Secrets Manager.
 //!
-//! `cargo run -p asm-examples --bin rotation` starts a local Secrets Manager (moto), rotates
-//! the database secret twice, and shows the pool rebuilt each time without a redeploy:
-//! once by the background refresh, once at once after a failed login (`refresh_now`).
+//! `cargo run -p asm-examples --bin rotation` rotates the database secret twice on a local
+//! Secrets Manager and shows the pool rebuilt each time without a redeploy: once by the
+//! background refresh, once at once after a failed login (`refresh_now`). Against real AWS
+//! (`ASM_DEMO_AWS=1`) it only watches, as it never writes there.
 
 use std::time::Duration;
 
+use asm_examples::{Backend, Result, Seed, step};
 use asm_runtime::{AwsSecrets, ExposeSecret, Live, SecretCache, SecretString};
-use asm_tests::Moto;
 use tokio::time::{Instant, timeout};
 
 const SECRET: &str = "demo/orders-db";
@@ -53,21 +54,30 @@ fn credential(password: &str) -> String {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    step("starting a local Secrets Manager (moto_server) on 127.0.0.1");
-    let moto = Moto::start();
-    moto.create(SECRET, &credential("first-password")).await;
-
+async fn main() -> Result<()> {
+    let first = credential("first-password");
+    let backend = Backend::connect(&[Seed::text(SECRET, &first)]).await?;
     // A short TTL so the timed refresh shows within seconds; production keeps minutes.
     let ttl = Duration::from_secs(3);
-    let cache = SecretCache::builder(moto.client()).ttl(ttl).build()?;
+    let cache = SecretCache::builder(backend.cache().client().clone())
+        .ttl(ttl)
+        .build()?;
     step("watching DbLogin: a background task renews it before each TTL");
     let mut live = DbLogin::watch(&cache).await?;
     let mut pool = Pool::connect(&live.current(), 1);
 
     step("rotation 1: PutSecretValue; the next refresh adopts it");
     let started = Instant::now();
-    moto.put(SECRET, &credential("second-password")).await;
+    if backend
+        .rotate(SECRET, &credential("second-password"))
+        .await?
+        .is_none()
+    {
+        step("real AWS is never written: rotate the secret yourself to see the pool rebuilt");
+        pool = rebuild(&mut live, pool, Duration::from_secs(3_600)).await?;
+        println!("   pool #{} in use", pool.generation);
+        return Ok(());
+    }
     pool = rebuild(&mut live, pool, ttl * 2).await?;
     println!("   adopted after {:.1?} (TTL {ttl:?})", started.elapsed());
     println!(
@@ -76,7 +86,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     step("rotation 2: the database refuses the old password before any refresh");
-    moto.put(SECRET, &credential("third-password")).await;
+    backend
+        .rotate(SECRET, &credential("third-password"))
+        .await?;
     let started = Instant::now();
     if !pool.login("third-password") {
         println!("   login failed: re-reading the secret now (refresh_now)");
@@ -100,17 +112,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Waits for the watcher's next snapshot and builds a new pool from it.
-async fn rebuild(
-    live: &mut Live<DbLogin>,
-    pool: Pool,
-    within: Duration,
-) -> Result<Pool, Box<dyn std::error::Error>> {
+async fn rebuild(live: &mut Live<DbLogin>, pool: Pool, within: Duration) -> Result<Pool> {
     let login = timeout(within, live.changed())
         .await?
         .ok_or("the watch task stopped")?;
     Ok(Pool::connect(&login, pool.generation + 1))
-}
-
-fn step(what: &str) {
-    println!("==> {what}");
 }
