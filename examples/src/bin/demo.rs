@@ -74,16 +74,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     step("unwrapping one value at its point of use");
-    let dsn = format!(
-        "postgres://{}:***@{}:{}/{}",
+    let (user, password) = (
         secrets.db.username.expose_secret(),
-        secrets.db.host,
-        secrets.db.port,
-        secrets.db.database
+        secrets.db.password.expose_secret(),
     );
     println!(
-        "   {dsn} (password is {} bytes)",
-        secrets.db.password.expose_secret().len()
+        "   postgres://***:***@{}:{}/{} (user: {} bytes, password: {} bytes)",
+        secrets.db.host,
+        secrets.db.port,
+        secrets.db.database,
+        user.len(),
+        password.len()
     );
     println!(
         "   replica configured: {}; Stripe key: {} chars; TLS key: {} bytes",
