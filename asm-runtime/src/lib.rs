@@ -12,6 +12,9 @@ mod loader;
 mod secret;
 mod vars;
 
+#[cfg(test)]
+mod proptests;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
