@@ -175,3 +175,17 @@ proptest! {
         prop_assert_eq!(missing.is_err(), has_placeholder);
     }
 }
+
+/// Found by `json_key_errors_never_echo` at 20,000 cases: serde_json's default float parser
+/// is not correctly rounded, so a number's text changed on the way through (`…502e-76` came
+/// back as `…5017e-76`), and a `public` `f64` field got a neighbouring value.
+#[test]
+fn numbers_keep_their_value_through_json_key() {
+    let text = r#"{"t":1.967939191434502e-76}"#;
+    let value = secret(text).json_key("t").expect("number");
+    assert_eq!(value.expose_secret(), "1.967939191434502e-76");
+    let parsed = JsonDocument::parse(text).expect("object");
+    let float = to_public::<f64>(parsed.get("t").expect("t")).expect("f64");
+    let exact: f64 = "1.967939191434502e-76".parse().expect("std parses exactly");
+    assert_eq!(float.to_bits(), exact.to_bits());
+}
