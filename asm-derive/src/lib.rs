@@ -20,6 +20,9 @@ mod fallback;
 mod id;
 mod valid;
 
+#[cfg(test)]
+mod proptests;
+
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 

@@ -15,6 +15,9 @@ mod secret;
 mod testing;
 mod vars;
 
+#[cfg(test)]
+mod proptests;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

@@ -26,21 +26,42 @@ impl Moto {
     /// When `moto_server` is not installed or does not listen within 30 s.
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start `moto_server` ({e}): install it with `pip install 'moto[server]'` \
-                     (`.ci/run` does this)"
-                )
-            });
+        let child = spawn(port);
         let mut moto = Self { child, port };
         moto.wait_until_listening(Duration::from_secs(30));
         moto
+    }
+
+    /// Stops the server (the endpoint is gone: connections are refused) until
+    /// [`restart`](Self::restart). Its secrets are lost: moto keeps them in memory.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "port {} still accepts connections after moto_server was stopped",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the server again on the same port, empty, and waits until it listens.
+    ///
+    /// # Panics
+    /// When it cannot start or does not listen within 30 s: a fault test never skips.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(self.port);
+        self.wait_until_listening(Duration::from_secs(30));
+    }
+
+    /// The loopback port the server listens on (the same across restarts).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     fn wait_until_listening(&mut self, limit: Duration) {
@@ -180,6 +201,21 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn(port: u16) -> Child {
+    Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start `moto_server` ({e}): install it with `pip install 'moto[server]'` \
+                 (`.ci/run` does this)"
+            )
+        })
 }
 
 fn free_port() -> u16 {
