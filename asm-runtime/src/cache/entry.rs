@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use futures_util::future::{BoxFuture, Shared};
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::{Error, Secret, Version};
@@ -29,8 +30,8 @@ pub(crate) struct Entry {
     /// When `refresh_now` last went to the service, for its rate limit.
     pub(crate) forced_at: Mutex<Option<Instant>>,
     /// The secret's rotation interval once `DescribeSecret` told it (`Some(None)`: no fixed
-    /// period).
-    rotation: Mutex<Option<Option<Duration>>>,
+    /// period). Concurrent loads share one call to learn it.
+    pub(crate) rotation: OnceCell<Option<Duration>>,
 }
 
 /// A value and its deadlines, replaced as one so readers see a consistent set.
@@ -80,7 +81,7 @@ impl Entry {
             state: ArcSwapOption::empty(),
             flight: Mutex::new(None),
             forced_at: Mutex::new(None),
-            rotation: Mutex::new(None),
+            rotation: OnceCell::new(),
         }
     }
 
@@ -101,13 +102,10 @@ impl Entry {
         self.flight_slot().clone()
     }
 
-    /// The rotation interval, if `DescribeSecret` has told it.
-    pub(crate) fn rotation(&self) -> Option<Option<Duration>> {
-        *self.rotation.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
+    /// Records the rotation interval a version check learnt, if none was known.
     pub(crate) fn set_rotation(&self, rotation: Option<Duration>) {
-        *self.rotation.lock().unwrap_or_else(PoisonError::into_inner) = Some(rotation);
+        // Already known: the guardrail ran at load, and that is when it applies.
+        let _ = self.rotation.set(rotation);
     }
 
     /// When a live handle should next go to the service for this entry: a little before its

@@ -65,52 +65,53 @@ impl RotationGuardrail {
 
 impl Shared {
     /// Applies the guardrail to `entries`, first asking `DescribeSecret` (concurrently, once
-    /// per entry) for the rotation intervals not yet known.
+    /// per entry however many loads ask) for the rotation intervals not yet known.
     pub(crate) async fn guard_rotation(&self, entries: &[Arc<Entry>]) -> Result<(), Error> {
         let guardrail = self.settings.guardrail;
         if !guardrail.is_on() {
             return Ok(());
         }
-        let unknown = entries.iter().filter(|e| e.rotation().is_none());
-        join_all(unknown.map(|e| self.learn_rotation(e, guardrail)))
-            .await
-            .into_iter()
-            .collect::<Result<(), Error>>()?;
-        entries.iter().try_for_each(|entry| {
-            guardrail.check(&entry.id, entry.ttl(), entry.rotation().flatten())
-        })
+        let intervals = join_all(entries.iter().map(|e| self.rotation_of(e, guardrail))).await;
+        entries
+            .iter()
+            .zip(intervals)
+            .try_for_each(|(entry, rotation)| guardrail.check(&entry.id, entry.ttl(), rotation?))
     }
 
-    /// Asks `DescribeSecret` for `entry`'s rotation interval. A failure fails the load only in
-    /// strict mode; otherwise the check is skipped with a warning.
-    async fn learn_rotation(
+    /// `entry`'s rotation interval, asked of `DescribeSecret` the first time. A failure fails
+    /// the load only in strict mode; otherwise the check is skipped with a warning (and asked
+    /// again at the next load, unless `DescribeSecret` is denied).
+    async fn rotation_of(
         &self,
         entry: &Entry,
         guardrail: RotationGuardrail,
-    ) -> Result<(), Error> {
-        let described = if self.describe_denied.load(Relaxed) {
-            Err(Error::AccessDenied {
-                secret_id: entry.id.to_string(),
-                action: Operation::DescribeSecret.iam_action(),
-            })
-        } else {
-            describe(self, &entry.id).await
-        };
-        match described {
-            Ok(description) => {
-                entry.set_rotation(description.rotation);
-                Ok(())
-            }
-            Err(err) if guardrail == RotationGuardrail::Strict => Err(err),
-            Err(err) => {
-                if matches!(err, Error::AccessDenied { .. }) {
-                    self.note_describe_denied();
-                } else {
-                    tracing::warn!(secret_id = &*entry.id, error = %err, "rotation guardrail skipped");
+    ) -> Result<Option<Duration>, Error> {
+        let learnt = entry
+            .rotation
+            .get_or_try_init(|| async {
+                if self.describe_denied.load(Relaxed) {
+                    return Err(Error::AccessDenied {
+                        secret_id: entry.id.to_string(),
+                        action: Operation::DescribeSecret.iam_action(),
+                    });
                 }
-                Ok(())
-            }
+                describe(self, &entry.id).await.map(|d| d.rotation)
+            })
+            .await;
+        let err = match learnt {
+            Ok(rotation) => return Ok(*rotation),
+            Err(err) => err,
+        };
+        if matches!(err, Error::AccessDenied { .. }) {
+            self.note_describe_denied();
         }
+        if guardrail == RotationGuardrail::Strict {
+            return Err(err);
+        }
+        if !matches!(err, Error::AccessDenied { .. }) {
+            tracing::warn!(secret_id = &*entry.id, error = %err, "rotation guardrail skipped");
+        }
+        Ok(None)
     }
 }
 

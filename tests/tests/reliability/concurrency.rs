@@ -12,7 +12,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_smithy_mocks::{RuleMode, mock};
 use tokio::sync::Barrier;
 
-use crate::support::{Scripted, Step, mocked, output, value_body};
+use crate::support::{Scripted, Step, fetching, mocked, output, value_body};
 
 #[derive(AwsSecrets, Debug)]
 #[aws_secrets(name = "prod/db")]
@@ -48,7 +48,7 @@ async fn readers_refreshers_invalidators_and_a_rotator_at_once() {
         })
         .repeatedly()
         .build();
-    let cache = SecretCache::builder(mocked(RuleMode::MatchAny, &[&rule]))
+    let cache = fetching(mocked(RuleMode::MatchAny, &[&rule]))
         .ttl(Duration::from_millis(5))
         .max_staleness(Duration::from_secs(60))
         .refresh_now_interval(Duration::from_millis(1))
@@ -146,7 +146,8 @@ async fn readers_refreshers_invalidators_and_a_rotator_at_once() {
 }
 
 /// 64 readers released together on a cold entry, 20 rounds with an invalidation between:
-/// exactly one request per round, whatever the interleaving, while the request is slow.
+/// exactly one fetch per round, and one guardrail check for the 32 loads, whatever the
+/// interleaving, while the requests are slow.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn single_flight_holds_under_contention() {
     let scripted = Scripted::new(|n| {
@@ -184,7 +185,11 @@ async fn single_flight_holds_under_contention() {
             while let Some(done) = tasks.join_next().await {
                 done.expect("task").expect("value");
             }
-            assert_eq!(scripted.calls(), round + 1, "one request in round {round}");
+            assert_eq!(
+                scripted.calls(),
+                2 * (round + 1),
+                "one GetSecretValue and one DescribeSecret (the guardrail) in round {round}"
+            );
         }
     };
     tokio::time::timeout(Duration::from_secs(30), work)
@@ -192,6 +197,7 @@ async fn single_flight_holds_under_contention() {
         .expect("no deadlock");
     let stats = cache.stats();
     assert_eq!(stats.get_secret_value_calls, 20);
+    assert_eq!(stats.describe_secret_calls, 20);
     assert_eq!(
         stats.hits + stats.misses,
         20 * 64,

@@ -669,7 +669,10 @@ async fn debug_of_every_public_type_redacts_the_value() {
         .await
         .expect("binary");
     let policy = Creds::iam_policy_with(&cache, Vars::new()).expect("policy");
+    let live = Creds::watch_with(&cache, Vars::new()).await.expect("watch");
+    assert_eq!(live.current().password.expose_secret(), CANARY);
     let surfaces: Vec<(&str, String)> = vec![
+        ("Live", format!("{live:?} {live:#?}")),
         ("Secret", format!("{secret:?}")),
         ("Secret pretty", format!("{secret:#?}")),
         ("SecretValue", format!("{:?}", secret.value())),

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use asm_runtime::{Error, SecretCache};
+use asm_runtime::{Error, RotationGuardrail, SecretCache, SecretCacheBuilder};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
@@ -243,9 +243,18 @@ pub(crate) fn mocked(mode: RuleMode, rules: &[&Rule]) -> Client {
         .retry_config(RetryConfig::disabled()))
 }
 
-/// TTL 60 s, `max_staleness` 300 s, backoff cap 8 s, no jitter.
-pub(crate) fn cache(client: Client) -> SecretCache {
+/// The fetch path: no `DescribeSecret` (version checks and the guardrail off), so each
+/// refresh is one `GetSecretValue` and scripted or mocked counts map one to one onto reads.
+/// The moto tests run the default path, version checks included.
+pub(crate) fn fetching(client: Client) -> SecretCacheBuilder {
     SecretCache::builder(client)
+        .version_checks(false)
+        .rotation_guardrail(RotationGuardrail::Off)
+}
+
+/// The fetch path with TTL 60 s, `max_staleness` 300 s, backoff cap 8 s, no jitter.
+pub(crate) fn cache(client: Client) -> SecretCache {
+    fetching(client)
         .ttl(Duration::from_secs(60))
         .max_staleness(Duration::from_secs(300))
         .max_backoff(Duration::from_secs(8))
