@@ -3,7 +3,8 @@
 //! - `hit`: `SecretCache::get` on a warm entry, AWS's `SecretsManagerCachingClient::get_secret_value`
 //!   on a warm entry, and the floor of one `ArcSwap::load` + `Arc` clone.
 //! - `hit_threads`: the same reads on 1 and on 2 threads at once (throughput; the ratio is the
-//!   scaling).
+//!   scaling), every thread reading one secret (`same`), or each thread its own (`own`). Reads of
+//!   one secret share its `Arc`'s reference count, one cache line written by every thread.
 //!
 //! Run with every other bench: `cargo bench -p asm-runtime --benches` (see `BENCHMARKS.md`).
 
@@ -22,6 +23,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
 
 const ID: &str = "prod/db";
+/// Secrets read in `hit_threads`, one per thread when threads read their own.
+const IDS: [&str; 2] = [ID, "prod/db-2"];
 
 /// One mocked client that answers every `GetSecretValue` with the same secret.
 fn mocked_client() -> Client {
@@ -45,7 +48,9 @@ fn mocked_client() -> Client {
 fn warm_caches(rt: &tokio::runtime::Runtime) -> (SecretCache, SecretsManagerCachingClient) {
     let client = mocked_client();
     let ours = SecretCache::new(client.clone());
-    rt.block_on(ours.get(ID)).expect("warm-up load (ours)");
+    for id in IDS {
+        rt.block_on(ours.get(id)).expect("warm-up load (ours)");
+    }
     let peer = SecretsManagerCachingClient::new(
         client,
         NonZeroUsize::new(1000).expect("non-zero"),
@@ -53,8 +58,10 @@ fn warm_caches(rt: &tokio::runtime::Runtime) -> (SecretCache, SecretsManagerCach
         false,
     )
     .expect("peer cache");
-    rt.block_on(peer.get_secret_value(ID, None, None, false))
-        .expect("warm-up load (peer)");
+    for id in IDS {
+        rt.block_on(peer.get_secret_value(id, None, None, false))
+            .expect("warm-up load (peer)");
+    }
     (ours, peer)
 }
 
@@ -93,16 +100,18 @@ fn hit(c: &mut Criterion) {
     group.finish();
 }
 
-/// Runs `read` `iters` times on each of `threads` threads started together; the wall time.
-fn on_threads(threads: usize, iters: u64, read: &(dyn Fn() + Sync)) -> Duration {
+/// Runs `read(thread index)` `iters` times on each of `threads` threads started together; the
+/// wall time.
+fn on_threads(threads: usize, iters: u64, read: &(dyn Fn(usize) + Sync)) -> Duration {
     let start = Barrier::new(threads + 1);
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
+            .map(|thread| {
+                let start = &start;
+                s.spawn(move || {
                     start.wait();
                     for _ in 0..iters {
-                        read();
+                        read(thread);
                     }
                 })
             })
@@ -119,39 +128,58 @@ fn on_threads(threads: usize, iters: u64, read: &(dyn Fn() + Sync)) -> Duration 
 fn hit_threads(c: &mut Criterion) {
     let rt = runtime();
     let (ours, peer) = warm_caches(&rt);
-    let floor = ArcSwap::from_pointee(String::from("value"));
     let mut group = c.benchmark_group("hit_threads");
-    group.measurement_time(Duration::from_secs(4));
-    for threads in [1, 2] {
-        group.throughput(Throughput::Elements(threads as u64));
-        group.bench_function(format!("SecretCache::get/{threads}"), |b| {
-            b.iter_custom(|iters| {
-                on_threads(threads, iters, &|| {
-                    black_box(ours.get(black_box(ID)).now_or_never());
-                })
-            })
-        });
-        group.bench_function(
-            format!("aws_secretsmanager_caching::get_secret_value/{threads}"),
-            |b| {
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    for (reading, id) in [
+        ("same", (|_| ID) as fn(usize) -> &'static str),
+        ("own", |t| IDS[t]),
+    ] {
+        for threads in [1, 2] {
+            group.throughput(Throughput::Elements(threads as u64));
+            group.bench_function(format!("SecretCache::get/{reading}/{threads}"), |b| {
                 b.iter_custom(|iters| {
-                    on_threads(threads, iters, &|| {
-                        let secret = peer
-                            .get_secret_value(black_box(ID), None, None, false)
-                            .now_or_never()
-                            .map(|r| r.is_ok());
-                        black_box(secret);
+                    on_threads(threads, iters, &|t| {
+                        black_box(ours.get(black_box(id(t))).now_or_never());
                     })
                 })
-            },
-        );
-        group.bench_function(format!("ArcSwap::load_full (floor)/{threads}"), |b| {
-            b.iter_custom(|iters| {
-                on_threads(threads, iters, &|| {
-                    black_box(Arc::clone(&*black_box(&floor).load()));
-                })
-            })
-        });
+            });
+            group.bench_function(
+                format!("aws_secretsmanager_caching::get_secret_value/{reading}/{threads}"),
+                |b| {
+                    b.iter_custom(|iters| {
+                        on_threads(threads, iters, &|t| {
+                            let secret = peer
+                                .get_secret_value(black_box(id(t)), None, None, false)
+                                .now_or_never()
+                                .map(|r| r.is_ok());
+                            black_box(secret);
+                        })
+                    })
+                },
+            );
+            let floors = [
+                ArcSwap::from_pointee(String::from("value")),
+                ArcSwap::from_pointee(String::from("value")),
+            ];
+            let floor = |t: usize| {
+                if reading == "same" {
+                    &floors[0]
+                } else {
+                    &floors[t]
+                }
+            };
+            group.bench_function(
+                format!("ArcSwap::load_full (floor)/{reading}/{threads}"),
+                |b| {
+                    b.iter_custom(|iters| {
+                        on_threads(threads, iters, &|t| {
+                            black_box(Arc::clone(&*black_box(floor(t)).load()));
+                        })
+                    })
+                },
+            );
+        }
     }
     group.finish();
 }
