@@ -12,17 +12,31 @@ cd "$(dirname "$0")/.."
 root=$PWD
 runs=${BENCH_RUNS:-5}
 
-# `measure NAME PREPARE COMMAND`: COMMAND's wall time over $runs runs, PREPARE before each.
+# `measure NAME PREPARE COMMAND`: COMMAND's wall time over $runs runs, PREPARE before each;
+# prints one `compile:` line with the median.
 measure() {
   local name=$1 prepare=$2 command=$3
   if command -v hyperfine >/dev/null 2>&1; then
-    hyperfine --style basic --runs "$runs" --command-name "$name" --prepare "$prepare" "$command"
+    local json
+    json=$(mktemp)
+    hyperfine --style basic --warmup 1 --runs "$runs" --command-name "$name" --prepare "$prepare" \
+      --export-json "$json" "$command"
+    python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"][0]
+print("compile: %s: median %.2f s (min %.2f s, %d runs)" % (r["command"], r["median"], r["min"], len(r["times"])))' "$json"
+    rm -f "$json"
   else
-    echo "$name (no hyperfine: $runs runs with bash time)"
+    local times=()
     for _ in $(seq "$runs"); do
       bash -c "$prepare"
-      /usr/bin/env bash -c "time ($command)" 2>&1 | grep real
+      local start end
+      start=$(date +%s.%N)
+      bash -c "$command"
+      end=$(date +%s.%N)
+      times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')")
     done
+    printf '%s\n' "${times[@]}" | sort -n | awk -v name="$name" '{t[NR]=$1} END {
+      m = (NR % 2) ? t[(NR+1)/2] : (t[NR/2] + t[NR/2+1]) / 2
+      printf "compile: %s: median %.2f s (min %.2f s, %d runs)\n", name, m, t[1], NR }'
   fi
 }
 

@@ -148,7 +148,7 @@ impl Calls {
 }
 
 /// A Secrets Manager stand-in at the HTTP layer: every secret exists, at version `v1`, and its
-/// value is its name; each answer comes after `latency`.
+/// value is `value:<name>`; each answer comes after `latency`.
 #[derive(Debug, Clone)]
 struct Stub {
     policy: Policy,
@@ -164,7 +164,7 @@ fn entry(name: &str) -> Value {
         "ARN": arn(name),
         "Name": name,
         "VersionId": "v1",
-        "SecretString": name,
+        "SecretString": format!("value:{name}"),
         "VersionStages": ["AWSCURRENT"],
         "CreatedDate": 1.7e9,
     })
@@ -430,7 +430,7 @@ fn load_40(c: &mut Criterion) {
 }
 
 /// Simulated hours read in the paused-time steady state.
-const HOURS: u64 = 10;
+const HOURS: u64 = 50;
 
 /// Our cache under paused time: a read every simulated second for `HOURS`, TTL 600 s.
 fn steady_ours_paused(jitter: bool) -> (u64, u64) {
@@ -521,5 +521,25 @@ fn steady_state(_c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, cold_1000, load_40, steady_state);
+/// Not a timing: whether `{:?}` of a warm cache prints the cached secret's value.
+fn debug_output(_c: &mut Criterion) {
+    let rt = multi_thread();
+    let (_, client) = stub_client(Policy::default());
+    let ours = ours(client.clone());
+    let peer = peer(client, Duration::from_secs(600));
+    let id = "app/canary";
+    let value = format!("value:{id}");
+    rt.block_on(ours.get(id)).expect("read (ours)");
+    rt.block_on(peer.get_secret_value(id, None, None, false))
+        .expect("read (peer)");
+    let shows = |debug: String| debug.matches(value.as_str()).count();
+    println!(
+        "counts: debug_output: a cached secret value appears {} times in {{:?}} of our cache, {} \
+         times in {{:?}} of the peer's",
+        shows(format!("{ours:?}")),
+        shows(format!("{peer:?}")),
+    );
+}
+
+criterion_group!(benches, cold_1000, load_40, steady_state, debug_output);
 criterion_main!(benches);
