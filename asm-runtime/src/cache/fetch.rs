@@ -45,9 +45,10 @@ pub(crate) async fn run(shared: Arc<Shared>, jobs: Vec<Job>) {
         .partition(|job| job.entry.version.is_current());
     let mut single = single;
     if batchable.len() > 1 && !shared.batch_denied.load(Relaxed) {
-        for chunk in into_chunks(batchable, MAX_BATCH) {
-            single.extend(batch(&shared, chunk, fraction).await);
-        }
+        // Chunks go out together: 40 secrets take one round trip, not two.
+        let chunks = into_chunks(batchable, MAX_BATCH);
+        let unanswered = join_all(chunks.into_iter().map(|c| batch(&shared, c, fraction))).await;
+        single.extend(unanswered.into_iter().flatten());
     } else {
         single.extend(batchable);
     }

@@ -4,13 +4,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
+use foldhash::fast::RandomState;
 
 use super::entry::Entry;
 use crate::Version;
 
 /// Entries by id; an id maps to one entry per version asked for (usually one). The ARN and the
 /// name of a fetched secret both point at the entry that fetched it.
-type Table = HashMap<Box<str>, Box<[Arc<Entry>]>>;
+///
+/// Hashed with foldhash rather than SipHash: every hit hashes the id, and ids come from the
+/// application's own configuration, not from attacker-chosen input.
+type Table = HashMap<Box<str>, Box<[Arc<Entry>]>, RandomState>;
 
 pub(crate) struct EntryMap {
     table: ArcSwap<Table>,
@@ -22,7 +26,7 @@ pub(crate) struct EntryMap {
 impl EntryMap {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            table: ArcSwap::from_pointee(Table::new()),
+            table: ArcSwap::from_pointee(Table::default()),
             write: Mutex::new(()),
             capacity,
         }
@@ -39,7 +43,7 @@ impl EntryMap {
         let table = self.table.load();
         table
             .get(id)
-            .and_then(|entries| entries.iter().find(|e| e.version == *version))
+            .and_then(|entries| entries.iter().find(|e| same_version(&e.version, version)))
             .map(f)
     }
 
@@ -97,7 +101,7 @@ impl EntryMap {
             return 0;
         };
         let is_doomed = |e: &Arc<Entry>| doomed.iter().any(|d| Arc::ptr_eq(d, e));
-        let mut table = Table::with_capacity(current.len());
+        let mut table = Table::with_capacity_and_hasher(current.len(), current.hasher().clone());
         for (key, entries) in current.iter() {
             let kept: Box<[Arc<Entry>]> =
                 entries.iter().filter(|e| !is_doomed(e)).cloned().collect();
@@ -113,6 +117,18 @@ impl EntryMap {
     /// Finds the entry fetched under `id`'s ARN or name, for IAM policies.
     pub(crate) fn find_any(&self, id: &str) -> Option<Arc<Entry>> {
         self.table.load().get(id).and_then(|es| es.first().cloned())
+    }
+}
+
+/// `a == b`, deciding on pointer identity first: an entry's version is usually a clone of the
+/// very `Arc` a reader passes (the cache's default), so a hit need not compare the label.
+#[inline]
+fn same_version(a: &Version, b: &Version) -> bool {
+    match (a, b) {
+        (Version::Stage(x), Version::Stage(y)) | (Version::Id(x), Version::Id(y)) => {
+            Arc::ptr_eq(x, y) || x == y
+        }
+        _ => false,
     }
 }
 

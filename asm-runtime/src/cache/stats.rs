@@ -46,7 +46,11 @@ struct Shard(AtomicU64);
 
 #[derive(Default)]
 pub(crate) struct Counters {
-    hits: [Shard; SHARDS],
+    /// Hits by the first `SHARDS` threads of the process, one shard each: a shard has a single
+    /// writer, so counting is a plain load and store, with no locked instruction on the hit path.
+    owned: [Shard; SHARDS],
+    /// Hits by every later thread, spread over shared shards counted with `fetch_add`.
+    shared: [Shard; SHARDS],
     misses: AtomicU64,
     stale_served: AtomicU64,
     get_calls: AtomicU64,
@@ -57,20 +61,29 @@ pub(crate) struct Counters {
     rotations: AtomicU64,
 }
 
-fn shard() -> usize {
+/// This thread's number, handed out once per thread in order of first use.
+fn thread_slot() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local!(static SHARD: Cell<usize> = const { Cell::new(usize::MAX) });
-    SHARD.with(|s| {
+    thread_local!(static SLOT: Cell<usize> = const { Cell::new(usize::MAX) });
+    SLOT.with(|s| {
         if s.get() == usize::MAX {
-            s.set(NEXT.fetch_add(1, Relaxed) % SHARDS);
+            s.set(NEXT.fetch_add(1, Relaxed));
         }
         s.get()
     })
 }
 
 impl Counters {
+    #[inline]
     pub(crate) fn hit(&self) {
-        self.hits[shard()].0.fetch_add(1, Relaxed);
+        let slot = thread_slot();
+        match self.owned.get(slot) {
+            // Only this thread ever writes this shard: no read-modify-write race to lose.
+            Some(Shard(mine)) => mine.store(mine.load(Relaxed).wrapping_add(1), Relaxed),
+            None => {
+                self.shared[slot % SHARDS].0.fetch_add(1, Relaxed);
+            }
+        }
     }
 
     pub(crate) fn miss(&self) {
@@ -103,7 +116,9 @@ impl Counters {
 
     pub(crate) fn snapshot(&self) -> Stats {
         Stats {
-            hits: self.hits.iter().map(|s| s.0.load(Relaxed)).sum(),
+            hits: (self.owned.iter().chain(&self.shared))
+                .map(|s| s.0.load(Relaxed))
+                .fold(0, u64::wrapping_add),
             misses: self.misses.load(Relaxed),
             stale_served: self.stale_served.load(Relaxed),
             get_secret_value_calls: self.get_calls.load(Relaxed),
@@ -113,5 +128,26 @@ impl Counters {
             persistent_failures: self.persistent_failures.load(Relaxed),
             rotations: self.rotations.load(Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_from_more_threads_than_shards_are_all_counted() {
+        let counters = Counters::default();
+        let threads = 3 * SHARDS;
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    for _ in 0..1000 {
+                        counters.hit();
+                    }
+                });
+            }
+        });
+        assert_eq!(counters.snapshot().hits, 1000 * threads as u64);
     }
 }
