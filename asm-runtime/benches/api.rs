@@ -432,8 +432,26 @@ fn load_40(c: &mut Criterion) {
 /// Simulated hours read in the paused-time steady state.
 const HOURS: u64 = 50;
 
+/// One secret, `app/s01`, for the live handle's steady state.
+#[derive(AwsSecrets)]
+#[allow(dead_code)]
+struct One {
+    #[aws_secrets(name = "app/s01")]
+    s01: SecretString,
+}
+
+/// How the steady state reads.
+#[derive(Debug, Clone, Copy)]
+struct Steady {
+    jitter: bool,
+    version_checks: bool,
+    /// Through `One::watch` (refresh ahead by the live task) rather than `cache.get`.
+    live: bool,
+}
+
 /// Our cache under paused time: a read every simulated second for `HOURS`, TTL 600 s.
-fn steady_ours_paused(jitter: bool) -> (u64, u64) {
+/// Returns the calls counted by the stub.
+fn steady_ours_paused(mode: Steady) -> Arc<Calls> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
@@ -446,14 +464,28 @@ fn steady_ours_paused(jitter: bool) -> (u64, u64) {
         });
         let cache = SecretCache::builder(client)
             .ttl(Duration::from_secs(600))
-            .jitter(jitter)
+            .jitter(mode.jitter)
+            .version_checks(mode.version_checks)
             .build()
             .expect("cache");
+        let live = if mode.live {
+            Some(One::watch(&cache).await.expect("watch"))
+        } else {
+            None
+        };
         for _ in 0..HOURS * 3600 {
-            cache.get(ID).await.expect("steady read (ours)");
-            tokio::time::advance(Duration::from_secs(1)).await;
+            match &live {
+                Some(live) => drop(live.current()),
+                None => drop(cache.get(ID).await.expect("steady read (ours)")),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        (cache.stats().api_calls(), calls.total())
+        assert_eq!(
+            cache.stats().api_calls(),
+            calls.total(),
+            "stats match the stub"
+        );
+        calls
     })
 }
 
@@ -498,12 +530,45 @@ fn steady_scaled(peer_cache: bool, deny_describe: bool) -> (Calls, u64) {
 }
 
 fn steady_state(_c: &mut Criterion) {
-    for jitter in [true, false] {
-        let (stats, stub) = steady_ours_paused(jitter);
+    for mode in [
+        Steady {
+            jitter: true,
+            version_checks: true,
+            live: false,
+        },
+        Steady {
+            jitter: true,
+            version_checks: false,
+            live: false,
+        },
+        Steady {
+            jitter: false,
+            version_checks: true,
+            live: false,
+        },
+        Steady {
+            jitter: true,
+            version_checks: true,
+            live: true,
+        },
+        Steady {
+            jitter: true,
+            version_checks: false,
+            live: true,
+        },
+    ] {
+        let calls = steady_ours_paused(mode);
+        let per_hour = |n: &AtomicU64| n.load(Relaxed) as f64 / HOURS as f64;
         println!(
-            "counts: steady_state/ours paused jitter={jitter}: {stats} api calls (stats), {stub} \
-             (stub) in {HOURS} h = {:.1} per secret-hour after the first load",
-            (stub.saturating_sub(1)) as f64 / HOURS as f64
+            "counts: steady_state/ours paused {mode:?}: in {HOURS} h, GetSecretValue {} + \
+             BatchGetSecretValue {} + DescribeSecret {} = {:.2} calls per secret-hour \
+             (GetSecretValue {:.2}, DescribeSecret {:.2})",
+            calls.get.load(Relaxed),
+            calls.batch.load(Relaxed),
+            calls.describe.load(Relaxed),
+            calls.total() as f64 / HOURS as f64,
+            per_hour(&calls.get),
+            per_hour(&calls.describe),
         );
     }
     for (label, peer_cache, deny) in [

@@ -1,7 +1,8 @@
 //! Cache hits, measured in one run over one mocked SDK client:
 //!
-//! - `hit`: `SecretCache::get` on a warm entry, AWS's `SecretsManagerCachingClient::get_secret_value`
-//!   on a warm entry, and the floor of one `ArcSwap::load` + `Arc` clone.
+//! - `hit`: `SecretCache::get` on a warm entry, `Live::current` (a derived struct kept fresh by
+//!   `watch`), AWS's `SecretsManagerCachingClient::get_secret_value` on a warm entry, and the
+//!   floor of one `ArcSwap::load` + `Arc` clone.
 //! - `hit_threads`: the same reads on 1 and on 2 threads at once (throughput; the ratio is the
 //!   scaling), every thread reading one secret (`same`), or each thread its own (`own`). Reads of
 //!   one secret share its `Arc`'s reference count, one cache line written by every thread.
@@ -14,8 +15,9 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use asm_runtime::SecretCache;
+use asm_runtime::{AwsSecrets, Live, SecretCache, SecretString};
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_secretsmanager_caching::SecretsManagerCachingClient;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
@@ -26,8 +28,27 @@ const ID: &str = "prod/db";
 /// Secrets read in `hit_threads`, one per thread when threads read their own.
 const IDS: [&str; 2] = [ID, "prod/db-2"];
 
-/// One mocked client that answers every `GetSecretValue` with the same secret.
+/// The struct `Live::current` returns.
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(name = "prod/db")]
+struct Db {
+    #[allow(dead_code, reason = "built by the loader, read by nobody in a bench")]
+    password: SecretString,
+}
+
+/// One mocked client that answers every `GetSecretValue` with the same secret, and every
+/// `DescribeSecret` (the live handle's load checks rotation rules) with its version.
 fn mocked_client() -> Client {
+    let describe = mock!(Client::describe_secret)
+        .sequence()
+        .output(|| {
+            DescribeSecretOutput::builder()
+                .name(ID)
+                .version_ids_to_stages("v1", vec!["AWSCURRENT".to_owned()])
+                .build()
+        })
+        .repeatedly()
+        .build();
     let rule = mock!(Client::get_secret_value)
         .sequence()
         .output(|| {
@@ -41,7 +62,11 @@ fn mocked_client() -> Client {
         })
         .repeatedly()
         .build();
-    mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, &[&rule])
+    mock_client!(
+        aws_sdk_secretsmanager,
+        RuleMode::MatchAny,
+        &[&rule, &describe]
+    )
 }
 
 /// Our cache and AWS's, both warm, over clones of one client.
@@ -75,6 +100,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn hit(c: &mut Criterion) {
     let rt = runtime();
     let (ours, peer) = warm_caches(&rt);
+    let live: Live<Db> = rt.block_on(Db::watch(&ours)).expect("watch");
     let _guard = rt.enter();
     let mut group = c.benchmark_group("hit");
     group.bench_function("SecretCache::get", |b| {
@@ -83,6 +109,9 @@ fn hit(c: &mut Criterion) {
             let secret = ours.get(black_box(ID)).now_or_never();
             black_box(secret)
         })
+    });
+    group.bench_function("Live::current", |b| {
+        b.iter(|| black_box(black_box(&live).current()))
     });
     group.bench_function("aws_secretsmanager_caching::get_secret_value", |b| {
         b.iter(|| {
