@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use asm_runtime::{AwsSecrets, SecretCache, SecretString};
+use asm_runtime::{AwsSecrets, RotationGuardrail, SecretCache, SecretString, Stats};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::{Credentials, Region};
@@ -350,23 +350,19 @@ fn cold_1000(c: &mut Criterion) {
 }
 
 /// One cold load of `Forty` through our cache.
-async fn forty_ours(deny_batch: bool) -> (Duration, u64, u64, u64) {
+async fn forty_ours(deny_batch: bool, guardrail: RotationGuardrail) -> (Duration, Stats, u64) {
     let (calls, client) = stub_client(Policy {
         latency: LATENCY,
         deny_batch,
         ..Policy::default()
     });
-    let cache = ours(client);
+    let cache = SecretCache::builder(client)
+        .rotation_guardrail(guardrail)
+        .build()
+        .expect("cache");
     let began = Instant::now();
     Forty::load(&cache).await.expect("load Forty");
-    let wall = began.elapsed();
-    let stats = cache.stats();
-    (
-        wall,
-        stats.batch_get_secret_value_calls,
-        stats.get_secret_value_calls,
-        calls.total(),
-    )
+    (began.elapsed(), cache.stats(), calls.total())
 }
 
 /// The 40 secrets through the peer, fetched concurrently.
@@ -391,11 +387,18 @@ async fn forty_peer() -> (Duration, u64) {
 
 fn load_40(c: &mut Criterion) {
     let rt = multi_thread();
-    for (label, deny) in [("batched", false), ("batch denied", true)] {
-        let (wall, batch, get, stub) = rt.block_on(forty_ours(deny));
+    for (label, deny, guardrail) in [
+        ("batched", false, RotationGuardrail::Warn),
+        ("batched, guardrail off", false, RotationGuardrail::Off),
+        ("batch denied", true, RotationGuardrail::Warn),
+    ] {
+        let (wall, stats, stub) = rt.block_on(forty_ours(deny, guardrail));
         println!(
-            "counts: load_40/ours {label}: BatchGetSecretValue {batch} + GetSecretValue {get} \
-             (stats), {stub} (stub); one load {wall:.1?}"
+            "counts: load_40/ours {label}: BatchGetSecretValue {} + GetSecretValue {} + \
+             DescribeSecret {} (stats), {stub} (stub); one load {wall:.1?}",
+            stats.batch_get_secret_value_calls,
+            stats.get_secret_value_calls,
+            stats.describe_secret_calls,
         );
     }
     let (wall, stub) = rt.block_on(forty_peer());
@@ -411,7 +414,7 @@ fn load_40(c: &mut Criterion) {
             b.to_async(&rt).iter_custom(|iters| async move {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    total += forty_ours(deny).await.0;
+                    total += forty_ours(deny, RotationGuardrail::Warn).await.0;
                 }
                 total
             })
