@@ -7,7 +7,7 @@ use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::RotationRulesType;
-use aws_smithy_mocks::{Rule, RuleMode, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
 pub(crate) const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
 
@@ -19,6 +19,18 @@ pub(crate) fn output(version: &str, value: &str) -> GetSecretValueOutput {
         .version_id(version)
         .version_stages("AWSCURRENT")
         .secret_string(value)
+        .build()
+}
+
+/// `GetSecretValue` answers `v1` holding `old` once, then `v2` holding `new` for ever: a
+/// rotation between the first fetch and the next.
+pub(crate) fn rotating(old: &str, new: &str) -> Rule {
+    let (old, new) = (old.to_owned(), new.to_owned());
+    mock!(Client::get_secret_value)
+        .sequence()
+        .output(move || output("v1", &old))
+        .output(move || output("v2", &new))
+        .repeatedly()
         .build()
 }
 

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 
 use super::*;
 use crate::TransportKind;
-use crate::testing::{ARN, client, error_body, output, settle};
+use crate::testing::{ARN, client, error_body, output, rotating, settle};
 
 mod versions;
 
@@ -68,12 +68,7 @@ async fn a_name_and_its_arn_share_one_entry() {
 
 #[tokio::test(start_paused = true)]
 async fn soft_expiry_serves_the_old_value_and_refreshes_once() {
-    let rule = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", "old"))
-        .output(|| output("v2", "new"))
-        .repeatedly()
-        .build();
+    let rule = rotating("old", "new");
     let cache = cache(client(RuleMode::Sequential, &[&rule]));
     cache.get("prod/db").await.expect("load");
     tokio::time::advance(Duration::from_secs(59)).await;
@@ -331,12 +326,7 @@ async fn json_keys_are_read_without_exposing_the_rest() {
 
 #[tokio::test(start_paused = true)]
 async fn refresh_now_is_coalesced_and_rate_limited() {
-    let rule = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", "old"))
-        .output(|| output("v2", "rotated"))
-        .repeatedly()
-        .build();
+    let rule = rotating("old", "rotated");
     let cache = cache(client(RuleMode::Sequential, &[&rule]));
     cache.get("prod/db").await.expect("load");
     let (a, b) = tokio::join!(cache.refresh_now("prod/db"), cache.refresh_now("prod/db"));

@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::testing::{client, described, error_body, output};
+use crate::testing::{client, described, error_body, output, rotating};
 use crate::{AwsSecrets, Error, SecretCache};
 
 #[derive(crate::AwsSecrets, Debug)]
@@ -28,12 +28,7 @@ fn login(version: &str) -> String {
 
 /// `GetSecretValue` answers `v1`, then `v2` for ever.
 fn get_v1_then_v2() -> Rule {
-    mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", &login("v1")))
-        .output(|| output("v2", &login("v2")))
-        .repeatedly()
-        .build()
+    rotating(&login("v1"), &login("v2"))
 }
 
 fn describe_always(current: &'static str) -> Rule {

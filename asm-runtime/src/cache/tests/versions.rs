@@ -52,12 +52,7 @@ async fn an_unchanged_version_is_confirmed_without_fetching_the_value() {
 
 #[tokio::test(start_paused = true)]
 async fn a_new_version_seen_by_describe_is_fetched_and_adopted() {
-    let get = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", "old"))
-        .output(|| output("v2", "new"))
-        .repeatedly()
-        .build();
+    let get = rotating("old", "new");
     let describe = describe_always("v2", None);
     let cache = checking(client(RuleMode::MatchAny, &[&get, &describe]));
     cache.get("prod/db").await.expect("load");
@@ -70,12 +65,7 @@ async fn a_new_version_seen_by_describe_is_fetched_and_adopted() {
 
 #[tokio::test(start_paused = true)]
 async fn a_denied_describe_falls_back_to_fetching_once_and_for_all() {
-    let get = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", "old"))
-        .output(|| output("v2", "new"))
-        .repeatedly()
-        .build();
+    let get = rotating("old", "new");
     let describe = mock!(Client::describe_secret)
         .sequence()
         .http_status(400, Some(error_body("AccessDeniedException")))
