@@ -14,6 +14,15 @@ fn describe_always(current: &str, rotation_days: Option<i64>) -> Rule {
         .build()
 }
 
+/// `DescribeSecret` refused by IAM, every time.
+fn describe_denied() -> Rule {
+    mock!(Client::describe_secret)
+        .sequence()
+        .http_status(400, Some(error_body("AccessDeniedException")))
+        .repeatedly()
+        .build()
+}
+
 fn checking(client: Client) -> SecretCache {
     SecretCache::builder(client)
         .ttl(Duration::from_secs(60))
@@ -66,11 +75,7 @@ async fn a_new_version_seen_by_describe_is_fetched_and_adopted() {
 #[tokio::test(start_paused = true)]
 async fn a_denied_describe_falls_back_to_fetching_once_and_for_all() {
     let get = rotating("old", "new");
-    let describe = mock!(Client::describe_secret)
-        .sequence()
-        .http_status(400, Some(error_body("AccessDeniedException")))
-        .repeatedly()
-        .build();
+    let describe = describe_denied();
     let cache = checking(client(RuleMode::MatchAny, &[&get, &describe]));
     cache.get("prod/db").await.expect("load");
     refresh(&cache).await;
@@ -166,11 +171,7 @@ async fn the_guardrail_fails_a_strict_load_whose_ttl_reaches_the_rotation_interv
 #[tokio::test(start_paused = true)]
 async fn a_strict_guardrail_fails_when_it_cannot_read_the_rotation_rules() {
     let get = always_v1();
-    let describe = mock!(Client::describe_secret)
-        .sequence()
-        .http_status(400, Some(error_body("AccessDeniedException")))
-        .repeatedly()
-        .build();
+    let describe = describe_denied();
     let rules = [&get, &describe];
     let strict = long_ttl(
         client(RuleMode::MatchAny, &rules),
