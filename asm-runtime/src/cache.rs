@@ -68,8 +68,8 @@ pub(crate) struct Shared {
     /// Set once `DescribeSecret` is denied: refreshes fetch to compare versions, and the
     /// rotation guardrail is skipped.
     describe_denied: AtomicBool,
-    /// Counts rotations adopted; live handles wait on it.
-    rotations: watch::Sender<u64>,
+    /// Bumped when a rotation is adopted or an entry invalidated; live handles wait on it.
+    changes: watch::Sender<u64>,
 }
 
 /// One (id, version) a loader asks for, with the TTL it wants.
@@ -215,9 +215,10 @@ impl SecretCache {
         backoff::backoff(failures, self.shared.settings.max_backoff)
     }
 
-    /// A receiver that sees a change each time the cache adopts a rotated version.
-    pub(crate) fn rotations(&self) -> watch::Receiver<u64> {
-        self.shared.rotations.subscribe()
+    /// A receiver that sees a change each time the cache adopts a rotated version or drops
+    /// an entry.
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
+        self.shared.changes.subscribe()
     }
 
     /// Re-reads `id` (default version) from the service now, e.g. after a database rejected
@@ -260,6 +261,10 @@ impl SecretCache {
     pub fn invalidate(&self, id: &str) {
         let removed = self.shared.entries.remove(id);
         tracing::debug!(secret_id = id, removed, "invalidated");
+        if removed > 0 {
+            // Live handles reading it load it again now, rather than at its old deadline.
+            self.shared.changes.send_modify(|n| *n += 1);
+        }
     }
 
     /// The counters since the cache was built.
@@ -385,10 +390,7 @@ impl Shared {
                     .boxed()
                     .shared();
                 *slot = Some(flight.clone());
-                jobs.push(Job {
-                    entry: Arc::clone(entry),
-                    reply,
-                });
+                jobs.push(Job::new(Arc::clone(entry), reply));
                 flight
             })
             .collect();
@@ -422,7 +424,7 @@ impl Shared {
                 self.counters.failure(err.is_transient());
                 let Some(previous) = previous else {
                     tracing::warn!(secret_id = &*entry.id, error = %err, "fetch failed");
-                    self.answer(job, result);
+                    job.answer(result);
                     return;
                 };
                 let failures = previous.failures.saturating_add(1);
@@ -442,10 +444,10 @@ impl Shared {
         if let Ok(secret) = &result {
             self.entries.alias(entry, &[secret.arn(), secret.name()]);
             if rotated {
-                self.rotations.send_modify(|n| *n += 1);
+                self.changes.send_modify(|n| *n += 1);
             }
         }
-        self.answer(job, result);
+        job.answer(result);
     }
 
     /// Counts and logs a value fetched or confirmed.
@@ -464,13 +466,6 @@ impl Shared {
                 outcome = if had_value { "confirmed" } else { "fetched" }
             );
         }
-    }
-
-    /// Ends the job's flight and hands its waiters the result.
-    fn answer(&self, job: Job, result: Result<Arc<Secret>, Error>) {
-        *job.entry.flight_slot() = None;
-        // A reader that stopped waiting dropped its receiver; nothing to do then.
-        let _ = job.reply.send(result);
     }
 }
 

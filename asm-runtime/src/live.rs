@@ -18,13 +18,13 @@ use crate::{AwsSecrets, Error, Secret, SecretCache, TransportKind};
 ///
 /// - [`current`](Self::current) is lock-free and never waits on the network.
 /// - Every snapshot is consistent: all fields are built together from one version of each
-///   secret, and a newer snapshot never gives way to an older one.
+///   secret, the version its stage (usually `AWSCURRENT`) points at when it was refreshed.
 /// - [`changed`](Self::changed) wakes when a rotated secret has been adopted.
 /// - Refresh failures keep the last good snapshot and are readable from
 ///   [`last_error`](Self::last_error); past `max_staleness`, [`try_current`](Self::try_current)
 ///   says so.
 /// - Dropping the last clone of the handle, or [`shutdown`](Self::shutdown), stops the task:
-///   no API call is made for it afterwards.
+///   no refresh starts afterwards (one already sent completes).
 ///
 /// Built by [`AwsSecrets::watch`].
 ///
@@ -88,7 +88,7 @@ impl<T: AwsSecrets> Live<T> {
         let plan = Arc::new(plan);
         let requests = plan.requests();
         // Subscribed before loading, so a rotation adopted meanwhile is not missed.
-        let rotations = cache.rotations();
+        let rotations = cache.changes();
         cache.get_many(&requests).await?;
         let entries = cache.entries(&requests);
         let loaded = held(&entries).ok_or_else(|| lost(&requests))?;
@@ -157,8 +157,9 @@ impl<T> Live<T> {
         self.published.last_error.load_full().map(|e| (*e).clone())
     }
 
-    /// Stops the task, for this handle and its clones, and waits until it has stopped. A
-    /// refresh already sent completes, but no further call is made. [`current`](Self::current)
+    /// Stops the task, for this handle and its clones, and waits until it has stopped. No
+    /// refresh starts afterwards; one already under way (a version check, then the fetch of a
+    /// new version) completes. [`current`](Self::current)
     /// keeps returning the last snapshot.
     pub async fn shutdown(mut self) {
         self.task.0.abort();
@@ -201,27 +202,38 @@ struct Refresher<T> {
 
 impl<T: AwsSecrets> Refresher<T> {
     async fn run(mut self) {
-        // Consecutive rounds that failed to load an entry holding no value (after `invalidate`):
-        // those entries have no backoff deadline of their own.
-        let mut empty_failures = 0u32;
-        let mut retry_empty_at = Instant::now();
+        // Rounds in a row that left an entry still due (its load failed after an `invalidate`,
+        // say): such an entry has no backoff deadline of its own, so the task backs off.
+        let mut stuck = 0u32;
+        let mut not_before = Instant::now();
         loop {
             let entries = self.cache.entries(&self.requests);
-            let due = entries.iter().map(|e| e.due_at(retry_empty_at)).min();
+            let due = entries
+                .iter()
+                .map(|e| e.due_at(not_before).max(not_before))
+                .min();
             tokio::select! {
                 () = sleep_or_park(due) => {}
                 changed = self.rotations.changed() => {
                     if changed.is_err() {
-                        return;
+                        return; // the cache is gone (not while this task holds it)
                     }
                 }
             }
-            let mut errors = self.cache.refresh_due(&entries).await;
-            if entries.iter().any(|e| e.state.load().is_none()) {
-                empty_failures = empty_failures.saturating_add(1);
-                retry_empty_at = Instant::now() + self.cache.backoff(empty_failures);
+            // Woken by another secret's change: look again, but refresh only when allowed.
+            let entries = self.cache.entries(&self.requests);
+            let mut errors = if Instant::now() >= not_before {
+                self.cache.refresh_due(&entries).await
             } else {
-                empty_failures = 0;
+                Vec::new()
+            };
+            let now = Instant::now();
+            if entries.iter().any(|e| e.due_at(now) <= now) {
+                stuck = stuck.saturating_add(1);
+                not_before = now + self.cache.backoff(stuck);
+            } else {
+                stuck = 0;
+                not_before = now;
             }
             if let Err(err) = self.republish(&entries) {
                 tracing::error!(

@@ -74,6 +74,8 @@ impl SecretCacheBuilder {
     pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(128);
     /// The shortest interval between two `refresh_now` calls that reach the service.
     pub const DEFAULT_REFRESH_NOW_INTERVAL: Duration = Duration::from_secs(1);
+    /// The longest any duration setting may be: 10 years.
+    pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
 
     pub(crate) fn new(client: Client) -> Self {
         Self {
@@ -149,7 +151,8 @@ impl SecretCacheBuilder {
     /// Checks the settings and builds the cache.
     ///
     /// # Errors
-    /// [`Error::Config`] for a zero TTL or capacity, or a `max_staleness` below the TTL.
+    /// [`Error::Config`] for a zero TTL or capacity, a `max_staleness` below the TTL, or a
+    /// duration over [`MAX_DURATION`](Self::MAX_DURATION).
     pub fn build(self) -> Result<SecretCache, Error> {
         let s = &self.settings;
         let invalid = |message: &str| {
@@ -159,6 +162,18 @@ impl SecretCacheBuilder {
         };
         if s.ttl.is_zero() {
             return invalid("ttl must be above zero");
+        }
+        let durations = [
+            ("ttl", s.ttl),
+            ("max_staleness", s.max_staleness),
+            ("max_backoff", s.max_backoff),
+            ("refresh_now_interval", s.refresh_now_interval),
+        ];
+        if let Some((name, _)) = durations.iter().find(|(_, d)| *d > Self::MAX_DURATION) {
+            return invalid(&format!(
+                "{name} must be at most 10 years (deadlines are instants, and `Duration::MAX` \
+                 would overflow them)"
+            ));
         }
         if s.max_staleness < s.ttl {
             return invalid("max_staleness must be at least the ttl");
@@ -177,7 +192,7 @@ impl SecretCacheBuilder {
                 counters: Counters::default(),
                 batch_denied: AtomicBool::new(false),
                 describe_denied: AtomicBool::new(false),
-                rotations: tokio::sync::watch::Sender::new(0),
+                changes: tokio::sync::watch::Sender::new(0),
             }),
         })
     }

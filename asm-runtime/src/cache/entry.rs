@@ -1,6 +1,6 @@
 //! One cached (secret id, version): its last good value, its deadlines, its in-flight fetch.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -32,6 +32,9 @@ pub(crate) struct Entry {
     /// The secret's rotation interval once `DescribeSecret` told it (`Some(None)`: no fixed
     /// period). Concurrent loads share one call to learn it.
     pub(crate) rotation: OnceCell<Option<Duration>>,
+    /// Set when the entry leaves the map (invalidated or evicted); a fetch completing after
+    /// that must not put it back.
+    removed: AtomicBool,
 }
 
 /// A value and its deadlines, replaced as one so readers see a consistent set.
@@ -82,6 +85,7 @@ impl Entry {
             flight: Mutex::new(None),
             forced_at: Mutex::new(None),
             rotation: OnceCell::new(),
+            removed: AtomicBool::new(false),
         }
     }
 
@@ -100,6 +104,15 @@ impl Entry {
 
     pub(crate) fn current_flight(&self) -> Option<Flight> {
         self.flight_slot().clone()
+    }
+
+    /// Marks the entry as out of the map (called under the map's write lock).
+    pub(crate) fn mark_removed(&self) {
+        self.removed.store(true, Relaxed);
+    }
+
+    pub(crate) fn is_removed(&self) -> bool {
+        self.removed.load(Relaxed)
     }
 
     /// Records the rotation interval a version check learnt, if none was known.

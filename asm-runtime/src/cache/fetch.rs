@@ -27,7 +27,38 @@ pub(crate) const MAX_BATCH: usize = 20;
 /// One entry to fetch, and where its waiters listen.
 pub(crate) struct Job {
     pub(crate) entry: Arc<Entry>,
-    pub(crate) reply: oneshot::Sender<Result<Arc<Secret>, Error>>,
+    reply: Option<oneshot::Sender<Result<Arc<Secret>, Error>>>,
+}
+
+impl Job {
+    pub(crate) fn new(
+        entry: Arc<Entry>,
+        reply: oneshot::Sender<Result<Arc<Secret>, Error>>,
+    ) -> Self {
+        Self {
+            entry,
+            reply: Some(reply),
+        }
+    }
+
+    /// Ends the entry's flight and hands its waiters `result`.
+    pub(crate) fn answer(mut self, result: Result<Arc<Secret>, Error>) {
+        *self.entry.flight_slot() = None;
+        if let Some(reply) = self.reply.take() {
+            // A reader that stopped waiting dropped its receiver; nothing to do then.
+            let _ = reply.send(result);
+        }
+    }
+}
+
+impl Drop for Job {
+    /// A job dropped unanswered (its task was cancelled, say by a runtime shutting down) still
+    /// ends its flight, so the next read starts a new one instead of joining a dead one.
+    fn drop(&mut self) {
+        if self.reply.is_some() {
+            *self.entry.flight_slot() = None;
+        }
+    }
 }
 
 /// Refreshes or fetches every job's entry and completes each: values already held are first

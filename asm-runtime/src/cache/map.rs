@@ -84,6 +84,10 @@ impl EntryMap {
             return;
         }
         let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+        if entry.is_removed() {
+            // Invalidated or evicted while its fetch was in flight: it stays out.
+            return;
+        }
         let mut table = Table::clone(&self.table.load());
         for alias in aliases {
             if missing(&table, alias) {
@@ -100,6 +104,7 @@ impl EntryMap {
         let Some(doomed) = current.get(id) else {
             return 0;
         };
+        doomed.iter().for_each(|e| e.mark_removed());
         let is_doomed = |e: &Arc<Entry>| doomed.iter().any(|d| Arc::ptr_eq(d, e));
         let mut table = Table::with_capacity_and_hasher(current.len(), current.hasher().clone());
         for (key, entries) in current.iter() {
@@ -153,6 +158,7 @@ fn evict_oldest(table: &mut Table) {
         .min_by_key(|e| e.state.load().as_ref().map(|l| l.confirmed))
         .cloned();
     if let Some(oldest) = oldest {
+        oldest.mark_removed();
         table.retain(|_, entries| {
             let kept: Vec<Arc<Entry>> = entries
                 .iter()

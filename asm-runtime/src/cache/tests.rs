@@ -441,11 +441,70 @@ fn invalid_settings_are_typed_errors() {
         .ttl(Duration::ZERO)
         .build();
     assert!(matches!(zero, Err(Error::Config { .. })));
-    let short = SecretCache::builder(client)
+    let short = SecretCache::builder(client.clone())
         .ttl(Duration::from_secs(600))
         .max_staleness(Duration::from_secs(60))
         .build();
     assert!(matches!(short, Err(Error::Config { .. })));
+    let forever = SecretCache::builder(client)
+        .max_staleness(Duration::MAX)
+        .build();
+    match forever {
+        Err(Error::Config { message }) => assert!(message.contains("max_staleness"), "{message}"),
+        other => panic!("expected Config, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_fetch_task_that_dies_unanswered_does_not_poison_its_entry() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    let doomed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    doomed.block_on(async {
+        // The first poll starts the fetch task; the runtime is dropped before it runs.
+        assert!(
+            cache.get("prod/db").now_or_never().is_none(),
+            "a miss waits"
+        );
+    });
+    drop(doomed);
+    assert_eq!(rule.num_calls(), 0, "the fetch never ran");
+    let next = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let secret = next
+        .block_on(cache.get("prod/db"))
+        .expect("a new fetch, not the dead one");
+    assert_eq!(secret.version_id(), "v1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalidation_is_not_undone_by_a_fetch_in_flight() {
+    let rule = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", "one"))
+        .output(|| output("v2", "two"))
+        .output(|| output("v3", "three"))
+        .build();
+    let cache = cache(client(RuleMode::Sequential, &[&rule]));
+    cache.get("prod/db").await.expect("load");
+    tokio::time::advance(Duration::from_secs(61)).await;
+    // Past the TTL: served, and a refresh starts (but has not run yet).
+    cache.get("prod/db").await.expect("served");
+    cache.invalidate("prod/db");
+    settle().await;
+    assert_eq!(rule.num_calls(), 2, "the refresh in flight completed");
+    let after = cache.get("prod/db").await.expect("fetched again");
+    assert_eq!(
+        after.version_id(),
+        "v3",
+        "the refresh did not put the entry back"
+    );
+    assert_eq!(cache.get(ARN).await.expect("by ARN").version_id(), "v3");
 }
 
 #[test]

@@ -287,3 +287,29 @@ async fn failed_refreshes_back_off_exponentially_with_full_jitter() {
     assert_eq!(version_of(&live.current()), "v1", "served throughout");
     assert!(matches!(live.last_error(), Some(Error::Service { .. })));
 }
+
+#[tokio::test(start_paused = true)]
+async fn after_an_invalidation_the_task_reloads_at_once_and_backs_off_while_that_fails() {
+    let get = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", &login("v1")))
+        .http_status(400, Some(error_body("ResourceNotFoundException")))
+        .repeatedly()
+        .build();
+    let describe = describe_always("v1");
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let live = Db::watch(&cache).await.expect("load");
+    cache.invalidate("prod/db");
+    sleep(Duration::from_secs(1)).await;
+    assert!(
+        get.num_calls() >= 2,
+        "reloaded at once, not at the old 55 s deadline"
+    );
+    sleep(Duration::from_secs(600)).await;
+    let calls = get.num_calls();
+    // Backoff from 1 s to the 128 s cap, each wait at least 1/16 of its ceiling: far fewer
+    // calls than a loop that retried at once.
+    assert!((5..100).contains(&calls), "{calls} reloads in 10 minutes");
+    assert_eq!(version_of(&live.current()), "v1", "the last snapshot stays");
+    assert!(matches!(live.last_error(), Some(Error::NotFound { .. })));
+}
