@@ -2,6 +2,7 @@
 
 mod backoff;
 mod builder;
+mod call;
 mod describe;
 mod entry;
 mod fetch;
@@ -10,8 +11,7 @@ mod map;
 mod stats;
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
@@ -27,7 +27,7 @@ pub use stats::Stats;
 use builder::Settings;
 use entry::Flight;
 pub(crate) use entry::{Entry, Loaded};
-use fetch::Job;
+use fetch::{Job, Round};
 use map::EntryMap;
 use stats::Counters;
 
@@ -63,11 +63,8 @@ pub(crate) struct Shared {
     settings: Settings,
     entries: EntryMap,
     counters: Counters,
-    /// Set once `BatchGetSecretValue` is denied: later batches go one by one.
-    batch_denied: AtomicBool,
-    /// Set once `DescribeSecret` is denied: refreshes fetch to compare versions, and the
-    /// rotation guardrail is skipped.
-    describe_denied: AtomicBool,
+    /// Until when batches go one by one after `BatchGetSecretValue` was denied.
+    batch_denied_until: Mutex<Option<Instant>>,
     /// Bumped when a rotation is adopted or an entry invalidated; live handles wait on it.
     changes: watch::Sender<u64>,
 }
@@ -86,6 +83,8 @@ enum Lookup {
     Serve(Arc<Secret>, bool),
     /// A value past `max_staleness` whose refresh is backing off.
     Stale(Error),
+    /// A first load's persistent failure, remembered: answered without a call.
+    Remembered(Error),
     /// Nothing usable: wait for a fetch. Carries the old value's confirmation time, if any.
     Wait(Option<Instant>),
 }
@@ -110,8 +109,18 @@ impl SecretCache {
     ///
     /// # Errors
     /// [`Error::Config`] when no region is configured.
+    ///
+    /// Its client has connect and read timeouts (3 s each), besides the per-attempt and per-call
+    /// deadlines the cache applies to every call on any client.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+            .connect_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
+            .read_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
+            .build();
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .load()
+            .await;
         if config.region().is_none() {
             return Err(Error::Config {
                 message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
@@ -254,6 +263,7 @@ impl SecretCache {
             }
         }
         tracing::debug!(secret_id = id, "refresh requested");
+        entry.failure.forget();
         self.shared.flight(&entry).await
     }
 
@@ -313,7 +323,10 @@ impl Shared {
     fn lookup(&self, entry: &Entry, now: Instant) -> Lookup {
         let state = entry.state.load();
         let Some(loaded) = state.as_deref() else {
-            return Lookup::Wait(None);
+            return match entry.failure.active(now) {
+                Some(err) => Lookup::Remembered(err),
+                None => Lookup::Wait(None),
+            };
         };
         if now < loaded.fresh_until {
             return Lookup::Serve(Arc::clone(&loaded.secret), false);
@@ -352,6 +365,11 @@ impl Shared {
                 Ok(secret)
             }
             Lookup::Stale(err) => Err(err),
+            Lookup::Remembered(err) => {
+                self.counters.failure_remembered();
+                tracing::debug!(secret_id = &*entry.id, outcome = "remembered failure");
+                Err(err)
+            }
             Lookup::Wait(previous) => {
                 self.counters.miss();
                 tracing::debug!(secret_id = &*entry.id, outcome = "miss");
@@ -401,8 +419,9 @@ impl Shared {
     }
 
     /// Records a fetch's (or a version check's) outcome, ends its flight, and answers its
-    /// waiters. `fraction` is the round's jitter draw.
-    fn complete(&self, job: Job, result: Result<Arc<Secret>, Error>, fraction: f64) {
+    /// waiters; a first load that failed transiently goes back to `round` to be tried again
+    /// while its deadline allows.
+    fn complete(&self, job: Job, result: Result<Arc<Secret>, Error>, round: &Round) {
         let entry = &job.entry;
         let now = Instant::now();
         let previous = entry.state.load_full();
@@ -410,7 +429,8 @@ impl Shared {
         let loaded = match &result {
             Ok(secret) => {
                 self.adopt(entry, previous.is_some(), rotated, secret);
-                let soft_ttl = backoff::soft_ttl(entry.ttl(), fraction, previous.is_none());
+                entry.failure.forget();
+                let soft_ttl = backoff::soft_ttl(entry.ttl(), round.fraction, previous.is_none());
                 Loaded::new(
                     Arc::clone(secret),
                     now,
@@ -423,8 +443,9 @@ impl Shared {
             Err(err) => {
                 self.counters.failure(err.is_transient());
                 let Some(previous) = previous else {
-                    tracing::warn!(secret_id = &*entry.id, error = %err, "fetch failed");
-                    job.answer(result);
+                    if let Some(job) = self.first_load_failed(job, err, round, now) {
+                        job.answer(result);
+                    }
                     return;
                 };
                 let failures = previous.failures.saturating_add(1);
@@ -448,6 +469,35 @@ impl Shared {
             }
         }
         job.answer(result);
+    }
+
+    /// A first load failed: a transient failure is tried again while the round allows, a
+    /// persistent one is remembered (reads meanwhile get it without a call). Gives the job
+    /// back when its waiters are to be answered now.
+    fn first_load_failed(&self, job: Job, err: &Error, round: &Round, now: Instant) -> Option<Job> {
+        let entry = Arc::clone(&job.entry);
+        let secret_id = &*entry.id;
+        if err.is_transient() {
+            let retry_in_ms = u64::try_from(round.retry_wait().as_millis()).unwrap_or(u64::MAX);
+            let job = round.retry(job);
+            if job.is_none() {
+                tracing::debug!(secret_id, error = %err, retry_in_ms, "first load failed; retrying");
+            } else {
+                tracing::warn!(secret_id, error = %err, "first load failed");
+            }
+            return job;
+        }
+        let cap = self.settings.max_failure_memory;
+        let wait = entry.failure.remember(err.clone(), now, |count| {
+            backoff::failure_memory(count, cap)
+        });
+        tracing::error!(
+            secret_id,
+            error = %err,
+            remembered_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            "first load failed; reads get this error without a call until it is tried again"
+        );
+        Some(job)
     }
 
     /// Counts and logs a value fetched or confirmed.

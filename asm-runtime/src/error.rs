@@ -132,6 +132,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// Code the struct's fields run while it is built (a custom [`SecretField`] or
+    /// `Deserialize` implementation) panicked inside a live handle's refresh task. The task
+    /// keeps serving the last good snapshot.
+    ///
+    /// [`SecretField`]: crate::SecretField
+    Panicked {
+        /// The settings struct being built.
+        settings: &'static str,
+    },
 }
 
 /// The kinds of [`Error::Transport`].
@@ -148,20 +157,10 @@ pub enum TransportKind {
     Other,
 }
 
-impl Error {
-    /// Whether retrying later may succeed: throttling, timeouts, connection failures and
-    /// service-side (5xx) errors. Refreshes back off and retry these; others are reported.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Throttled { .. } | Self::Transport { .. } | Self::Service { .. } => true,
-            Self::Stale { last_failure, .. } => last_failure.is_transient(),
-            _ => false,
-        }
-    }
-
-    /// The secret id this error is about, when it is about one.
-    pub fn secret_id(&self) -> Option<&str> {
-        match self {
+/// The `secret_id` field of an error (by reference or mutable reference), if it has one.
+macro_rules! secret_id_of {
+    ($error:expr) => {
+        match $error {
             Self::AccessDenied { secret_id, .. }
             | Self::NotFound { secret_id }
             | Self::Throttled { secret_id, .. }
@@ -175,8 +174,35 @@ impl Error {
             | Self::Transport { secret_id, .. }
             | Self::Service { secret_id, .. }
             | Self::TtlNotBelowRotation { secret_id, .. } => Some(secret_id),
-            Self::UnresolvedPlaceholder { .. } | Self::Config { .. } => None,
+            Self::UnresolvedPlaceholder { .. } | Self::Config { .. } | Self::Panicked { .. } => {
+                None
+            }
         }
+    };
+}
+
+impl Error {
+    /// Whether retrying later may succeed: throttling, timeouts, connection failures and
+    /// service-side (5xx) errors. Refreshes back off and retry these; others are reported.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Throttled { .. } | Self::Transport { .. } | Self::Service { .. } => true,
+            Self::Stale { last_failure, .. } => last_failure.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// Names `id` as the secret this error is about (a batch call's failure, handed to each of
+    /// its secrets).
+    pub(crate) fn set_secret_id(&mut self, id: &str) {
+        if let Some(secret_id) = secret_id_of!(self) {
+            id.clone_into(secret_id);
+        }
+    }
+
+    /// The secret id this error is about, when it is about one.
+    pub fn secret_id(&self) -> Option<&str> {
+        secret_id_of!(self).map(String::as_str)
     }
 }
 
@@ -299,6 +325,12 @@ impl fmt::Display for Error {
                 rotation.as_secs()
             ),
             Self::Config { message } => write!(f, "invalid cache configuration: {message}"),
+            Self::Panicked { settings } => write!(
+                f,
+                "building `{settings}` panicked in a field's `SecretField` or `Deserialize` \
+                 code; the last good snapshot is kept (the panic's message is not repeated: it \
+                 may quote a value); fix that implementation"
+            ),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::pending;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -304,14 +305,21 @@ fn held(entries: &[Arc<Entry>]) -> Option<Vec<Arc<Loaded>>> {
     entries.iter().map(|e| e.state.load_full()).collect()
 }
 
-/// Builds a snapshot from one value of each entry.
+/// Builds a snapshot from one value of each entry; a panic in the fields' code is an error.
 fn build<T: AwsSecrets>(
     plan: &Arc<Plan>,
     entries: &[Arc<Entry>],
     loaded: &[Arc<Loaded>],
 ) -> Result<Snapshot<T>, Error> {
     let secrets: Vec<Arc<Secret>> = loaded.iter().map(|l| Arc::clone(&l.secret)).collect();
-    let value = T::__assemble(&Source::new(Arc::clone(plan), secrets.clone()))?;
+    let source = Source::new(Arc::clone(plan), secrets.clone());
+    // A field's own code may panic; the task must outlive it. The payload is dropped unread:
+    // it may quote a value.
+    let value = catch_unwind(AssertUnwindSafe(|| T::__assemble(&source))).map_err(|_| {
+        Error::Panicked {
+            settings: std::any::type_name::<T>(),
+        }
+    })??;
     Ok(Snapshot {
         value: Arc::new(value),
         secrets,

@@ -27,11 +27,42 @@ pub(crate) fn soft_ttl(ttl: Duration, fraction: f64, first_load: bool) -> Durati
     ttl.mul_f64(1.0 - fraction * spread)
 }
 
+/// The first retry of a first load that failed transiently waits about this long.
+const FIRST_LOAD_RETRY_BASE: Duration = Duration::from_millis(200);
+/// ... and no retry of a first load waits longer than this.
+const FIRST_LOAD_RETRY_CAP: Duration = Duration::from_secs(2);
+
 /// The ceiling of the wait after `failures` consecutive failures (1 for the first):
 /// `base × 2^(failures-1)`, at most `cap`.
 pub(crate) fn backoff_ceiling(failures: u32, cap: Duration) -> Duration {
-    let doublings = failures.saturating_sub(1).min(31);
-    BACKOFF_BASE.saturating_mul(1 << doublings).min(cap)
+    doubling(BACKOFF_BASE, failures, cap)
+}
+
+fn doubling(base: Duration, n: u32, cap: Duration) -> Duration {
+    let doublings = n.saturating_sub(1).min(31);
+    base.saturating_mul(1 << doublings).min(cap)
+}
+
+/// "Equal jitter": a uniformly random wait in `[ceiling/2, ceiling]`, for waits that must not
+/// be much shorter than their ceiling.
+fn equal_jitter(ceiling: Duration) -> Duration {
+    ceiling.mul_f64(0.5 + unit_random() / 2.0)
+}
+
+/// How long the `count`-th persistent failure in a row of a first load is remembered: 1 s
+/// doubling up to `cap`, jittered into the upper half.
+pub(crate) fn failure_memory(count: u32, cap: Duration) -> Duration {
+    equal_jitter(doubling(BACKOFF_BASE, count, cap))
+}
+
+/// The wait before the `attempt`-th retry of a first load that failed transiently: 200 ms
+/// doubling up to 2 s, jittered into the upper half.
+pub(crate) fn first_load_retry(attempt: u32) -> Duration {
+    equal_jitter(doubling(
+        FIRST_LOAD_RETRY_BASE,
+        attempt,
+        FIRST_LOAD_RETRY_CAP,
+    ))
 }
 
 /// "Full jitter": a uniformly random wait in `[0, ceiling]`, with a floor of 1/16 of the
@@ -87,6 +118,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn remembered_failures_double_from_one_second_to_the_cap_in_their_upper_half() {
+        let cap = Duration::from_secs(300);
+        for count in 1..14 {
+            let ceiling = doubling(BACKOFF_BASE, count, cap);
+            for _ in 0..200 {
+                let wait = failure_memory(count, cap);
+                assert!(
+                    wait >= ceiling / 2 && wait <= ceiling,
+                    "{wait:?} vs {ceiling:?}"
+                );
+            }
+        }
+        assert_eq!(doubling(BACKOFF_BASE, 1, cap), Duration::from_secs(1));
+        assert_eq!(doubling(BACKOFF_BASE, 9, cap), Duration::from_secs(256));
+        assert_eq!(doubling(BACKOFF_BASE, 10, cap), cap);
+        let retries: Vec<u128> = (1..=6)
+            .map(|n| doubling(FIRST_LOAD_RETRY_BASE, n, FIRST_LOAD_RETRY_CAP).as_millis())
+            .collect();
+        assert_eq!(retries, [200, 400, 800, 1600, 2000, 2000]);
     }
 
     #[test]

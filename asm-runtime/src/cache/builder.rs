@@ -1,7 +1,7 @@
 //! Settings of a [`SecretCache`], checked when it is built.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
@@ -24,6 +24,10 @@ pub(crate) struct Settings {
     pub(crate) refresh_now_interval: Duration,
     pub(crate) version_checks: bool,
     pub(crate) guardrail: RotationGuardrail,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) call_timeout: Duration,
+    pub(crate) max_failure_memory: Duration,
+    pub(crate) denial_retry: Duration,
 }
 
 impl Default for Settings {
@@ -38,6 +42,10 @@ impl Default for Settings {
             refresh_now_interval: SecretCacheBuilder::DEFAULT_REFRESH_NOW_INTERVAL,
             version_checks: true,
             guardrail: RotationGuardrail::default(),
+            attempt_timeout: SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT,
+            call_timeout: SecretCacheBuilder::DEFAULT_CALL_TIMEOUT,
+            max_failure_memory: SecretCacheBuilder::DEFAULT_MAX_FAILURE_MEMORY,
+            denial_retry: SecretCacheBuilder::DEFAULT_DENIAL_RETRY,
         }
     }
 }
@@ -74,6 +82,18 @@ impl SecretCacheBuilder {
     pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(128);
     /// The shortest interval between two `refresh_now` calls that reach the service.
     pub const DEFAULT_REFRESH_NOW_INTERVAL: Duration = Duration::from_secs(1);
+    /// One HTTP attempt's limit: a healthy call answers in tens of milliseconds, and three
+    /// seconds leave room for a TLS handshake and a cold KMS decrypt, while a connection that
+    /// went silent is given up (and dropped) quickly.
+    pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+    /// One API call's limit, the SDK's own retries included: room for three attempts.
+    pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The longest a persistent failure of a first load (not found, access denied, decryption,
+    /// invalid request) is answered from memory before the service is asked again.
+    pub const DEFAULT_MAX_FAILURE_MEMORY: Duration = Duration::from_secs(300);
+    /// How long a feature denied for a secret (`DescribeSecret` version checks) or for the
+    /// cache (`BatchGetSecretValue`) stays off before it is tried again.
+    pub const DEFAULT_DENIAL_RETRY: Duration = Duration::from_secs(3600);
     /// The longest any duration setting may be: 10 years.
     pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
 
@@ -148,6 +168,41 @@ impl SecretCacheBuilder {
         self
     }
 
+    /// The limit on one HTTP attempt of an API call (default 3 s), applied to every call the
+    /// cache makes whatever the client's own settings: a connection that accepts and never
+    /// answers is abandoned, and the SDK retries on a fresh connection.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.attempt_timeout = timeout;
+        self
+    }
+
+    /// The limit on one API call, its retries included (default 10 s). Enforced by the cache
+    /// around every call, so it holds for any client: past it, the call's readers get
+    /// [`Error::Transport`] with [`TransportKind::Timeout`](crate::TransportKind::Timeout)
+    /// (transient: the value in hand is served within `max_staleness`, and the refresh is
+    /// retried with backoff).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.call_timeout = timeout;
+        self
+    }
+
+    /// The longest a persistent failure of a first load (not found, access denied, decryption,
+    /// invalid request) is remembered (default 5 min). Reads meanwhile get the same error
+    /// without a call; the memory starts at 1 s and doubles (jittered) with each repeat.
+    /// [`SecretCache::refresh_now`] and [`SecretCache::invalidate`] forget it.
+    pub fn max_failure_memory(mut self, max: Duration) -> Self {
+        self.settings.max_failure_memory = max;
+        self
+    }
+
+    /// How long a denied `DescribeSecret` (for the secret it was denied on) or
+    /// `BatchGetSecretValue` stays off before the cache tries it again (default 1 h), so an IAM
+    /// change that lands after the deploy is picked up without a restart.
+    pub fn denial_retry(mut self, period: Duration) -> Self {
+        self.settings.denial_retry = period;
+        self
+    }
+
     /// Checks the settings and builds the cache.
     ///
     /// # Errors
@@ -160,14 +215,15 @@ impl SecretCacheBuilder {
                 message: message.to_owned(),
             })
         };
-        if s.ttl.is_zero() {
-            return invalid("ttl must be above zero");
-        }
         let durations = [
             ("ttl", s.ttl),
             ("max_staleness", s.max_staleness),
             ("max_backoff", s.max_backoff),
             ("refresh_now_interval", s.refresh_now_interval),
+            ("attempt_timeout", s.attempt_timeout),
+            ("call_timeout", s.call_timeout),
+            ("max_failure_memory", s.max_failure_memory),
+            ("denial_retry", s.denial_retry),
         ];
         if let Some((name, _)) = durations.iter().find(|(_, d)| *d > Self::MAX_DURATION) {
             return invalid(&format!(
@@ -177,6 +233,21 @@ impl SecretCacheBuilder {
         }
         if s.max_staleness < s.ttl {
             return invalid("max_staleness must be at least the ttl");
+        }
+        let must_be_positive = [
+            "ttl",
+            "attempt_timeout",
+            "call_timeout",
+            "max_failure_memory",
+        ];
+        if let Some((name, _)) = durations
+            .iter()
+            .find(|(name, d)| d.is_zero() && must_be_positive.contains(name))
+        {
+            return invalid(&format!("{name} must be above zero"));
+        }
+        if s.attempt_timeout > s.call_timeout {
+            return invalid("attempt_timeout must be at most call_timeout");
         }
         if s.capacity == 0 {
             return invalid("capacity must be above zero");
@@ -190,8 +261,7 @@ impl SecretCacheBuilder {
                 entries: EntryMap::new(self.settings.capacity),
                 settings: self.settings,
                 counters: Counters::default(),
-                batch_denied: AtomicBool::new(false),
-                describe_denied: AtomicBool::new(false),
+                batch_denied_until: Mutex::new(None),
                 changes: tokio::sync::watch::Sender::new(0),
             }),
         })

@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use futures_util::future::join_all;
+use tokio::time::Instant;
 
-use super::Shared;
-use super::fetch::Job;
+use super::fetch::{Job, Round};
+use super::{Entry, Shared};
 use crate::error::{Operation, from_sdk};
 use crate::{Error, Version};
 
@@ -40,14 +40,12 @@ impl Description {
 
 /// Checks the jobs whose entry holds a value with `DescribeSecret`, concurrently: an unchanged
 /// version is confirmed without fetching it, an error is recorded. Returns the jobs that need a
-/// fetch: first loads, new versions, and all of them once `DescribeSecret` is denied.
-pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, fraction: f64) -> Vec<Job> {
-    if shared.describe_denied.load(Relaxed) {
-        return jobs;
-    }
+/// fetch: first loads, new versions, and secrets for which `DescribeSecret` is denied.
+pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Round) -> Vec<Job> {
+    let now = Instant::now();
     let (held, mut to_fetch): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
-        .partition(|job| job.entry.state.load().is_some());
+        .partition(|job| job.entry.state.load().is_some() && job.entry.describe_allowed(now));
     let checked = join_all(held.into_iter().map(|job| async {
         let described = describe(shared, &job.entry.id).await;
         (job, described)
@@ -57,22 +55,26 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, fraction: f6
         let description = match described {
             Ok(description) => description,
             Err(Error::AccessDenied { .. }) => {
-                shared.note_describe_denied();
+                shared.note_describe_denied(&job.entry);
                 to_fetch.push(job);
                 continue;
             }
             Err(err) => {
-                shared.complete(job, Err(err), fraction);
+                shared.complete(job, Err(err), round);
                 continue;
             }
         };
-        job.entry.set_rotation(description.rotation);
+        if job.entry.set_rotation(description.rotation) {
+            // Learnt after the load (its check failed then): the guardrail applies now.
+            let guardrail = shared.settings.guardrail.or_warn();
+            let _ = guardrail.check(&job.entry.id, job.entry.ttl(), description.rotation);
+        }
         if description.deleted {
             let err = Error::InvalidRequest {
                 secret_id: job.entry.id.to_string(),
                 code: "ScheduledForDeletion".to_owned(),
             };
-            shared.complete(job, Err(err), fraction);
+            shared.complete(job, Err(err), round);
             continue;
         }
         let held = job
@@ -84,7 +86,7 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, fraction: f6
             Some(secret)
                 if description.version_id(&job.entry.version) == Some(secret.version_id()) =>
             {
-                shared.complete(job, Ok(secret), fraction);
+                shared.complete(job, Ok(secret), round);
             }
             _ => to_fetch.push(job),
         }
@@ -93,13 +95,18 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, fraction: f6
 }
 
 impl Shared {
-    /// Remembers that `DescribeSecret` is denied, warning the first time.
-    pub(crate) fn note_describe_denied(&self) {
-        if !self.describe_denied.swap(true, Relaxed) {
+    /// Turns `DescribeSecret` off for `entry`'s secret for `denial_retry`, warning once per
+    /// period: its refreshes fetch the value to compare versions meanwhile.
+    pub(crate) fn note_describe_denied(&self, entry: &Entry) {
+        let now = Instant::now();
+        let retry = self.settings.denial_retry;
+        if entry.deny_describe(now, now + retry) {
             tracing::warn!(
-                "DescribeSecret denied; refreshes fetch the value to compare versions and the \
-                 rotation guardrail is skipped (grant secretsmanager:DescribeSecret on the \
-                 secrets to restore both)"
+                secret_id = &*entry.id,
+                retry_in_s = retry.as_secs(),
+                "DescribeSecret denied; this secret's refreshes fetch the value to compare \
+                 versions and its rotation guardrail is skipped until DescribeSecret is tried \
+                 again (grant secretsmanager:DescribeSecret on the secret to restore both)"
             );
         }
     }
@@ -107,14 +114,18 @@ impl Shared {
 
 /// Calls `DescribeSecret` for `id`.
 pub(crate) async fn describe(shared: &Shared, id: &str) -> Result<Description, Error> {
-    shared.counters.call(Operation::DescribeSecret);
-    let out = shared
-        .client
-        .describe_secret()
-        .secret_id(id)
-        .send()
-        .await
-        .map_err(|e| from_sdk(&e, id, Operation::DescribeSecret))?;
+    let send = async {
+        shared
+            .client
+            .describe_secret()
+            .secret_id(id)
+            .customize()
+            .config_override(shared.call_config())
+            .send()
+            .await
+            .map_err(|e| from_sdk(&e, id, Operation::DescribeSecret))
+    };
+    let out = shared.call(Operation::DescribeSecret, id, send).await?;
     Ok(Description {
         rotation: rotation_interval(out.rotation_enabled, out.rotation_rules.as_ref()),
         deleted: out.deleted_date.is_some(),

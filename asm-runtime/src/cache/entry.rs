@@ -32,9 +32,71 @@ pub(crate) struct Entry {
     /// The secret's rotation interval once `DescribeSecret` told it (`Some(None)`: no fixed
     /// period). Concurrent loads share one call to learn it.
     pub(crate) rotation: OnceCell<Option<Duration>>,
+    /// A persistent failure of the first load, answered from memory until it expires.
+    pub(crate) failure: FailureMemo,
+    /// A failed rotation-guardrail check, not asked again until it expires.
+    pub(crate) guard_failure: FailureMemo,
+    /// Until when `DescribeSecret` stays off for this secret after a denial.
+    describe_denied_until: Mutex<Option<Instant>>,
     /// Set when the entry leaves the map (invalidated or evicted); a fetch completing after
     /// that must not put it back.
     removed: AtomicBool,
+}
+
+/// A failure remembered until `until`: reads meanwhile get `error` without a call.
+#[derive(Clone)]
+pub(crate) struct Remembered {
+    pub(crate) error: Error,
+    pub(crate) until: Instant,
+    /// How many times in a row it has been remembered (drives its backoff).
+    pub(crate) count: u32,
+}
+
+/// The last failure of one kind for one entry, with its expiry. Locked only off the hit path.
+#[derive(Default)]
+pub(crate) struct FailureMemo(Mutex<Option<Remembered>>);
+
+impl FailureMemo {
+    fn slot(&self) -> MutexGuard<'_, Option<Remembered>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The remembered failure, while it has not expired.
+    pub(crate) fn active(&self, now: Instant) -> Option<Error> {
+        self.slot()
+            .as_ref()
+            .filter(|r| now < r.until)
+            .map(|r| r.error.clone())
+    }
+
+    /// When the remembered failure expires, if one is remembered.
+    pub(crate) fn until(&self) -> Option<Instant> {
+        self.slot().as_ref().map(|r| r.until)
+    }
+
+    /// Remembers `error` for `wait(count)`, where `count` is the number of failures in a row
+    /// (1 for the first); returns the wait.
+    pub(crate) fn remember(
+        &self,
+        error: Error,
+        now: Instant,
+        wait: impl FnOnce(u32) -> Duration,
+    ) -> Duration {
+        let mut slot = self.slot();
+        let count = slot.as_ref().map_or(0, |r| r.count).saturating_add(1);
+        let wait = wait(count);
+        *slot = Some(Remembered {
+            error,
+            until: now + wait,
+            count,
+        });
+        wait
+    }
+
+    /// Forgets the failure: the next read asks the service.
+    pub(crate) fn forget(&self) {
+        *self.slot() = None;
+    }
 }
 
 /// A value and its deadlines, replaced as one so readers see a consistent set.
@@ -85,6 +147,9 @@ impl Entry {
             flight: Mutex::new(None),
             forced_at: Mutex::new(None),
             rotation: OnceCell::new(),
+            failure: FailureMemo::default(),
+            guard_failure: FailureMemo::default(),
+            describe_denied_until: Mutex::new(None),
             removed: AtomicBool::new(false),
         }
     }
@@ -115,18 +180,39 @@ impl Entry {
         self.removed.load(Relaxed)
     }
 
-    /// Records the rotation interval a version check learnt, if none was known.
-    pub(crate) fn set_rotation(&self, rotation: Option<Duration>) {
-        // Already known: the guardrail ran at load, and that is when it applies.
-        let _ = self.rotation.set(rotation);
+    /// Records the rotation interval a version check learnt; `true` if none was known (the
+    /// guardrail could not check it at load).
+    pub(crate) fn set_rotation(&self, rotation: Option<Duration>) -> bool {
+        self.rotation.set(rotation).is_ok()
+    }
+
+    /// Whether `DescribeSecret` may be asked about this secret (not denied, or denied long
+    /// enough ago to try again).
+    pub(crate) fn describe_allowed(&self, now: Instant) -> bool {
+        self.describe_denied_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none_or(|until| now >= until)
+    }
+
+    /// Turns `DescribeSecret` off for this secret until `until`; `true` if it was on (the
+    /// first denial of a period, worth a warning).
+    pub(crate) fn deny_describe(&self, now: Instant, until: Instant) -> bool {
+        let mut slot = self
+            .describe_denied_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let was_on = slot.is_none_or(|at| now >= at);
+        *slot = Some(until);
+        was_on
     }
 
     /// When a live handle should next go to the service for this entry: a little before its
     /// soft deadline (so readers never see it pass), at its backoff deadline after a failure,
-    /// or `now` if it holds no value.
+    /// or, if it holds no value, `now` or when its remembered failure expires.
     pub(crate) fn due_at(&self, now: Instant) -> Instant {
         match self.state.load().as_deref() {
-            None => now,
+            None => self.failure.until().map_or(now, |until| until.max(now)),
             Some(loaded) if loaded.failures > 0 => loaded.refresh_at,
             Some(loaded) => {
                 let lead = (self.ttl() / 10).min(MAX_REFRESH_LEAD);

@@ -1,15 +1,15 @@
 //! Talking to the service: one `GetSecretValue`, or `BatchGetSecretValue` for many current
 //! versions at once, and turning the SDK's output into a [`Secret`] without keeping copies.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_secretsmanager::types::SecretValueEntry;
 use aws_smithy_types::Blob;
 use futures_util::future::join_all;
 use secrecy::{SecretSlice, SecretString};
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 use zeroize::Zeroize;
 
 use super::describe::check_versions;
@@ -17,12 +17,15 @@ use super::entry::Entry;
 use super::{Shared, backoff};
 use crate::error::{Operation, from_code, from_sdk};
 use crate::secret::SecretValue;
-use crate::{Error, Secret, Version};
+use crate::{Error, Secret, TransportKind, Version};
 
 /// Secrets Manager's limit on a secret's size.
 pub(crate) const MAX_SECRET_BYTES: usize = 64 * 1024;
 /// Secrets Manager's limit on ids in one `BatchGetSecretValue`.
 pub(crate) const MAX_BATCH: usize = 20;
+/// The calls a round makes one after another at most (a version check, a batch, a fetch), each
+/// bounded by the call deadline: the round's own deadline is this many call deadlines.
+const ROUND_CALLS: u32 = 3;
 
 /// One entry to fetch, and where its waiters listen.
 pub(crate) struct Job {
@@ -52,40 +55,115 @@ impl Job {
 }
 
 impl Drop for Job {
-    /// A job dropped unanswered (its task was cancelled, say by a runtime shutting down) still
-    /// ends its flight, so the next read starts a new one instead of joining a dead one.
+    /// A job dropped unanswered (its round passed its deadline, or its task was cancelled by a
+    /// runtime shutting down) still ends its flight, so the next read starts a new one, and
+    /// tells its waiters so.
     fn drop(&mut self) {
-        if self.reply.is_some() {
+        if let Some(reply) = self.reply.take() {
             *self.entry.flight_slot() = None;
+            let _ = reply.send(Err(Error::Transport {
+                secret_id: self.entry.id.to_string(),
+                kind: TransportKind::Timeout,
+                detail: Some(
+                    "the fetch ended without an answer: its round passed its deadline, or the \
+                     runtime is shutting down"
+                        .into(),
+                ),
+            }));
         }
+    }
+}
+
+/// What the jobs of one round share: the jitter draw, and first loads to try again.
+pub(crate) struct Round {
+    /// The round's jitter draw: entries fetched together stay due together.
+    pub(crate) fraction: f64,
+    /// First loads that failed transiently are tried again only before this instant.
+    deadline: Instant,
+    /// The wait before they are.
+    retry_wait: Duration,
+    retries: Mutex<Vec<Job>>,
+}
+
+impl Round {
+    /// Keeps `job` for another attempt after `retry_wait`, if that starts before the deadline;
+    /// gives it back otherwise.
+    pub(crate) fn retry(&self, job: Job) -> Option<Job> {
+        if Instant::now() + self.retry_wait >= self.deadline {
+            return Some(job);
+        }
+        self.retries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(job);
+        None
+    }
+
+    /// The wait before the next attempt.
+    pub(crate) fn retry_wait(&self) -> Duration {
+        self.retry_wait
     }
 }
 
 /// Refreshes or fetches every job's entry and completes each: values already held are first
 /// checked with `DescribeSecret` (when on), the rest fetched, current versions batched where
-/// allowed. Runs in a spawned task, so a reader that stops waiting strands nobody.
-pub(crate) async fn run(shared: Arc<Shared>, jobs: Vec<Job>) {
+/// allowed. First loads that fail transiently are tried again, with jittered waits, until the
+/// call deadline. Runs in a spawned task, so a reader that stops waiting strands nobody.
+pub(crate) async fn run(shared: Arc<Shared>, mut jobs: Vec<Job>) {
     let fraction = backoff::jitter_fraction(shared.settings.jitter);
+    let started = Instant::now();
+    let deadline = started + shared.settings.call_timeout;
+    let mut limit = shared.settings.call_timeout * ROUND_CALLS;
+    for attempt in 1.. {
+        let round = Round {
+            fraction,
+            deadline,
+            retry_wait: backoff::first_load_retry(attempt),
+            retries: Mutex::default(),
+        };
+        if tokio::time::timeout(limit, one_round(&shared, jobs, &round))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                "a fetch round passed its deadline; its readers were answered with a timeout"
+            );
+        }
+        jobs = round
+            .retries
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        if jobs.is_empty() {
+            return;
+        }
+        tokio::time::sleep(round.retry_wait).await;
+        // A retry ends by the deadline: its readers were promised an answer by then.
+        limit = deadline.saturating_duration_since(Instant::now());
+    }
+}
+
+/// One attempt at every job: version checks, then batches, then single fetches.
+async fn one_round(shared: &Arc<Shared>, jobs: Vec<Job>, round: &Round) {
     let jobs = if shared.settings.version_checks {
-        check_versions(&shared, jobs, fraction).await
+        check_versions(shared, jobs, round).await
     } else {
         jobs
     };
-    let (batchable, single): (Vec<Job>, Vec<Job>) = jobs
+    let (batchable, mut single): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|job| job.entry.version.is_current());
-    let mut single = single;
-    if batchable.len() > 1 && !shared.batch_denied.load(Relaxed) {
+    if batchable.len() > 1 && shared.batch_allowed(Instant::now()) {
         // Chunks go out together: 40 secrets take one round trip, not two.
         let chunks = into_chunks(batchable, MAX_BATCH);
-        let unanswered = join_all(chunks.into_iter().map(|c| batch(&shared, c, fraction))).await;
+        let unanswered = join_all(chunks.into_iter().map(|c| batch(shared, c, round))).await;
         single.extend(unanswered.into_iter().flatten());
     } else {
         single.extend(batchable);
     }
     join_all(single.into_iter().map(|job| async {
-        let result = get_one(&shared, &job.entry).await.map(Arc::new);
-        shared.complete(job, result, fraction);
+        let result = get_one(shared, &job.entry).await.map(Arc::new);
+        shared.complete(job, result, round);
     }))
     .await;
 }
@@ -107,11 +185,17 @@ async fn get_one(shared: &Shared, entry: &Entry) -> Result<Secret, Error> {
         Version::Stage(stage) => request.version_stage(&**stage),
         Version::Id(id) => request.version_id(&**id),
     };
-    shared.counters.call(Operation::GetSecretValue);
-    let out = request
-        .send()
-        .await
-        .map_err(|e| from_sdk(&e, &entry.id, Operation::GetSecretValue))?;
+    let send = async {
+        request
+            .customize()
+            .config_override(shared.call_config())
+            .send()
+            .await
+            .map_err(|e| from_sdk(&e, &entry.id, Operation::GetSecretValue))
+    };
+    let out = shared
+        .call(Operation::GetSecretValue, &entry.id, send)
+        .await?;
     secret_from_parts(
         &entry.id,
         Parts {
@@ -126,43 +210,46 @@ async fn get_one(shared: &Shared, entry: &Entry) -> Result<Secret, Error> {
 }
 
 /// Completes the jobs the batch answered; returns the ones to fetch one by one instead.
-async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>, fraction: f64) -> Vec<Job> {
+async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>, round: &Round) -> Vec<Job> {
     let ids: Vec<String> = jobs.iter().map(|j| j.entry.id.to_string()).collect();
     let mut next_token: Option<String> = None;
-    loop {
-        shared.counters.call(Operation::BatchGetSecretValue);
-        let sent = shared
-            .client
-            .batch_get_secret_value()
-            .set_secret_id_list(Some(ids.clone()))
-            .set_next_token(next_token.take())
-            .send()
-            .await;
-        let mut out = match sent {
+    // Each page answers at least one id, or the rest are fetched one by one.
+    for _ in 0..MAX_BATCH {
+        let send = async {
+            shared
+                .client
+                .batch_get_secret_value()
+                .set_secret_id_list(Some(ids.clone()))
+                .set_next_token(next_token.take())
+                .customize()
+                .config_override(shared.call_config())
+                .send()
+                .await
+                .map_err(|e| from_sdk(&e, "(batch)", Operation::BatchGetSecretValue))
+        };
+        let mut out = match shared
+            .call(Operation::BatchGetSecretValue, "(batch)", send)
+            .await
+        {
             Ok(out) => out,
+            Err(Error::AccessDenied { .. }) => {
+                shared.deny_batch(Instant::now());
+                return jobs;
+            }
             Err(err) => {
-                let mapped = from_sdk(&err, "(batch)", Operation::BatchGetSecretValue);
-                if matches!(mapped, Error::AccessDenied { .. }) {
-                    if !shared.batch_denied.swap(true, Relaxed) {
-                        tracing::warn!(
-                            "BatchGetSecretValue denied; falling back to one GetSecretValue per secret \
-                             (grant secretsmanager:BatchGetSecretValue to save calls)"
-                        );
-                    }
-                    return jobs;
-                }
                 for job in jobs {
-                    let err = from_sdk(&err, &job.entry.id, Operation::BatchGetSecretValue);
-                    shared.complete(job, Err(err), fraction);
+                    let err = with_secret_id(&err, &job.entry.id);
+                    shared.complete(job, Err(err), round);
                 }
                 return Vec::new();
             }
         };
+        let before = jobs.len();
         for value in out.secret_values.take().unwrap_or_default() {
             if let Some(at) = jobs.iter().position(|j| answers(&j.entry.id, &value)) {
                 let job = jobs.swap_remove(at);
                 let result = secret_from_parts(&job.entry.id, Parts::from(value)).map(Arc::new);
-                shared.complete(job, result, fraction);
+                shared.complete(job, result, round);
             }
         }
         for error in out.errors.take().unwrap_or_default() {
@@ -171,14 +258,50 @@ async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>, fraction: f64) -> Vec<J
                 let job = jobs.swap_remove(at);
                 let code = error.error_code.as_deref().unwrap_or("UnknownError");
                 let err = from_code(code, requested, Operation::GetSecretValue);
-                shared.complete(job, Err(err), fraction);
+                shared.complete(job, Err(err), round);
             }
         }
         next_token = out.next_token.take();
-        if next_token.is_none() || jobs.is_empty() {
-            // Whatever the batch did not mention is fetched one by one.
-            return jobs;
+        if next_token.is_none() || jobs.is_empty() || jobs.len() == before {
+            break;
         }
+    }
+    // Whatever the batch did not mention is fetched one by one.
+    jobs
+}
+
+/// `err`, a batch call's failure, as the failure of the secret `id`.
+fn with_secret_id(err: &Error, id: &str) -> Error {
+    let mut err = err.clone();
+    err.set_secret_id(id);
+    err
+}
+
+impl Shared {
+    /// Whether `BatchGetSecretValue` may be called (not denied, or denied long enough ago to
+    /// try again).
+    fn batch_allowed(&self, now: Instant) -> bool {
+        self.batch_denied_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none_or(|until| now >= until)
+    }
+
+    /// Turns batching off for `denial_retry`, warning once per period.
+    fn deny_batch(&self, now: Instant) {
+        let retry = self.settings.denial_retry;
+        let mut until = self
+            .batch_denied_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if until.is_none_or(|at| now >= at) {
+            tracing::warn!(
+                retry_in_s = retry.as_secs(),
+                "BatchGetSecretValue denied; fetching one GetSecretValue per secret, and trying \
+                 the batch again later (grant secretsmanager:BatchGetSecretValue to save calls)"
+            );
+        }
+        *until = Some(now + retry);
     }
 }
 
@@ -239,7 +362,7 @@ fn secret_from_parts(id: &str, parts: Parts) -> Result<Secret, Error> {
         (None, None) => {
             return Err(Error::Transport {
                 secret_id: id.to_owned(),
-                kind: crate::TransportKind::MalformedResponse,
+                kind: TransportKind::MalformedResponse,
                 detail: Some("the response holds neither SecretString nor SecretBinary".into()),
             });
         }

@@ -1,10 +1,10 @@
 //! The rotation guardrail: a TTL at or above a secret's rotation interval is reported at load.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use tokio::time::Instant;
 
 use super::describe::describe;
 use super::{Entry, Shared};
@@ -34,6 +34,15 @@ impl RotationGuardrail {
     /// Whether a load asks `DescribeSecret` for the rotation interval.
     pub(crate) fn is_on(self) -> bool {
         self != Self::Off
+    }
+
+    /// The guardrail for a check made after the load: it can no longer fail it, so `Strict`
+    /// warns.
+    pub(crate) fn or_warn(self) -> Self {
+        match self {
+            Self::Strict => Self::Warn,
+            other => other,
+        }
     }
 
     /// Applies the guardrail to one secret whose rotation interval is `rotation` (`None`: it
@@ -78,38 +87,66 @@ impl Shared {
             .try_for_each(|(entry, rotation)| guardrail.check(&entry.id, entry.ttl(), rotation?))
     }
 
-    /// `entry`'s rotation interval, asked of `DescribeSecret` the first time. A failure fails
-    /// the load only in strict mode; otherwise the check is skipped with a warning (and asked
-    /// again at the next load, unless `DescribeSecret` is denied).
+    /// `entry`'s rotation interval, asked of `DescribeSecret` once per entry however many
+    /// loads ask at once. A failed check is remembered with the first-load backoff (1 s doubling
+    /// to `max_failure_memory`), so it costs at most one call per secret per period; meanwhile
+    /// the check is skipped with a warning, except that `Strict` fails loads on a persistent
+    /// failure (a denial: the interval cannot be checked). A transient failure never fails a
+    /// load: the check is made again later.
     async fn rotation_of(
         &self,
         entry: &Entry,
         guardrail: RotationGuardrail,
     ) -> Result<Option<Duration>, Error> {
+        if let Some(rotation) = entry.rotation.get() {
+            return Ok(*rotation);
+        }
+        let denied = || Error::AccessDenied {
+            secret_id: entry.id.to_string(),
+            action: Operation::DescribeSecret.iam_action(),
+        };
+        if guardrail != RotationGuardrail::Strict && !entry.describe_allowed(Instant::now()) {
+            // Denied for version checks too: warned about then, and no call until retried.
+            return Ok(None);
+        }
         let learnt = entry
             .rotation
             .get_or_try_init(|| async {
-                if self.describe_denied.load(Relaxed) {
-                    return Err(Error::AccessDenied {
-                        secret_id: entry.id.to_string(),
-                        action: Operation::DescribeSecret.iam_action(),
-                    });
+                let now = Instant::now();
+                if let Some(err) = entry.guard_failure.active(now) {
+                    return Err((err, false));
                 }
-                describe(self, &entry.id).await.map(|d| d.rotation)
+                let err = match describe(self, &entry.id).await {
+                    Ok(description) => return Ok(description.rotation),
+                    Err(err) => err,
+                };
+                if matches!(err, Error::AccessDenied { .. }) {
+                    self.note_describe_denied(entry);
+                }
+                let cap = self.settings.max_failure_memory;
+                entry.guard_failure.remember(err.clone(), now, |count| {
+                    super::backoff::failure_memory(count, cap)
+                });
+                Err((err, true))
             })
             .await;
-        let err = match learnt {
+        let (err, fresh) = match learnt {
             Ok(rotation) => return Ok(*rotation),
-            Err(err) => err,
+            Err(failure) => failure,
         };
-        if matches!(err, Error::AccessDenied { .. }) {
-            self.note_describe_denied();
+        if guardrail == RotationGuardrail::Strict && !err.is_transient() {
+            return Err(if matches!(err, Error::AccessDenied { .. }) {
+                denied()
+            } else {
+                err
+            });
         }
-        if guardrail == RotationGuardrail::Strict {
-            return Err(err);
-        }
-        if !matches!(err, Error::AccessDenied { .. }) {
-            tracing::warn!(secret_id = &*entry.id, error = %err, "rotation guardrail skipped");
+        if fresh && !matches!(err, Error::AccessDenied { .. }) {
+            tracing::warn!(
+                secret_id = &*entry.id,
+                error = %err,
+                "rotation guardrail not checked now; checked again at a later load or refresh"
+            );
         }
         Ok(None)
     }

@@ -1,7 +1,8 @@
-//! The id → entry map: readers `load()` a snapshot lock-free; writers copy, change and swap.
+//! The id → entry map: readers `load()` a published table lock-free; writers add to a side
+//! table under a lock and publish a merged copy once enough work has been done to pay for it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 use foldhash::fast::RandomState;
@@ -16,23 +17,39 @@ use crate::Version;
 /// application's own configuration, not from attacker-chosen input.
 type Table = HashMap<Box<str>, Box<[Arc<Entry>]>, RandomState>;
 
+/// Publishing copies the table: it waits until the inserts and side-table reads since the last
+/// copy number at least the published keys divided by this, so each costs O(1) amortised.
+const PUBLISH_RATIO: usize = 4;
+
 pub(crate) struct EntryMap {
+    /// The published table; hits read it without locking.
     table: ArcSwap<Table>,
-    /// Serialises writers; readers never take it.
-    write: Mutex<()>,
+    /// Serialises writers; readers on the hit path never take it.
+    write: Mutex<Writer>,
     capacity: usize,
+}
+
+/// What only writers touch.
+#[derive(Default)]
+struct Writer {
+    /// Keys added since the last publication, found under the lock until the next.
+    recent: Table,
+    /// Distinct entries in the published and recent tables together.
+    len: usize,
+    /// Inserts and side-table reads since the last publication.
+    work: usize,
 }
 
 impl EntryMap {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             table: ArcSwap::from_pointee(Table::default()),
-            write: Mutex::new(()),
+            write: Mutex::default(),
             capacity,
         }
     }
 
-    /// Calls `f` with the entry for (`id`, `version`) without locking or allocating.
+    /// Calls `f` with the published entry for (`id`, `version`), without locking or allocating.
     #[inline]
     pub(crate) fn with<R>(
         &self,
@@ -40,14 +57,15 @@ impl EntryMap {
         version: &Version,
         f: impl FnOnce(&Arc<Entry>) -> R,
     ) -> Option<R> {
-        let table = self.table.load();
-        table
-            .get(id)
-            .and_then(|entries| entries.iter().find(|e| same_version(&e.version, version)))
-            .map(f)
+        find(&self.table.load(), id, version).map(f)
     }
 
-    /// The entry for (`id`, `version`), created by `make` if absent.
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        self.write.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The entry for (`id`, `version`), created by `make` if absent. When the map is over
+    /// capacity, the entries confirmed longest ago are dropped (see [`Self::evict`]).
     pub(crate) fn get_or_insert(
         &self,
         id: &str,
@@ -57,17 +75,22 @@ impl EntryMap {
         if let Some(entry) = self.with(id, version, Arc::clone) {
             return entry;
         }
-        let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut writer = self.writer();
         if let Some(entry) = self.with(id, version, Arc::clone) {
             return entry;
         }
-        let entry = Arc::new(make());
-        let mut table = Table::clone(&self.table.load());
-        if distinct_entries(&table) >= self.capacity {
-            evict_oldest(&mut table);
+        writer.work += 1;
+        if let Some(entry) = find(&writer.recent, id, version).cloned() {
+            self.publish_if_paid(&mut writer);
+            return entry;
         }
-        push(&mut table, id, Arc::clone(&entry));
-        self.table.store(Arc::new(table));
+        let entry = Arc::new(make());
+        push(&mut writer.recent, id, Arc::clone(&entry));
+        writer.len += 1;
+        if writer.len > self.capacity {
+            self.evict(&mut writer, &entry);
+        }
+        self.publish_if_paid(&mut writer);
         entry
     }
 
@@ -83,46 +106,108 @@ impl EntryMap {
         if !aliases.iter().any(|a| missing(&self.table.load(), a)) {
             return;
         }
-        let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut writer = self.writer();
         if entry.is_removed() {
             // Invalidated or evicted while its fetch was in flight: it stays out.
             return;
         }
-        let mut table = Table::clone(&self.table.load());
+        let table = self.table.load();
         for alias in aliases {
-            if missing(&table, alias) {
-                push(&mut table, alias, Arc::clone(entry));
+            if missing(&table, alias) && missing(&writer.recent, alias) {
+                push(&mut writer.recent, alias, Arc::clone(entry));
+                writer.work += 1;
             }
         }
-        self.table.store(Arc::new(table));
+        self.publish_if_paid(&mut writer);
     }
 
     /// Removes every entry reachable from `id`, under all its names and versions.
     pub(crate) fn remove(&self, id: &str) -> usize {
-        let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let current = self.table.load();
-        let Some(doomed) = current.get(id) else {
+        let mut writer = self.writer();
+        let table = self.table.load();
+        let doomed: Vec<Arc<Entry>> = (table.get(id).into_iter())
+            .chain(writer.recent.get(id))
+            .flatten()
+            .cloned()
+            .collect();
+        if doomed.is_empty() {
             return 0;
-        };
-        doomed.iter().for_each(|e| e.mark_removed());
-        let is_doomed = |e: &Arc<Entry>| doomed.iter().any(|d| Arc::ptr_eq(d, e));
-        let mut table = Table::with_capacity_and_hasher(current.len(), current.hasher().clone());
-        for (key, entries) in current.iter() {
-            let kept: Box<[Arc<Entry>]> =
-                entries.iter().filter(|e| !is_doomed(e)).cloned().collect();
-            if !kept.is_empty() {
-                table.insert(key.clone(), kept);
-            }
         }
-        let removed = doomed.len();
-        self.table.store(Arc::new(table));
-        removed
+        doomed.iter().for_each(|e| e.mark_removed());
+        self.republish_without(&mut writer, &doomed)
     }
 
     /// Finds the entry fetched under `id`'s ARN or name, for IAM policies.
     pub(crate) fn find_any(&self, id: &str) -> Option<Arc<Entry>> {
-        self.table.load().get(id).and_then(|es| es.first().cloned())
+        let first = |table: &Table| table.get(id).and_then(|es| es.first().cloned());
+        first(&self.table.load()).or_else(|| first(&self.writer().recent))
     }
+
+    /// Publishes the recent keys once the work since the last publication pays for the copy.
+    fn publish_if_paid(&self, writer: &mut Writer) {
+        if writer.work * PUBLISH_RATIO >= self.table.load().len() {
+            self.republish_without(writer, &[]);
+        }
+    }
+
+    /// Publishes the published and recent tables merged, without `doomed`; returns how many
+    /// distinct entries that dropped.
+    fn republish_without(&self, writer: &mut Writer, doomed: &[Arc<Entry>]) -> usize {
+        let is_doomed = |e: &Arc<Entry>| doomed.iter().any(|d| Arc::ptr_eq(d, e));
+        let current = self.table.load();
+        let mut table = Table::with_capacity_and_hasher(
+            current.len() + writer.recent.len(),
+            current.hasher().clone(),
+        );
+        for (key, entries) in current.iter().chain(writer.recent.iter()) {
+            for entry in entries.iter().filter(|e| !is_doomed(e)) {
+                push(&mut table, key, Arc::clone(entry));
+            }
+        }
+        let removed = distinct(doomed);
+        writer.recent.clear();
+        writer.work = 0;
+        writer.len = writer.len.saturating_sub(removed);
+        self.table.store(Arc::new(table));
+        removed
+    }
+
+    /// Brings the map back under capacity, with room to spare so the scan is rare: drops a
+    /// sixteenth of the capacity (at least one entry), never-loaded entries first, then those
+    /// confirmed longest ago. An entry whose fetch is in flight is never dropped, nor `keep`
+    /// (the one just inserted).
+    fn evict(&self, writer: &mut Writer, keep: &Arc<Entry>) {
+        let current = self.table.load();
+        let mut all: Vec<Arc<Entry>> = (current.values().chain(writer.recent.values()))
+            .flatten()
+            .filter(|e| !Arc::ptr_eq(e, keep) && e.current_flight().is_none())
+            .cloned()
+            .collect();
+        all.sort_unstable_by_key(|e| Arc::as_ptr(e));
+        all.dedup_by(|a, b| Arc::ptr_eq(a, b));
+        all.sort_by_cached_key(|e| e.state.load().as_ref().map(|l| l.confirmed));
+        let excess = writer.len - self.capacity;
+        let count = (self.capacity / 16).max(excess).min(all.len());
+        let doomed = &all[..count];
+        doomed.iter().for_each(|e| e.mark_removed());
+        self.republish_without(writer, doomed);
+    }
+}
+
+/// The entry for (`id`, `version`) in `table`.
+#[inline]
+fn find<'t>(table: &'t Table, id: &str, version: &Version) -> Option<&'t Arc<Entry>> {
+    table
+        .get(id)
+        .and_then(|entries| entries.iter().find(|e| same_version(&e.version, version)))
+}
+
+/// How many distinct entries `entries` holds.
+fn distinct(entries: &[Arc<Entry>]) -> usize {
+    let mut seen: Vec<*const Entry> = entries.iter().map(Arc::as_ptr).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
 }
 
 /// `a == b`, deciding on pointer identity first: an entry's version is usually a clone of the
@@ -141,32 +226,4 @@ fn push(table: &mut Table, key: &str, entry: Arc<Entry>) {
     let mut entries: Vec<Arc<Entry>> = table.remove(key).map(Vec::from).unwrap_or_default();
     entries.push(entry);
     table.insert(key.into(), entries.into_boxed_slice());
-}
-
-fn distinct_entries(table: &Table) -> usize {
-    let mut seen: Vec<*const Entry> = table.values().flatten().map(Arc::as_ptr).collect();
-    seen.sort_unstable();
-    seen.dedup();
-    seen.len()
-}
-
-/// Drops the entry confirmed longest ago (never-loaded entries first), under all its keys.
-fn evict_oldest(table: &mut Table) {
-    let oldest = table
-        .values()
-        .flatten()
-        .min_by_key(|e| e.state.load().as_ref().map(|l| l.confirmed))
-        .cloned();
-    if let Some(oldest) = oldest {
-        oldest.mark_removed();
-        table.retain(|_, entries| {
-            let kept: Vec<Arc<Entry>> = entries
-                .iter()
-                .filter(|e| !Arc::ptr_eq(e, &oldest))
-                .cloned()
-                .collect();
-            *entries = kept.into_boxed_slice();
-            !entries.is_empty()
-        });
-    }
 }

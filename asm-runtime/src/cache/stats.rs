@@ -26,6 +26,8 @@ pub struct Stats {
     /// The part of `failures` that retrying will not fix: access denied, not found, decryption
     /// failed, invalid request (e.g. scheduled for deletion).
     pub persistent_failures: u64,
+    /// Reads answered with a first load's remembered persistent failure, without a call.
+    pub failures_remembered: u64,
     /// Refreshes that found a new version (rotations adopted).
     pub rotations: u64,
 }
@@ -58,6 +60,7 @@ pub(crate) struct Counters {
     describe_calls: AtomicU64,
     failures: AtomicU64,
     persistent_failures: AtomicU64,
+    failures_remembered: AtomicU64,
     rotations: AtomicU64,
 }
 
@@ -101,6 +104,10 @@ impl Counters {
         }
     }
 
+    pub(crate) fn failure_remembered(&self) {
+        self.failures_remembered.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn rotation(&self) {
         self.rotations.fetch_add(1, Relaxed);
     }
@@ -126,6 +133,7 @@ impl Counters {
             describe_secret_calls: self.describe_calls.load(Relaxed),
             failures: self.failures.load(Relaxed),
             persistent_failures: self.persistent_failures.load(Relaxed),
+            failures_remembered: self.failures_remembered.load(Relaxed),
             rotations: self.rotations.load(Relaxed),
         }
     }

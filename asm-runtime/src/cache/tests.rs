@@ -237,6 +237,7 @@ fn http_error(status: u16, code: &str) -> Rule {
     mock!(Client::get_secret_value)
         .sequence()
         .http_status(status, Some(error_body(code)))
+        .repeatedly()
         .build()
 }
 
@@ -273,6 +274,7 @@ async fn service_errors_map_to_typed_errors() {
     let malformed = mock!(Client::get_secret_value)
         .sequence()
         .http_status(200, Some("{not json canary-hunter2".into()))
+        .repeatedly()
         .build();
     let malformed = first_load_error(malformed).await;
     assert!(matches!(

@@ -17,6 +17,13 @@ pub(crate) enum Operation {
 }
 
 impl Operation {
+    /// The API action's name.
+    pub(crate) fn name(self) -> &'static str {
+        self.iam_action()
+            .strip_prefix("secretsmanager:")
+            .unwrap_or_default()
+    }
+
     pub(crate) fn iam_action(self) -> &'static str {
         match self {
             Self::GetSecretValue => "secretsmanager:GetSecretValue",
