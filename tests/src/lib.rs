@@ -1,7 +1,12 @@
-//! Test support: a local Secrets Manager (`moto_server`) per test, on a free loopback port.
+//! Test support: a local Secrets Manager (`moto_server`) per test, on a free loopback port, and
+//! loopback endpoints that hang ([`Endpoint`]).
 //!
 //! If `moto_server` is missing or does not start, [`Moto::start`] panics with what to do:
 //! these tests never skip silently.
+
+mod endpoint;
+
+pub use endpoint::Endpoint;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

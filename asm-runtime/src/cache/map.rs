@@ -38,6 +38,9 @@ struct Writer {
     len: usize,
     /// Inserts and side-table reads since the last publication.
     work: usize,
+    /// Keys copied by publications so far (what inserts cost).
+    #[cfg(test)]
+    copied: usize,
 }
 
 impl EntryMap {
@@ -165,6 +168,10 @@ impl EntryMap {
             }
         }
         let removed = distinct(doomed);
+        #[cfg(test)]
+        {
+            writer.copied += table.len();
+        }
         writer.recent.clear();
         writer.work = 0;
         writer.len = writer.len.saturating_sub(removed);
@@ -183,7 +190,7 @@ impl EntryMap {
             .filter(|e| !Arc::ptr_eq(e, keep) && e.current_flight().is_none())
             .cloned()
             .collect();
-        all.sort_unstable_by_key(|e| Arc::as_ptr(e));
+        all.sort_unstable_by_key(Arc::as_ptr);
         all.dedup_by(|a, b| Arc::ptr_eq(a, b));
         all.sort_by_cached_key(|e| e.state.load().as_ref().map(|l| l.confirmed));
         let excess = writer.len - self.capacity;
@@ -226,4 +233,95 @@ fn push(table: &mut Table, key: &str, entry: Arc<Entry>) {
     let mut entries: Vec<Arc<Entry>> = table.remove(key).map(Vec::from).unwrap_or_default();
     entries.push(entry);
     table.insert(key.into(), entries.into_boxed_slice());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn entry(id: &str) -> Entry {
+        Entry::new(id.into(), Version::current(), Duration::from_secs(60))
+    }
+
+    #[test]
+    fn inserts_cost_amortised_constant_work() {
+        let n = 100_000;
+        let map = EntryMap::new(n);
+        let version = Version::current();
+        for i in 0..n {
+            let id = format!("app/secret-{i}");
+            map.get_or_insert(&id, &version, || entry(&id));
+        }
+        let writer = map.writer();
+        assert_eq!(writer.len, n);
+        // Copy-on-every-insert copies n²/2 keys (5·10⁹ here); publishing once the work pays
+        // for it copies each key a constant number of times.
+        assert!(
+            writer.copied <= (PUBLISH_RATIO + 2) * n,
+            "{} keys copied for {n} inserts",
+            writer.copied
+        );
+        drop(writer);
+        for i in (0..n).step_by(997) {
+            let id = format!("app/secret-{i}");
+            assert!(map.find_any(&id).is_some(), "{id} lost");
+        }
+    }
+
+    #[test]
+    fn recent_entries_are_found_and_published_once_paid_for() {
+        let map = EntryMap::new(1_000);
+        let version = Version::current();
+        for i in 0..100 {
+            let id = format!("s{i}");
+            map.get_or_insert(&id, &version, || entry(&id));
+        }
+        let late = map.get_or_insert("late", &version, || entry("late"));
+        let again = map.get_or_insert("late", &version, || unreachable!("found, not made"));
+        assert!(Arc::ptr_eq(&late, &again));
+        // Reads served from the side table pay for the copy: within a quarter of the table's
+        // size, the entry is on the lock-free path.
+        for _ in 0..30 {
+            map.get_or_insert("late", &version, || unreachable!("found"));
+        }
+        assert!(map.with("late", &version, |_| ()).is_some(), "published");
+    }
+
+    #[test]
+    fn eviction_spares_entries_in_flight_and_drops_the_never_loaded_first() {
+        let map = EntryMap::new(4);
+        let version = Version::current();
+        let busy = map.get_or_insert("busy", &version, || entry("busy"));
+        let (_reply, answer) =
+            tokio::sync::oneshot::channel::<Result<Arc<crate::Secret>, crate::Error>>();
+        {
+            use futures_util::FutureExt;
+            let flight = answer
+                .map(|r| {
+                    r.unwrap_or_else(|_| {
+                        Err(crate::Error::Config {
+                            message: String::new(),
+                        })
+                    })
+                })
+                .boxed()
+                .shared();
+            *busy.flight_slot() = Some(flight);
+        }
+        for i in 0..8 {
+            let id = format!("s{i}");
+            map.get_or_insert(&id, &version, || entry(&id));
+        }
+        assert!(
+            map.find_any("busy").is_some(),
+            "an entry in flight is never evicted"
+        );
+        assert!(!busy.is_removed());
+        assert!(
+            map.writer().len <= 4 + 1,
+            "over capacity by at most the spared entry"
+        );
+    }
 }

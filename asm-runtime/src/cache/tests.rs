@@ -14,6 +14,7 @@ use super::*;
 use crate::TransportKind;
 use crate::testing::{ARN, client, error_body, output, rotating, settle};
 
+mod memory;
 mod versions;
 
 /// Answers every `GetSecretValue` with version `v1`, forever.
@@ -404,7 +405,7 @@ async fn many_misses_share_one_batch_call() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_denied_batch_falls_back_to_one_call_per_secret_once() {
+async fn a_denied_batch_falls_back_to_one_call_per_secret_until_retried() {
     let batch = mock!(Client::batch_get_secret_value)
         .sequence()
         .http_status(
@@ -430,9 +431,19 @@ async fn a_denied_batch_falls_back_to_one_call_per_secret_once() {
     let stats = cache.stats();
     assert_eq!(
         stats.batch_get_secret_value_calls, 1,
-        "the batch action is not retried"
+        "the batch action is not retried within the period"
     );
     assert_eq!(stats.get_secret_value_calls, 4);
+    tokio::time::advance(SecretCacheBuilder::DEFAULT_DENIAL_RETRY).await;
+    cache
+        .get_many(&requests(&["e", "f"]))
+        .await
+        .expect("fallback after the retry");
+    assert_eq!(
+        cache.stats().batch_get_secret_value_calls,
+        2,
+        "tried again after the denial period"
+    );
 }
 
 #[test]

@@ -313,3 +313,62 @@ async fn after_an_invalidation_the_task_reloads_at_once_and_backs_off_while_that
     assert_eq!(version_of(&live.current()), "v1", "the last snapshot stays");
     assert!(matches!(live.last_error(), Some(Error::NotFound { .. })));
 }
+
+/// A field whose own code panics on one value: a stand-in for a user's `Deserialize`.
+#[derive(Debug)]
+struct Fragile(String);
+
+impl<'de> serde::Deserialize<'de> for Fragile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        assert!(value != "pw-v2", "cannot take {value}");
+        Ok(Self(value))
+    }
+}
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate", name = "prod/db")]
+struct FragileDb {
+    #[aws_secrets(public)]
+    password: Fragile,
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_field_code_is_reported_and_the_task_keeps_serving() {
+    let get = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", &login("v1")))
+        .output(|| output("v2", &login("v2")))
+        .output(|| output("v3", &login("v3")))
+        .repeatedly()
+        .build();
+    let describe = mock!(Client::describe_secret)
+        .sequence()
+        .output(|| described("v1", None))
+        .output(|| described("v2", None))
+        .output(|| described("v3", None))
+        .repeatedly()
+        .build();
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let mut live = FragileDb::watch(&cache).await.expect("load");
+    // v2 makes the field's code panic: the old snapshot stays, the error says why.
+    let woken = timeout(Duration::from_secs(100), live.changed()).await;
+    assert!(woken.is_err(), "nothing published from v2");
+    assert_eq!(live.current().password.0, "pw-v1");
+    match live.last_error() {
+        Some(err @ Error::Panicked { settings }) => {
+            assert!(settings.ends_with("FragileDb"), "{settings}");
+            assert!(
+                !format!("{err} {err:?}").contains("pw-v2"),
+                "no value: {err}"
+            );
+        }
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+    // The task lives on: v3 is adopted.
+    let next = timeout(Duration::from_secs(100), live.changed())
+        .await
+        .expect("the task still refreshes")
+        .expect("still running");
+    assert_eq!(next.password.0, "pw-v3");
+}

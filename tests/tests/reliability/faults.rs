@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use asm_runtime::{Error, Secret, SecretCache, TransportKind};
+use asm_runtime::{Error, Secret, SecretCache, SecretCacheBuilder, TransportKind};
 use asm_tests::Moto;
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_mocks::{RuleMode, mock};
@@ -217,30 +217,44 @@ async fn mocked_bursts_never_reach_readers() {
     );
 }
 
-/// A first load during an outage fails fast with the typed error (no value to serve), and
-/// later loads succeed once the endpoint is back.
+/// A first load during an outage is retried (jittered) until the call deadline, then fails
+/// with the typed error (no value to serve); a blip shorter than the deadline is ridden out;
+/// loads succeed once the endpoint is back.
 #[tokio::test(start_paused = true)]
-async fn first_load_during_an_outage_fails_fast_then_recovers() {
-    let scripted = Scripted::new(|n| {
-        if n < 3 {
+async fn first_load_during_an_outage_fails_at_the_deadline_then_recovers() {
+    let start = Instant::now();
+    let scripted = Scripted::new(move |_| {
+        if start.elapsed() < Duration::from_secs(40) {
             Step::Refused
         } else {
             Step::Respond(200, value_body("v1", "x"))
         }
     });
     let cache = cache(scripted.client());
-    let before = Instant::now();
     for _ in 0..3 {
+        let before = Instant::now();
         let err = cache.get("prod/db").await.expect_err("down");
         assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+        assert!(
+            before.elapsed() <= SecretCacheBuilder::DEFAULT_CALL_TIMEOUT,
+            "answered by the call deadline, after {:?}",
+            before.elapsed()
+        );
     }
+    let failed_calls = scripted.calls();
     assert!(
-        before.elapsed() < Duration::from_secs(1),
-        "no waiting: first loads fail fast"
+        failed_calls > 3 * 5,
+        "each first load was retried: {failed_calls} calls"
     );
-    assert_eq!(cache.get("prod/db").await.expect("back").version_id(), "v1");
+    // A read started 2 s before the endpoint comes back rides the rest of the outage out.
+    let two_s_before = start + Duration::from_secs(38);
+    assert!(Instant::now() < two_s_before);
+    tokio::time::advance(two_s_before - Instant::now()).await;
+    let secret = cache.get("prod/db").await.expect("retried past the outage");
+    assert_eq!(secret.version_id(), "v1");
+    assert!(start.elapsed() >= Duration::from_secs(40));
     let stats = cache.stats();
-    assert_eq!((stats.misses, stats.failures), (4, 3));
+    assert_eq!(stats.misses, 4);
     assert_eq!(stats.get_secret_value_calls, scripted.calls() as u64);
 }
 

@@ -392,7 +392,14 @@ async fn service_error_path(path: &str, status: u16, code: &str, shape: fn(&Erro
     check(&format!("{path} (derive)"), &err, shape);
     let err = cache.refresh_now("prod/db").await.expect_err("again");
     check(&format!("{path} (refresh_now)"), &err, shape);
-    assert_eq!(failing.num_calls(), 3, "{path}: one call per attempt");
+    if err.is_transient() {
+        // Retried within the call deadline on each of the three reads.
+        assert!(failing.num_calls() > 3, "{path}: first loads are retried");
+    } else {
+        // The derived load is answered from memory; `refresh_now` forgets and asks again.
+        assert_eq!(failing.num_calls(), 2, "{path}: the failure is remembered");
+        assert_eq!(cache.stats().failures_remembered, 1, "{path}");
+    }
     capture.assert_ours_clean(path);
 }
 
@@ -565,7 +572,8 @@ async fn leak_transport_connection_refused() {
     check("connection refused (first load)", &err, |e| {
         matches!(e, Error::Transport { .. })
     });
-    assert_eq!(scripted.calls(), 3);
+    // The load, the refresh, then the first load retried until its deadline.
+    assert!(scripted.calls() > 3, "{} calls", scripted.calls());
     capture.assert_ours_clean("connection refused");
 }
 

@@ -7,6 +7,9 @@
 //!   and a real `moto_server` stopped and restarted on its port).
 //! - `concurrency`: readers, refreshers, invalidators and a rotator at once on a
 //!   multi-thread runtime: no deadlock, no torn snapshot, single flight.
+//! - `deadlines`: a loopback listener that never answers, keep-alive connections that go
+//!   silent, a missing secret read 200 times: every call ends by its deadline, failures are
+//!   remembered.
 //! - `mapping`: property tests of JSON-to-field mapping on arbitrary documents.
 //!
 //! One binary for all of it: every test binary links the AWS SDK.
@@ -16,6 +19,7 @@
 #![allow(clippy::unnecessary_literal_unwrap)]
 
 mod concurrency;
+mod deadlines;
 mod faults;
 mod leaks;
 mod mapping;

@@ -1,0 +1,239 @@
+//! Deadlines and remembered failures against endpoints that fail the way networks do: a
+//! loopback listener that accepts and never answers, a keep-alive endpoint whose connections go
+//! silent, and a secret that does not exist (moto), read again and again.
+
+use std::time::Duration;
+
+use asm_runtime::{
+    AwsSecrets, Error, ExposeSecret, SecretCache, SecretCacheBuilder, SecretString, TransportKind,
+};
+use asm_tests::{Endpoint, Moto};
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use tokio::time::Instant;
+
+#[derive(AwsSecrets, Debug)]
+struct Db {
+    #[aws_secrets(name = "prod/db", key = "password")]
+    password: SecretString,
+}
+
+fn is_timeout(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::Transport {
+            kind: TransportKind::Timeout,
+            ..
+        }
+    )
+}
+
+/// `get`, a derived `load` and `watch` against a silent endpoint, with the default settings,
+/// on a client built the way a new user builds one (no timeouts of its own): each fails with a
+/// transient timeout at the cache's 10 s call deadline (simulated time), not never.
+#[tokio::test(start_paused = true)]
+async fn a_silent_endpoint_times_out_at_the_call_deadline() {
+    let silent = Endpoint::silent().await;
+    let cache = SecretCache::builder(silent.client().await)
+        .build()
+        .expect("default settings");
+    let deadline = SecretCacheBuilder::DEFAULT_CALL_TIMEOUT;
+    for what in ["get", "load", "watch"] {
+        // Each read is of a new secret: a failure of the last is not answered from memory.
+        cache.invalidate("prod/db");
+        let started = Instant::now();
+        let result = match what {
+            "get" => cache.get("prod/db").await.map(drop),
+            "load" => Db::load(&cache).await.map(drop),
+            _ => Db::watch(&cache).await.map(drop),
+        };
+        let took = started.elapsed();
+        let err = result.expect_err(what);
+        assert!(is_timeout(&err), "{what}: {err:?}");
+        assert!(err.is_transient(), "{what}");
+        // The first load's deadline, plus the guardrail's DescribeSecret made beside it.
+        assert!(
+            took >= deadline && took <= deadline + Duration::from_secs(1),
+            "{what}: answered after {took:?}"
+        );
+        println!("{what}: Transport/Timeout after {took:?} (simulated)");
+    }
+    assert!(silent.requests() >= 3, "the calls reached the endpoint");
+}
+
+/// The same through `SecretCache::from_env()`, in a child process whose environment names the
+/// silent endpoint (the test binary runs `from_env_child` alone).
+#[tokio::test]
+async fn from_env_times_out_against_a_silent_endpoint() {
+    let silent = Endpoint::silent().await;
+    let exe = std::env::current_exe().expect("the test binary");
+    let output = tokio::process::Command::new(exe)
+        .args([
+            "--exact",
+            "deadlines::from_env_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("AWS_ENDPOINT_URL", silent.url())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .await
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        silent.requests() >= 1,
+        "the child called the silent endpoint"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+#[ignore = "a child process of `from_env_times_out_against_a_silent_endpoint`, which sets its \
+            environment"]
+async fn from_env_child() {
+    let cache = SecretCache::from_env().await.expect("AWS_REGION is set");
+    let started = Instant::now();
+    let err = cache.get("prod/db").await.expect_err("silent endpoint");
+    let took = started.elapsed();
+    assert!(is_timeout(&err), "{err:?}");
+    assert!(took <= Duration::from_secs(11), "answered after {took:?}");
+    println!("from_env get: Transport/Timeout after {took:?} (simulated)");
+}
+
+/// A keep-alive endpoint whose connections stop answering 2 s after they open (new ones are
+/// answered), its secret rotating every 1.5 s; a live handle with TTL 1 s on a client without
+/// retries. The handle follows every rotation within TTL + call deadline + one backoff, and
+/// `last_error()` reports the timeouts while it is behind. Real time, 10 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_handle_follows_rotations_through_connections_that_go_silent() {
+    let rotate_every = Duration::from_millis(1_500);
+    let endpoint = Endpoint::going_silent(Duration::from_secs(2), rotate_every).await;
+    let client = endpoint.client().await;
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    let (ttl, call, backoff) = (
+        Duration::from_secs(1),
+        Duration::from_millis(800),
+        Duration::from_secs(1),
+    );
+    let cache = SecretCache::builder(client)
+        .ttl(ttl)
+        .max_staleness(Duration::from_secs(60))
+        .attempt_timeout(Duration::from_millis(300))
+        .call_timeout(call)
+        .max_backoff(backoff)
+        .build()
+        .expect("settings");
+    let live = Db::watch(&cache).await.expect("first load");
+    let run = Duration::from_secs(10);
+    let started = Instant::now();
+    let mut adopted: Vec<(u64, Instant)> = Vec::new();
+    let mut timeouts_reported = 0;
+    while started.elapsed() < run {
+        let db = live.current();
+        let password = db.password.expose_secret();
+        let n: u64 = password
+            .strip_prefix('p')
+            .and_then(|n| n.parse().ok())
+            .expect("p{n}");
+        if adopted.last().is_none_or(|(last, _)| *last < n) {
+            adopted.push((n, Instant::now()));
+        }
+        if live.last_error().as_ref().is_some_and(is_timeout) {
+            timeouts_reported += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let bound = ttl + call + backoff + Duration::from_millis(300);
+    let last = endpoint.version_at(started + run - bound);
+    let first = adopted.first().map_or(0, |(n, _)| *n);
+    for n in first + 1..=last {
+        let rotated = endpoint.rotated_at(n);
+        let seen = adopted
+            .iter()
+            .find(|(v, _)| *v >= n)
+            .map(|(_, at)| *at)
+            .unwrap_or_else(|| panic!("version {n} never adopted: {adopted:?}"));
+        assert!(
+            seen <= rotated + bound,
+            "version {n} adopted {:?} after its rotation (bound {bound:?})",
+            seen - rotated
+        );
+    }
+    assert!(last >= first + 4, "the run covered several rotations");
+    assert!(
+        timeouts_reported > 0,
+        "last_error() reported the silent connections"
+    );
+    assert!(
+        endpoint.connections() > 2,
+        "fresh connections replaced silent ones"
+    );
+}
+
+/// 200 reads of a secret that does not exist make a handful of calls: the failure is
+/// remembered (at least 0.5 s the first time, then 1 s, 2 s…). Once the secret is created it is
+/// read within the remembered window. Real moto, real time.
+#[tokio::test]
+async fn a_missing_secret_read_200_times_makes_a_handful_of_calls() {
+    let moto = Moto::start();
+    let cache = moto.cache();
+    let started = Instant::now();
+    for _ in 0..200 {
+        let err = cache.get("app/missing").await.expect_err("missing");
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    }
+    let elapsed = started.elapsed();
+    let stats = cache.stats();
+    // One call, then at most one per window of at least 0.5 s.
+    let bound = 1 + (elapsed.as_millis() / 500) as u64;
+    assert!(
+        stats.get_secret_value_calls <= bound,
+        "{} calls in {elapsed:?}",
+        stats.get_secret_value_calls
+    );
+    assert_eq!(
+        stats.failures_remembered + stats.get_secret_value_calls,
+        200,
+        "every read either called or was answered from memory"
+    );
+    println!(
+        "200 reads of a missing secret: {} GetSecretValue, {} DescribeSecret in {elapsed:?}",
+        stats.get_secret_value_calls, stats.describe_secret_calls
+    );
+    moto.create("app/missing", "now-here").await;
+    let created = Instant::now();
+    loop {
+        match cache.get("app/missing").await {
+            Ok(secret) => {
+                assert_eq!(
+                    secret.string().map(|s| s.expose_secret().len()).ok(),
+                    Some(8)
+                );
+                break;
+            }
+            Err(err) => assert!(matches!(err, Error::NotFound { .. }), "{err:?}"),
+        }
+        // The window after `calls` failures is at most 2^(calls-1) s.
+        let window = Duration::from_secs(1 << (stats.get_secret_value_calls.min(8) - 1));
+        assert!(
+            created.elapsed() <= window + Duration::from_millis(500),
+            "not read {:?} after it was created",
+            created.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
