@@ -824,3 +824,92 @@ async fn traced_run_over_real_http_logs_no_value() {
     );
     capture.assert_all_clean("real HTTP run");
 }
+
+/// Two secrets, so a load batches; `prod/db` holds the canary.
+#[derive(AwsSecrets, Debug)]
+struct Pair {
+    #[aws_secrets(name = "prod/db", key = "password")]
+    password: SecretString,
+    #[aws_secrets(name = "prod/other", key = "password")]
+    other: SecretString,
+}
+
+/// A field whose own `Deserialize` panics, quoting the value, when it meets the canary.
+#[derive(Debug)]
+struct Quoting(String);
+
+impl<'de> serde::Deserialize<'de> for Quoting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        assert!(!value.contains(CANARY), "cannot take {value}");
+        Ok(Self(value))
+    }
+}
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(name = "prod/db")]
+struct QuotingDb {
+    #[aws_secrets(public)]
+    password: Quoting,
+}
+
+/// The paths added for fleets, traced at TRACE with the canary held: `DescribeSecret` and
+/// `BatchGetSecretValue` denied (features off for a period), a missing secret remembered, and a
+/// panic in a field's code inside a live task. No value in any error or log line.
+#[tokio::test(start_paused = true)]
+async fn traced_denials_remembered_failures_and_panics_log_no_value() {
+    let (capture, _guard) = Capture::start();
+    let denied = || Some(service_error_body("AccessDeniedException"));
+    let describe = mock!(Client::describe_secret)
+        .sequence()
+        .http_status(400, denied())
+        .repeatedly()
+        .build();
+    let batch = mock!(Client::batch_get_secret_value)
+        .sequence()
+        .http_status(400, denied())
+        .repeatedly()
+        .build();
+    let missing = mock!(Client::get_secret_value)
+        .match_requests(|r| r.secret_id() == Some("app/missing"))
+        .sequence()
+        .http_status(400, Some(service_error_body("ResourceNotFoundException")))
+        .repeatedly()
+        .build();
+    let rotated = json_doc();
+    let values = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", r#"{"password":"fine"}"#))
+        .times(2)
+        .output(move || output("v2", &rotated))
+        .repeatedly()
+        .build();
+    let client = mocked(RuleMode::MatchAny, &[&missing, &describe, &batch, &values]);
+    let cache = SecretCache::builder(client)
+        .ttl(Duration::from_secs(60))
+        .jitter(false)
+        .build()
+        .expect("default path: version checks and guardrail on");
+    let pair = Pair::load(&cache).await.expect("batch denied: fetched one by one");
+    assert_eq!(pair.password.expose_secret(), "fine");
+    let mut live = QuotingDb::watch(&cache).await.expect("v1");
+    for _ in 0..3 {
+        let err = cache.get("app/missing").await.expect_err("missing");
+        check("remembered failure", &err, |e| matches!(e, Error::NotFound { .. }));
+    }
+    assert_eq!(missing.num_calls(), 1, "answered from memory");
+    // The refresh finds v2, whose value makes the field's code panic.
+    let woken = tokio::time::timeout(Duration::from_secs(120), live.changed()).await;
+    assert!(woken.is_err(), "no snapshot from v2");
+    let err = live.last_error().expect("the panic is reported");
+    check("panic in field code", &err, |e| matches!(e, Error::Panicked { .. }));
+    let text = capture.text();
+    for expected in [
+        "DescribeSecret denied",
+        "BatchGetSecretValue denied",
+        "reads get this error without a call",
+    ] {
+        assert!(text.contains(expected), "captured `{expected}`:\n{text}");
+    }
+    capture.assert_ours_clean("denials, remembered failures, panics");
+}
