@@ -1,4 +1,4 @@
-//! [`SecretCache`]: the in-memory TTL cache over `aws-sdk-secretsmanager`.
+//! [`SecretCache`]: the in-memory TTL cache over a source (the Secrets Manager API by default).
 
 mod backoff;
 mod builder;
@@ -24,13 +24,14 @@ pub use builder::SecretCacheBuilder;
 pub use guardrail::RotationGuardrail;
 pub use stats::Stats;
 
-use builder::Settings;
+pub(crate) use builder::Settings;
 use entry::Flight;
 pub(crate) use entry::{Entry, Loaded};
 use fetch::{Job, Round};
 use map::EntryMap;
 use stats::Counters;
 
+use crate::source::{SecretSource, Source};
 use crate::{Error, Secret, Version};
 
 /// An in-memory cache of secrets, shared by cloning (one `Arc`).
@@ -59,7 +60,7 @@ pub struct SecretCache {
 }
 
 pub(crate) struct Shared {
-    client: Client,
+    source: Arc<dyn Source>,
     settings: Settings,
     entries: EntryMap,
     counters: Counters,
@@ -90,14 +91,16 @@ enum Lookup {
 }
 
 impl SecretCache {
-    /// A builder with the default settings (TTL 600 s, `max_staleness` 1 h, `AWSCURRENT`).
-    pub fn builder(client: Client) -> SecretCacheBuilder {
-        SecretCacheBuilder::new(client)
+    /// A builder with the default settings (TTL 600 s, `max_staleness` 1 h, `AWSCURRENT`)
+    /// over `source`: an SDK client (`aws_sdk_secretsmanager::Client`), an
+    /// [`AgentSource`](crate::AgentSource), or a `MemorySource` (feature `testing`).
+    pub fn builder(source: impl SecretSource) -> SecretCacheBuilder {
+        SecretCacheBuilder::new(source)
     }
 
-    /// A cache with the default settings over `client`.
-    pub fn new(client: Client) -> Self {
-        Self::builder(client)
+    /// A cache with the default settings over `source` (see [`builder`](Self::builder)).
+    pub fn new(source: impl SecretSource) -> Self {
+        Self::builder(source)
             .build()
             .unwrap_or_else(|_| unreachable!("the default settings are valid"))
     }
@@ -129,9 +132,9 @@ impl SecretCache {
         Ok(Self::new(Client::new(&config)))
     }
 
-    /// The SDK client the cache calls.
-    pub fn client(&self) -> &Client {
-        &self.shared.client
+    /// The SDK client the cache calls, when its source is the Secrets Manager API.
+    pub fn client(&self) -> Option<&Client> {
+        self.shared.source.client()
     }
 
     /// The secret `id` (name or ARN) at the default version.
@@ -264,6 +267,7 @@ impl SecretCache {
         }
         tracing::debug!(secret_id = id, "refresh requested");
         entry.failure.forget();
+        entry.force();
         self.shared.flight(&entry).await
     }
 
@@ -289,9 +293,9 @@ impl SecretCache {
         Some(loaded.secret.arn().to_owned()).filter(|arn| !arn.is_empty())
     }
 
-    /// The region the client is configured for.
+    /// The region the source reads from, when it knows (the SDK client's region).
     pub fn region(&self) -> Option<&str> {
-        self.shared.client.config().region().map(|r| r.as_ref())
+        self.shared.source.region()
     }
 }
 

@@ -11,6 +11,7 @@ mod json;
 mod live;
 mod loader;
 mod secret;
+mod source;
 #[cfg(test)]
 mod testing;
 mod vars;
@@ -30,6 +31,7 @@ pub use json::SecretField;
 pub use live::Live;
 pub use loader::AwsSecrets;
 pub use secret::{Secret, SecretValue, Version};
+pub use source::SecretSource;
 pub use vars::Vars;
 
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};

@@ -101,14 +101,15 @@ impl Backend {
                 "using the Secrets Manager at {url} ({variable}) through SecretCache::from_env"
             ));
             let cache = SecretCache::from_env().await?;
-            let writer = if is_loopback(&url) {
-                step(&format!("creating {names} at {url}"));
-                for seed in seeds {
-                    write(cache.client(), seed).await?;
+            let writer = match cache.client().cloned() {
+                Some(client) if is_loopback(&url) => {
+                    step(&format!("creating {names} at {url}"));
+                    for seed in seeds {
+                        write(&client, seed).await?;
+                    }
+                    Some(Writer::Endpoint(client))
                 }
-                Some(Writer::Endpoint(cache.client().clone()))
-            } else {
-                None
+                _ => None,
             };
             return Ok(Self { cache, writer });
         }

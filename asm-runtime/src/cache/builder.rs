@@ -1,15 +1,16 @@
 //! Settings of a [`SecretCache`], checked when it is built.
 
+use std::fmt;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
-
-use aws_sdk_secretsmanager::Client;
 
 use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::stats::Counters;
 use super::{SecretCache, Shared};
+use crate::source::sealed::Built;
+use crate::source::{SecretSource, Source};
 use crate::{Error, Version};
 
 /// The settings of a cache, fixed when it is built.
@@ -50,7 +51,7 @@ impl Default for Settings {
     }
 }
 
-/// Builds a [`SecretCache`] from an SDK client.
+/// Builds a [`SecretCache`] over a source: an SDK client, an agent, or memory.
 ///
 /// # Examples
 /// ```no_run
@@ -67,8 +68,17 @@ impl Default for Settings {
 #[derive(Debug)]
 #[must_use]
 pub struct SecretCacheBuilder {
-    client: Client,
+    source: Pending,
     settings: Settings,
+}
+
+/// A source waiting for the settings it is built with.
+struct Pending(Box<dyn FnOnce(&Settings) -> Arc<dyn Source> + Send>);
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Source")
+    }
 }
 
 impl SecretCacheBuilder {
@@ -97,9 +107,11 @@ impl SecretCacheBuilder {
     /// The longest any duration setting may be: 10 years.
     pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
 
-    pub(crate) fn new(client: Client) -> Self {
+    pub(crate) fn new(source: impl SecretSource) -> Self {
         Self {
-            client,
+            source: Pending(Box::new(move |settings| {
+                source.into_source(Built(settings)).0
+            })),
             settings: Settings::default(),
         }
     }
@@ -257,7 +269,7 @@ impl SecretCacheBuilder {
         }
         Ok(SecretCache {
             shared: Arc::new(Shared {
-                client: self.client,
+                source: (self.source.0)(&self.settings),
                 entries: EntryMap::new(self.settings.capacity),
                 settings: self.settings,
                 counters: Counters::default(),

@@ -1,31 +1,20 @@
-//! Every API call the cache makes has a deadline the cache enforces itself, whatever client it
-//! was handed: a per-attempt limit given to the SDK (so a silent connection is dropped and the
-//! retry goes out on a fresh one), and a per-call limit around the whole call.
+//! Every call the cache makes to its source has a deadline the cache enforces itself, whatever
+//! client it was handed (the SDK source also sets a per-attempt limit on each call, so a
+//! silent connection is dropped and the retry goes out on a fresh one).
 
 use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_secretsmanager::config::Builder as ConfigBuilder;
-use aws_smithy_types::timeout::TimeoutConfig;
-
 use super::Shared;
 use crate::error::Operation;
+use crate::source::Description;
 use crate::{Error, TransportKind};
 
 impl Shared {
-    /// The per-call override of the client's timeouts: each attempt and the whole operation
-    /// are bounded, even on a client built without any timeout.
-    pub(crate) fn call_config(&self) -> ConfigBuilder {
-        ConfigBuilder::default().timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(self.settings.attempt_timeout)
-                .operation_timeout(self.settings.call_timeout)
-                .build(),
-        )
-    }
-
     /// Counts and runs one call of `op` about `secret_id`; past the call deadline it is
     /// abandoned (its connection dropped) and reported as a transient timeout.
+    ///
+    /// The deadline wraps the whole call, so it holds for any source and any client.
     pub(crate) async fn call<T>(
         &self,
         op: Operation,
@@ -53,5 +42,14 @@ pub(crate) fn deadline_passed(secret_id: &str, op: Operation, deadline: Duration
             )
             .into(),
         ),
+    }
+}
+
+impl Shared {
+    /// Asks the source which versions `id` has, under the call deadline; `None` when the
+    /// source cannot tell.
+    pub(crate) async fn describe(&self, id: &str) -> Option<Result<Description, Error>> {
+        let asked = self.source.describe(id)?;
+        Some(self.call(Operation::DescribeSecret, id, asked).await)
     }
 }

@@ -29,6 +29,8 @@ pub(crate) struct Entry {
     flight: Mutex<Option<Flight>>,
     /// When `refresh_now` last went to the service, for its rate limit.
     pub(crate) forced_at: Mutex<Option<Instant>>,
+    /// Set by `refresh_now` for the next fetch: the source bypasses any cache of its own.
+    forced: AtomicBool,
     /// The secret's rotation interval once `DescribeSecret` told it (`Some(None)`: no fixed
     /// period). Concurrent loads share one call to learn it.
     pub(crate) rotation: OnceCell<Option<Duration>>,
@@ -146,6 +148,7 @@ impl Entry {
             state: ArcSwapOption::empty(),
             flight: Mutex::new(None),
             forced_at: Mutex::new(None),
+            forced: AtomicBool::new(false),
             rotation: OnceCell::new(),
             failure: FailureMemo::default(),
             guard_failure: FailureMemo::default(),
@@ -161,6 +164,16 @@ impl Entry {
     /// Lowers the TTL to `ttl` if that is shorter: the shortest any reader asked for wins.
     pub(crate) fn lower_ttl(&self, ttl: Duration) {
         self.ttl_nanos.fetch_min(nanos(ttl), Relaxed);
+    }
+
+    /// Asks the next fetch to bypass the source's own cache.
+    pub(crate) fn force(&self) {
+        self.forced.store(true, Relaxed);
+    }
+
+    /// Whether this fetch was forced (and clears it).
+    pub(crate) fn take_forced(&self) -> bool {
+        self.forced.swap(false, Relaxed)
     }
 
     pub(crate) fn flight_slot(&self) -> MutexGuard<'_, Option<Flight>> {

@@ -1,26 +1,19 @@
-//! Talking to the service: one `GetSecretValue`, or `BatchGetSecretValue` for many current
-//! versions at once, and turning the SDK's output into a [`Secret`] without keeping copies.
+//! Fetch rounds: version checks, then batches, then single fetches, each call through the
+//! source under its deadline; first loads that fail transiently tried again.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sdk_secretsmanager::types::SecretValueEntry;
-use aws_smithy_types::Blob;
 use futures_util::future::join_all;
-use secrecy::{SecretSlice, SecretString};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
-use zeroize::Zeroize;
 
 use super::describe::check_versions;
 use super::entry::Entry;
 use super::{Shared, backoff};
-use crate::error::{Operation, from_code, from_sdk};
-use crate::secret::SecretValue;
-use crate::{Error, Secret, TransportKind, Version};
+use crate::error::Operation;
+use crate::{Error, Secret, TransportKind};
 
-/// Secrets Manager's limit on a secret's size.
-pub(crate) const MAX_SECRET_BYTES: usize = 64 * 1024;
 /// Secrets Manager's limit on ids in one `BatchGetSecretValue`.
 pub(crate) const MAX_BATCH: usize = 20;
 /// The calls a round makes one after another at most (a version check, a batch, a fetch), each
@@ -180,94 +173,45 @@ fn into_chunks(mut jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
 }
 
 async fn get_one(shared: &Shared, entry: &Entry) -> Result<Secret, Error> {
-    let request = shared.client.get_secret_value().secret_id(&*entry.id);
-    let request = match &entry.version {
-        Version::Stage(stage) => request.version_stage(&**stage),
-        Version::Id(id) => request.version_id(&**id),
-    };
-    let send = async {
-        request
-            .customize()
-            .config_override(shared.call_config())
-            .send()
-            .await
-            .map_err(|e| from_sdk(&e, &entry.id, Operation::GetSecretValue))
-    };
-    let out = shared
-        .call(Operation::GetSecretValue, &entry.id, send)
-        .await?;
-    secret_from_parts(
-        &entry.id,
-        Parts {
-            arn: out.arn,
-            name: out.name,
-            version_id: out.version_id,
-            version_stages: out.version_stages,
-            string: out.secret_string,
-            binary: out.secret_binary,
-        },
-    )
+    let forced = entry.take_forced();
+    let asked = shared.source.get(&entry.id, &entry.version, forced);
+    shared
+        .call(Operation::GetSecretValue, &entry.id, asked)
+        .await
 }
 
-/// Completes the jobs the batch answered; returns the ones to fetch one by one instead.
-async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>, round: &Round) -> Vec<Job> {
-    let ids: Vec<String> = jobs.iter().map(|j| j.entry.id.to_string()).collect();
-    let mut next_token: Option<String> = None;
-    // Each page answers at least one id, or the rest are fetched one by one.
-    for _ in 0..MAX_BATCH {
-        let send = async {
-            shared
-                .client
-                .batch_get_secret_value()
-                .set_secret_id_list(Some(ids.clone()))
-                .set_next_token(next_token.take())
-                .customize()
-                .config_override(shared.call_config())
-                .send()
-                .await
-                .map_err(|e| from_sdk(&e, "(batch)", Operation::BatchGetSecretValue))
-        };
-        let mut out = match shared
-            .call(Operation::BatchGetSecretValue, "(batch)", send)
-            .await
-        {
-            Ok(out) => out,
-            Err(Error::AccessDenied { .. }) => {
-                shared.deny_batch(Instant::now());
-                return jobs;
-            }
-            Err(err) => {
-                for job in jobs {
-                    let err = with_secret_id(&err, &job.entry.id);
-                    shared.complete(job, Err(err), round);
-                }
-                return Vec::new();
-            }
-        };
-        let before = jobs.len();
-        for value in out.secret_values.take().unwrap_or_default() {
-            if let Some(at) = jobs.iter().position(|j| answers(&j.entry.id, &value)) {
-                let job = jobs.swap_remove(at);
-                let result = secret_from_parts(&job.entry.id, Parts::from(value)).map(Arc::new);
-                shared.complete(job, result, round);
-            }
+/// Completes the jobs a batch call answered; returns the ones to fetch one by one instead
+/// (all of them where the source has no batch call or the batch is denied).
+async fn batch(shared: &Arc<Shared>, jobs: Vec<Job>, round: &Round) -> Vec<Job> {
+    let ids: Vec<Arc<str>> = jobs.iter().map(|j| Arc::clone(&j.entry.id)).collect();
+    let Some(asked) = shared.source.get_batch(&ids) else {
+        return jobs;
+    };
+    let answers = match shared
+        .call(Operation::BatchGetSecretValue, "(batch)", asked)
+        .await
+    {
+        Ok(answers) => answers,
+        Err(Error::AccessDenied { .. }) => {
+            shared.deny_batch(Instant::now());
+            return jobs;
         }
-        for error in out.errors.take().unwrap_or_default() {
-            let requested = error.secret_id.as_deref().unwrap_or_default();
-            if let Some(at) = jobs.iter().position(|j| &*j.entry.id == requested) {
-                let job = jobs.swap_remove(at);
-                let code = error.error_code.as_deref().unwrap_or("UnknownError");
-                let err = from_code(code, requested, Operation::GetSecretValue);
+        Err(err) => {
+            for job in jobs {
+                let err = with_secret_id(&err, &job.entry.id);
                 shared.complete(job, Err(err), round);
             }
+            return Vec::new();
         }
-        next_token = out.next_token.take();
-        if next_token.is_none() || jobs.is_empty() || jobs.len() == before {
-            break;
+    };
+    let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
+    for (at, result) in answers {
+        if let Some(job) = slots.get_mut(at).and_then(Option::take) {
+            shared.complete(job, result.map(Arc::new), round);
         }
     }
     // Whatever the batch did not mention is fetched one by one.
-    jobs
+    slots.into_iter().flatten().collect()
 }
 
 /// `err`, a batch call's failure, as the failure of the secret `id`.
@@ -303,95 +247,4 @@ impl Shared {
         }
         *until = Some(now + retry);
     }
-}
-
-/// Whether a batch result is the secret asked for as `id` (a name, a full ARN, or an ARN
-/// without the six-character suffix).
-fn answers(id: &str, value: &SecretValueEntry) -> bool {
-    let arn = value.arn.as_deref().unwrap_or_default();
-    value.name.as_deref() == Some(id)
-        || arn == id
-        || arn
-            .len()
-            .checked_sub(7)
-            .is_some_and(|cut| arn.is_char_boundary(cut) && &arn[..cut] == id)
-}
-
-/// The fields of a `GetSecretValue` answer or a batch entry, owned.
-struct Parts {
-    arn: Option<String>,
-    name: Option<String>,
-    version_id: Option<String>,
-    version_stages: Option<Vec<String>>,
-    string: Option<String>,
-    binary: Option<Blob>,
-}
-
-impl From<SecretValueEntry> for Parts {
-    fn from(v: SecretValueEntry) -> Self {
-        Self {
-            arn: v.arn,
-            name: v.name,
-            version_id: v.version_id,
-            version_stages: v.version_stages,
-            string: v.secret_string,
-            binary: v.secret_binary,
-        }
-    }
-}
-
-/// Moves the value into `secrecy` wrappers (copied at exact size, the SDK's buffer zeroized),
-/// after checking the 64 KiB limit.
-fn secret_from_parts(id: &str, parts: Parts) -> Result<Secret, Error> {
-    let value = match (parts.string, parts.binary) {
-        (Some(mut text), binary) => {
-            if let Some(blob) = binary {
-                zeroize_blob(blob);
-            }
-            let checked = check_size(id, text.len())
-                .map(|()| SecretValue::String(SecretString::from(text.as_str())));
-            text.zeroize();
-            checked?
-        }
-        (None, Some(blob)) => {
-            let mut bytes = blob.into_inner();
-            let checked = check_size(id, bytes.len()).map(|()| SecretSlice::from(bytes.to_vec()));
-            bytes.zeroize();
-            SecretValue::Binary(checked?)
-        }
-        (None, None) => {
-            return Err(Error::Transport {
-                secret_id: id.to_owned(),
-                kind: TransportKind::MalformedResponse,
-                detail: Some("the response holds neither SecretString nor SecretBinary".into()),
-            });
-        }
-    };
-    Ok(Secret {
-        name: parts.name.unwrap_or_else(|| id.to_owned()).into(),
-        arn: parts.arn.unwrap_or_default().into(),
-        version_id: parts.version_id.unwrap_or_default().into(),
-        version_stages: parts
-            .version_stages
-            .unwrap_or_default()
-            .into_iter()
-            .map(String::into_boxed_str)
-            .collect(),
-        fetched_at: SystemTime::now(),
-        value,
-    })
-}
-
-fn check_size(id: &str, bytes: usize) -> Result<(), Error> {
-    if bytes > MAX_SECRET_BYTES {
-        return Err(Error::TooLarge {
-            secret_id: id.to_owned(),
-            bytes,
-        });
-    }
-    Ok(())
-}
-
-fn zeroize_blob(blob: Blob) {
-    blob.into_inner().zeroize();
 }

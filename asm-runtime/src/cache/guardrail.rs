@@ -6,7 +6,6 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::time::Instant;
 
-use super::describe::describe;
 use super::{Entry, Shared};
 use crate::Error;
 use crate::error::Operation;
@@ -116,9 +115,11 @@ impl Shared {
                 if let Some(err) = entry.guard_failure.active(now) {
                     return Err((err, false));
                 }
-                let err = match describe(self, &entry.id).await {
-                    Ok(description) => return Ok(description.rotation),
-                    Err(err) => err,
+                let err = match self.describe(&entry.id).await {
+                    // A source without `DescribeSecret` has no rotation rules to check.
+                    None => return Ok(None),
+                    Some(Ok(description)) => return Ok(description.rotation),
+                    Some(Err(err)) => err,
                 };
                 if matches!(err, Error::AccessDenied { .. }) {
                     self.note_describe_denied(entry);

@@ -304,7 +304,7 @@ async fn no_error_carries_the_service_message() {
 
 #[tokio::test(start_paused = true)]
 async fn oversize_secrets_are_refused() {
-    let huge = "x".repeat(fetch::MAX_SECRET_BYTES + 1);
+    let huge = "x".repeat(crate::source::MAX_SECRET_BYTES + 1);
     let rule = mock!(Client::get_secret_value).then_output(move || output("v1", &huge));
     assert!(
         matches!(first_load_error(rule).await, Error::TooLarge { bytes, .. } if bytes == 65537)

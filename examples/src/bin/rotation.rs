@@ -59,7 +59,8 @@ async fn main() -> Result<()> {
     let backend = Backend::connect(&[Seed::text(SECRET, &first)]).await?;
     // A short TTL so the timed refresh shows within seconds; production keeps minutes.
     let ttl = Duration::from_secs(3);
-    let cache = SecretCache::builder(backend.cache().client().clone())
+    let client = backend.cache().client().cloned();
+    let cache = SecretCache::builder(client.ok_or("the backend is the Secrets Manager API")?)
         .ttl(ttl)
         .build()?;
     step("watching DbLogin: a background task renews it before each TTL");

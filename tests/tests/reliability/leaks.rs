@@ -696,7 +696,10 @@ async fn debug_of_every_public_type_redacts_the_value() {
         ("Version", format!("{:?}", Version::current())),
         (
             "SecretCacheBuilder",
-            format!("{:?}", SecretCache::builder(cache.client().clone())),
+            format!(
+                "{:?}",
+                SecretCache::builder(cache.client().cloned().expect("an SDK cache"))
+            ),
         ),
         ("json_key", format!("{:?}", secret.json_key("password"))),
     ];
@@ -890,19 +893,27 @@ async fn traced_denials_remembered_failures_and_panics_log_no_value() {
         .jitter(false)
         .build()
         .expect("default path: version checks and guardrail on");
-    let pair = Pair::load(&cache).await.expect("batch denied: fetched one by one");
+    let pair = Pair::load(&cache)
+        .await
+        .expect("batch denied: fetched one by one");
     assert_eq!(pair.password.expose_secret(), "fine");
+    assert_eq!(pair.other.expose_secret(), "fine");
     let mut live = QuotingDb::watch(&cache).await.expect("v1");
+    assert_eq!(live.current().password.0, "fine");
     for _ in 0..3 {
         let err = cache.get("app/missing").await.expect_err("missing");
-        check("remembered failure", &err, |e| matches!(e, Error::NotFound { .. }));
+        check("remembered failure", &err, |e| {
+            matches!(e, Error::NotFound { .. })
+        });
     }
     assert_eq!(missing.num_calls(), 1, "answered from memory");
     // The refresh finds v2, whose value makes the field's code panic.
     let woken = tokio::time::timeout(Duration::from_secs(120), live.changed()).await;
     assert!(woken.is_err(), "no snapshot from v2");
     let err = live.last_error().expect("the panic is reported");
-    check("panic in field code", &err, |e| matches!(e, Error::Panicked { .. }));
+    check("panic in field code", &err, |e| {
+        matches!(e, Error::Panicked { .. })
+    });
     let text = capture.text();
     for expected in [
         "DescribeSecret denied",

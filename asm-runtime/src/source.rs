@@ -1,0 +1,213 @@
+//! Where values come from. The cache owns everything that makes this library what it is (TTL
+//! and jitter, single flight, stale-if-error and `max_staleness`, backoff, deadlines,
+//! remembered failures, live handles, `Stats`, typed errors); a source only answers "this
+//! (secret, version)" and, where it can, "which version is current".
+
+mod sdk;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures_util::future::BoxFuture;
+use secrecy::{SecretSlice, SecretString};
+use zeroize::Zeroize;
+
+use crate::cache::Settings;
+use crate::secret::SecretValue;
+use crate::{Error, Secret, TransportKind, Version};
+
+/// Secrets Manager's limit on a secret's size; every source enforces it.
+pub(crate) const MAX_SECRET_BYTES: usize = 64 * 1024;
+
+/// What the cache asks of a source. Object safe: the cache holds an `Arc<dyn Source>`.
+pub(crate) trait Source: Send + Sync + fmt::Debug {
+    /// The value of `id` at `version`. `refresh`: bypass any cache of the source's own (the
+    /// caller's `refresh_now`).
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+        version: &'a Version,
+        refresh: bool,
+    ) -> BoxFuture<'a, Result<Secret, Error>>;
+
+    /// Which versions `id` has now, without the value; `None` when the source cannot tell
+    /// (the cache then fetches to compare version ids, and skips the rotation guardrail).
+    fn describe<'a>(&'a self, _id: &'a str) -> Option<BoxFuture<'a, Result<Description, Error>>> {
+        None
+    }
+
+    /// The current values of up to 20 `ids` in one call, as `(index into ids, result)`; ids
+    /// left out are fetched one by one. `None` when the source has no such call.
+    fn get_batch<'a>(&'a self, _ids: &'a [Arc<str>]) -> Option<BoxFuture<'a, BatchResult>> {
+        None
+    }
+
+    /// The AWS region the source reads from, when it knows.
+    fn region(&self) -> Option<&str> {
+        None
+    }
+
+    /// The SDK client behind the source, if it is the SDK.
+    fn client(&self) -> Option<&aws_sdk_secretsmanager::Client> {
+        None
+    }
+}
+
+/// A batch's answers by index into the ids asked for.
+pub(crate) type BatchResult = Result<Vec<(usize, Result<Secret, Error>)>, Error>;
+
+/// Something a [`SecretCache`](crate::SecretCache) can read secrets from: the Secrets Manager
+/// API through an SDK client (`aws_sdk_secretsmanager::Client`), the Secrets Manager Agent or
+/// Lambda extension ([`AgentSource`](crate::AgentSource)), or values held in memory for tests
+/// (`MemorySource`, feature `testing`). Sealed: the cache's semantics are tested against each.
+pub trait SecretSource: sealed::Sealed + Send + 'static {}
+
+pub(crate) mod sealed {
+    use std::sync::Arc;
+
+    use super::{Settings, Source};
+
+    /// Turns a public source into what the cache calls, with the cache's settings.
+    pub trait Sealed {
+        /// The source as the cache holds it.
+        fn into_source(self, settings: Built<'_>) -> Building;
+    }
+
+    /// The cache settings a source is built with.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Built<'a>(pub(crate) &'a Settings);
+
+    /// A source as the cache holds it.
+    #[derive(Debug)]
+    pub struct Building(pub(crate) Arc<dyn Source>);
+}
+
+/// What `DescribeSecret` (or a source's equal) says about one secret.
+#[derive(Debug, Default)]
+pub(crate) struct Description {
+    /// Version ids and the stages each carries.
+    pub(crate) versions: HashMap<String, Vec<String>>,
+    /// How often the secret rotates, when rotation is on and its schedule has a fixed period.
+    pub(crate) rotation: Option<Duration>,
+    /// Whether the secret is scheduled for deletion.
+    pub(crate) deleted: bool,
+}
+
+impl Description {
+    /// The id of the version `version` names now, if the secret has one.
+    pub(crate) fn version_id(&self, version: &Version) -> Option<&str> {
+        match version {
+            Version::Stage(stage) => self
+                .versions
+                .iter()
+                .find(|(_, stages)| stages.iter().any(|s| s == &**stage))
+                .map(|(id, _)| id.as_str()),
+            Version::Id(id) => self.versions.get_key_value(&**id).map(|(k, _)| k.as_str()),
+        }
+    }
+}
+
+/// The fields of an answer in `GetSecretValue`'s shape, owned; turned into a [`Secret`] by
+/// [`Parts::into_secret`].
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub(crate) arn: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) version_id: Option<String>,
+    pub(crate) version_stages: Option<Vec<String>>,
+    pub(crate) string: Option<String>,
+    pub(crate) binary: Option<Vec<u8>>,
+}
+
+impl Parts {
+    /// Moves the value into `secrecy` wrappers (copied at exact size, the source's buffer
+    /// zeroized), after checking the 64 KiB limit.
+    pub(crate) fn into_secret(self, id: &str) -> Result<Secret, Error> {
+        let value = match (self.string, self.binary) {
+            (Some(mut text), binary) => {
+                if let Some(mut bytes) = binary {
+                    bytes.zeroize();
+                }
+                let checked = check_size(id, text.len())
+                    .map(|()| SecretValue::String(SecretString::from(text.as_str())));
+                text.zeroize();
+                checked?
+            }
+            (None, Some(mut bytes)) => {
+                let checked =
+                    check_size(id, bytes.len()).map(|()| SecretSlice::from(bytes.to_vec()));
+                bytes.zeroize();
+                SecretValue::Binary(checked?)
+            }
+            (None, None) => {
+                return Err(Error::Transport {
+                    secret_id: id.to_owned(),
+                    kind: TransportKind::MalformedResponse,
+                    detail: Some("the response holds neither SecretString nor SecretBinary".into()),
+                });
+            }
+        };
+        Ok(Secret {
+            name: self.name.unwrap_or_else(|| id.to_owned()).into(),
+            arn: self.arn.unwrap_or_default().into(),
+            version_id: self.version_id.unwrap_or_default().into(),
+            version_stages: self
+                .version_stages
+                .unwrap_or_default()
+                .into_iter()
+                .map(String::into_boxed_str)
+                .collect(),
+            fetched_at: SystemTime::now(),
+            value,
+        })
+    }
+}
+
+fn check_size(id: &str, bytes: usize) -> Result<(), Error> {
+    if bytes > MAX_SECRET_BYTES {
+        return Err(Error::TooLarge {
+            secret_id: id.to_owned(),
+            bytes,
+        });
+    }
+    Ok(())
+}
+
+/// Whether an answer naming `name` and `arn` is the secret asked for as `id` (a name, a full
+/// ARN, or an ARN without the six-character suffix).
+pub(crate) fn answers(id: &str, name: Option<&str>, arn: Option<&str>) -> bool {
+    let arn = arn.unwrap_or_default();
+    name == Some(id)
+        || arn == id
+        || arn
+            .len()
+            .checked_sub(7)
+            .is_some_and(|cut| arn.is_char_boundary(cut) && &arn[..cut] == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_and_ids_resolve_to_the_version_that_has_them() {
+        let description = Description {
+            versions: HashMap::from([
+                ("v1".to_owned(), vec!["AWSPREVIOUS".to_owned()]),
+                ("v2".to_owned(), vec!["AWSCURRENT".to_owned()]),
+            ]),
+            rotation: None,
+            deleted: false,
+        };
+        assert_eq!(description.version_id(&Version::current()), Some("v2"));
+        assert_eq!(
+            description.version_id(&Version::stage("AWSPREVIOUS")),
+            Some("v1")
+        );
+        assert_eq!(description.version_id(&Version::stage("AWSPENDING")), None);
+        assert_eq!(description.version_id(&Version::id("v1")), Some("v1"));
+        assert_eq!(description.version_id(&Version::id("v9")), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! The Secrets Manager API through `aws-sdk-secretsmanager`: `GetSecretValue`,
+//! `BatchGetSecretValue` and `DescribeSecret`, each with the cache's timeouts set on the call
+//! whatever the client's own configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::Builder as ConfigBuilder;
+use aws_sdk_secretsmanager::types::RotationRulesType;
+use aws_smithy_types::timeout::TimeoutConfig;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use super::{BatchResult, Description, Parts, SecretSource, Source, answers, sealed};
+use crate::error::{Operation, from_code, from_sdk};
+use crate::{Error, Secret, Version};
+
+/// The SDK client, and the timeouts every call overrides its configuration with.
+#[derive(Debug)]
+struct Sdk {
+    client: Client,
+    timeouts: TimeoutConfig,
+}
+
+impl SecretSource for Client {}
+
+impl sealed::Sealed for Client {
+    fn into_source(self, sealed::Built(settings): sealed::Built<'_>) -> sealed::Building {
+        sealed::Building(Arc::new(Sdk {
+            client: self,
+            timeouts: TimeoutConfig::builder()
+                .operation_attempt_timeout(settings.attempt_timeout)
+                .operation_timeout(settings.call_timeout)
+                .build(),
+        }))
+    }
+}
+
+impl Sdk {
+    /// The per-call override of the client's timeouts: each attempt and the whole operation
+    /// are bounded, even on a client built without any timeout.
+    fn call_config(&self) -> ConfigBuilder {
+        ConfigBuilder::default().timeout_config(self.timeouts.clone())
+    }
+
+    async fn get(&self, id: &str, version: &Version) -> Result<Secret, Error> {
+        let request = self.client.get_secret_value().secret_id(id);
+        let request = match version {
+            Version::Stage(stage) => request.version_stage(&**stage),
+            Version::Id(version_id) => request.version_id(&**version_id),
+        };
+        let out = request
+            .customize()
+            .config_override(self.call_config())
+            .send()
+            .await
+            .map_err(|e| from_sdk(&e, id, Operation::GetSecretValue))?;
+        Parts {
+            arn: out.arn,
+            name: out.name,
+            version_id: out.version_id,
+            version_stages: out.version_stages,
+            string: out.secret_string,
+            binary: out.secret_binary.map(|b| b.into_inner()),
+        }
+        .into_secret(id)
+    }
+
+    async fn batch(&self, ids: &[Arc<str>]) -> BatchResult {
+        let list: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        let mut answered = Vec::new();
+        let mut next_token: Option<String> = None;
+        // Each page answers at least one id, or the rest are fetched one by one.
+        for _ in 0..ids.len() {
+            let mut out = self
+                .client
+                .batch_get_secret_value()
+                .set_secret_id_list(Some(list.clone()))
+                .set_next_token(next_token.take())
+                .customize()
+                .config_override(self.call_config())
+                .send()
+                .await
+                .map_err(|e| from_sdk(&e, "(batch)", Operation::BatchGetSecretValue))?;
+            let before = answered.len();
+            for value in out.secret_values.take().unwrap_or_default() {
+                let found = ids
+                    .iter()
+                    .position(|id| answers(id, value.name.as_deref(), value.arn.as_deref()));
+                if let Some(at) = found {
+                    let parts = Parts {
+                        arn: value.arn,
+                        name: value.name,
+                        version_id: value.version_id,
+                        version_stages: value.version_stages,
+                        string: value.secret_string,
+                        binary: value.secret_binary.map(|b| b.into_inner()),
+                    };
+                    answered.push((at, parts.into_secret(&ids[at])));
+                }
+            }
+            for error in out.errors.take().unwrap_or_default() {
+                let requested = error.secret_id.as_deref().unwrap_or_default();
+                if let Some(at) = ids.iter().position(|id| &**id == requested) {
+                    let code = error.error_code.as_deref().unwrap_or("UnknownError");
+                    answered.push((
+                        at,
+                        Err(from_code(code, requested, Operation::GetSecretValue)),
+                    ));
+                }
+            }
+            next_token = out.next_token.take();
+            if next_token.is_none() || answered.len() == before || answered.len() >= ids.len() {
+                break;
+            }
+        }
+        Ok(answered)
+    }
+
+    async fn describe(&self, id: &str) -> Result<Description, Error> {
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(id)
+            .customize()
+            .config_override(self.call_config())
+            .send()
+            .await
+            .map_err(|e| from_sdk(&e, id, Operation::DescribeSecret))?;
+        Ok(Description {
+            rotation: rotation_interval(out.rotation_enabled, out.rotation_rules.as_ref()),
+            deleted: out.deleted_date.is_some(),
+            versions: out.version_ids_to_stages.unwrap_or_default(),
+        })
+    }
+}
+
+impl Source for Sdk {
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+        version: &'a Version,
+        _refresh: bool,
+    ) -> BoxFuture<'a, Result<Secret, Error>> {
+        Sdk::get(self, id, version).boxed()
+    }
+
+    fn describe<'a>(&'a self, id: &'a str) -> Option<BoxFuture<'a, Result<Description, Error>>> {
+        Some(Sdk::describe(self, id).boxed())
+    }
+
+    fn get_batch<'a>(&'a self, ids: &'a [Arc<str>]) -> Option<BoxFuture<'a, BatchResult>> {
+        Some(self.batch(ids).boxed())
+    }
+
+    fn region(&self) -> Option<&str> {
+        self.client.config().region().map(|r| r.as_ref())
+    }
+
+    fn client(&self) -> Option<&Client> {
+        Some(&self.client)
+    }
+}
+
+/// The rotation period: `AutomaticallyAfterDays`, or a `rate(N unit)` schedule. A `cron(…)`
+/// schedule has no fixed period and gives `None`, as does rotation switched off.
+pub(crate) fn rotation_interval(
+    enabled: Option<bool>,
+    rules: Option<&RotationRulesType>,
+) -> Option<Duration> {
+    let rules = rules.filter(|_| enabled == Some(true))?;
+    let days = |n: u64| Duration::from_secs(n.saturating_mul(86_400));
+    match rules.schedule_expression() {
+        Some(expression) => rate(expression),
+        None => rules
+            .automatically_after_days()
+            .and_then(|n| u64::try_from(n).ok())
+            .filter(|n| *n > 0)
+            .map(days),
+    }
+}
+
+/// Parses `rate(4 hours)`, `rate(1 day)`, `rate(10 days)` (the units Secrets Manager accepts).
+fn rate(expression: &str) -> Option<Duration> {
+    let inner = expression.trim().strip_prefix("rate(")?.strip_suffix(')')?;
+    let (count, unit) = inner.trim().split_once(' ')?;
+    let count: u64 = count.parse().ok().filter(|n| *n > 0)?;
+    let unit_secs = match unit.trim() {
+        "hour" | "hours" => 3_600,
+        "day" | "days" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(count.saturating_mul(unit_secs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(days: Option<i64>, schedule: Option<&str>) -> RotationRulesType {
+        RotationRulesType::builder()
+            .set_automatically_after_days(days)
+            .set_schedule_expression(schedule.map(str::to_owned))
+            .build()
+    }
+
+    #[test]
+    fn rotation_periods_come_from_days_or_rate_expressions() {
+        let hour = Duration::from_secs(3_600);
+        let on = Some(true);
+        assert_eq!(
+            rotation_interval(on, Some(&rules(Some(30), None))),
+            Some(hour * 24 * 30)
+        );
+        assert_eq!(
+            rotation_interval(on, Some(&rules(None, Some("rate(4 hours)")))),
+            Some(hour * 4)
+        );
+        assert_eq!(
+            rotation_interval(on, Some(&rules(Some(30), Some("rate(1 day)")))),
+            Some(hour * 24),
+            "the schedule expression wins over the day count"
+        );
+        assert_eq!(
+            rotation_interval(on, Some(&rules(None, Some("cron(0 16 1,15 * ? *)")))),
+            None
+        );
+        assert_eq!(
+            rotation_interval(Some(false), Some(&rules(Some(30), None))),
+            None
+        );
+        assert_eq!(rotation_interval(on, None), None);
+    }
+
+    #[test]
+    fn malformed_rates_are_not_periods() {
+        for bad in [
+            "rate()",
+            "rate(0 days)",
+            "rate(-1 days)",
+            "rate(3 weeks)",
+            "rate(3days)",
+            "rate(3 days",
+        ] {
+            assert_eq!(rate(bad), None, "{bad}");
+        }
+    }
+}
