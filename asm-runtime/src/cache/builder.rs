@@ -72,8 +72,11 @@ pub struct SecretCacheBuilder {
     settings: Settings,
 }
 
+/// Builds a source with the cache's settings.
+type MakeSource = Box<dyn FnOnce(&Settings) -> Arc<dyn Source> + Send>;
+
 /// A source waiting for the settings it is built with.
-struct Pending(Box<dyn FnOnce(&Settings) -> Arc<dyn Source> + Send>);
+struct Pending(MakeSource);
 
 impl fmt::Debug for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
