@@ -115,7 +115,14 @@ impl SecretCache {
     ///
     /// Its client has connect and read timeouts (3 s each), besides the per-attempt and per-call
     /// deadlines the cache applies to every call on any client.
+    ///
+    /// With `ASM_SECRETS_AGENT` set (`1`, or the agent's `http://HOST:PORT`), the cache reads
+    /// through the Secrets Manager Agent or Lambda extension instead: see
+    /// [`AgentSource`](crate::AgentSource).
     pub async fn from_env() -> Result<Self, Error> {
+        if let Some(agent) = crate::AgentSource::from_env()? {
+            return Ok(Self::new(agent));
+        }
         let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
             .connect_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
             .read_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)

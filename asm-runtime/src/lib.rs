@@ -32,6 +32,9 @@ pub use live::Live;
 pub use loader::AwsSecrets;
 pub use secret::{Secret, SecretValue, Version};
 pub use source::SecretSource;
+pub use source::agent::{AgentSource, TOKEN_VARIABLES as AGENT_TOKEN_VARIABLES};
+#[cfg(feature = "testing")]
+pub use source::memory::{MemoryFault, MemorySource};
 pub use vars::Vars;
 
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};

@@ -3,6 +3,9 @@
 //! remembered failures, live handles, `Stats`, typed errors); a source only answers "this
 //! (secret, version)" and, where it can, "which version is current".
 
+pub(crate) mod agent;
+#[cfg(feature = "testing")]
+pub(crate) mod memory;
 mod sdk;
 
 use std::collections::HashMap;

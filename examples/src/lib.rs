@@ -9,12 +9,13 @@
 //! | `ASM_DEMO_AWS=1` | real AWS through the default credential chain ([`SecretCache::from_env`]) | read, never written |
 //! | `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_SECRETS_MANAGER` set | that endpoint through [`SecretCache::from_env`] | created first when the endpoint is on loopback |
 //! | neither | a `moto_server` this process starts on a free loopback port | created first |
+//! | neither, and `moto_server` not installed | an in-memory source ([`MemorySource`]), said in the first line | created first |
 
 use std::error::Error;
 use std::fmt;
 use std::process::Command;
 
-use asm_runtime::SecretCache;
+use asm_runtime::{MemorySource, SecretCache};
 use asm_tests::Moto;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
@@ -75,6 +76,7 @@ pub struct Backend {
 enum Writer {
     Started(Moto),
     Endpoint(Client),
+    Memory(MemorySource),
 }
 
 impl Backend {
@@ -113,6 +115,23 @@ impl Backend {
             };
             return Ok(Self { cache, writer });
         }
+        if !moto_installed() {
+            step(
+                "moto_server is not installed (pip install 'moto[server]'): running on the \
+                 in-memory source, asm_runtime::MemorySource",
+            );
+            let memory = MemorySource::new();
+            for seed in seeds {
+                match seed.value {
+                    SeedValue::Text(text) => memory.text(seed.name, text),
+                    SeedValue::Binary(bytes) => memory.binary(seed.name, bytes),
+                };
+            }
+            return Ok(Self {
+                cache: SecretCache::new(memory.clone()),
+                writer: Some(Writer::Memory(memory)),
+            });
+        }
         step("starting a local Secrets Manager (moto_server) on 127.0.0.1");
         let moto = Moto::start();
         step(&format!("creating {names} at {}", moto.endpoint()));
@@ -138,6 +157,7 @@ impl Backend {
     pub async fn rotate(&self, name: &str, value: &str) -> Result<Option<String>> {
         let client = match &self.writer {
             None => return Ok(None),
+            Some(Writer::Memory(memory)) => return Ok(Some(memory.text(name, value))),
             Some(Writer::Started(moto)) => moto.client(),
             Some(Writer::Endpoint(client)) => client.clone(),
         };
@@ -190,6 +210,16 @@ pub fn rerun_with_local_endpoint() -> Result<bool> {
     } else {
         Err(format!("the example failed against {} ({status})", moto.endpoint()).into())
     }
+}
+
+/// Whether `moto_server` is on the `PATH`.
+fn moto_installed() -> bool {
+    Command::new("moto_server")
+        .arg("--help")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
 }
 
 /// Prints one step of an example's progress.

@@ -4,8 +4,10 @@
 //! If `moto_server` is missing or does not start, [`Moto::start`] panics with what to do:
 //! these tests never skip silently.
 
+mod agent;
 mod endpoint;
 
+pub use agent::{AGENT_BINARY, Agent};
 pub use endpoint::Endpoint;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -223,7 +225,7 @@ fn spawn(port: u16) -> Child {
         })
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"));
     listener

@@ -1,0 +1,432 @@
+//! [`AgentSource`]: the AWS Secrets Manager Agent (EC2, ECS, EKS) or the AWS Parameters and
+//! Secrets Lambda extension, a node-local cache answering `GET /secretsmanager/get` on
+//! `localhost:2773` in `GetSecretValue`'s JSON shape.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode, Uri};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::{MAX_SECRET_BYTES, Parts, SecretSource, Source, sealed};
+use crate::error::{Operation, from_code};
+use crate::{Error, Secret, TransportKind, Version};
+
+/// The variables the agent reads its token from, in its order. Each holds the token, or
+/// `file://PATH` naming a file that does.
+pub const TOKEN_VARIABLES: [&str; 3] = [
+    "AWS_TOKEN",
+    "AWS_SESSION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
+/// The header the agent checks the token in.
+const TOKEN_HEADER: &str = "X-Aws-Parameters-Secrets-Token";
+
+/// The largest answer read: a 64 KiB secret, base64-encoded, with its metadata.
+const MAX_BODY_BYTES: usize = 2 * MAX_SECRET_BYTES;
+
+/// Reads secrets through the AWS Secrets Manager Agent or the Parameters and Secrets Lambda
+/// extension, which cache them per node: with 20 pods on a node, the node makes one set of
+/// calls instead of twenty.
+///
+/// The cache in front of it works as over the API (TTL, single flight, deadlines,
+/// stale-if-error, live handles, typed errors), with two differences:
+/// - **No version checks**: the agent answers only `GetSecretValue`, so a refresh fetches the
+///   value (from the agent's cache) and compares version ids, and the rotation guardrail is
+///   skipped. [`SecretCache::refresh_now`](crate::SecretCache::refresh_now) asks the agent to
+///   bypass its cache (`refreshNow=true`).
+/// - **TTLs stack**: a value can be the agent's TTL (`ttl_seconds`, default 300 s) plus this
+///   cache's TTL old. Keep their sum below the rotation interval.
+///
+/// # Examples
+/// ```no_run
+/// # async fn f() -> Result<(), asm_runtime::Error> {
+/// use asm_runtime::{AgentSource, SecretCache};
+/// // http://localhost:2773, token from AWS_TOKEN, AWS_SESSION_TOKEN or
+/// // AWS_CONTAINER_AUTHORIZATION_TOKEN (the agent's own order).
+/// let cache = SecretCache::new(AgentSource::new());
+/// let db = cache.get("prod/db").await?;
+/// # let _ = db;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AgentSource {
+    endpoint: Arc<str>,
+    token: Token,
+}
+
+/// Where the token comes from: read at each request, so a rotated token file is followed.
+#[derive(Clone)]
+enum Token {
+    Environment,
+    Given(SecretString),
+}
+
+impl AgentSource {
+    /// The agent's default address.
+    pub const DEFAULT_ENDPOINT: &'static str = "http://localhost:2773";
+    /// The variable that makes [`SecretCache::from_env`](crate::SecretCache::from_env) read
+    /// through the agent: `1`/`true` (default address) or `http://HOST:PORT`.
+    pub const ENDPOINT_VARIABLE: &'static str = "ASM_SECRETS_AGENT";
+
+    /// The agent at [`DEFAULT_ENDPOINT`](Self::DEFAULT_ENDPOINT), its token read from
+    /// [`TOKEN_VARIABLES`] at each request.
+    pub fn new() -> Self {
+        Self {
+            endpoint: Self::DEFAULT_ENDPOINT.into(),
+            token: Token::Environment,
+        }
+    }
+
+    /// The agent at `endpoint` (`http://HOST:PORT`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `endpoint` is not an `http://` URL with a host.
+    pub fn endpoint(mut self, endpoint: &str) -> Result<Self, Error> {
+        let trimmed = endpoint.trim_end_matches('/');
+        let uri: Uri = trimmed.parse().map_err(|_| Error::Config {
+            message: format!("agent endpoint `{endpoint}` is not a URL"),
+        })?;
+        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+            return Err(Error::Config {
+                message: format!(
+                    "agent endpoint `{endpoint}` must be `http://HOST:PORT` (the agent listens \
+                     on loopback without TLS)"
+                ),
+            });
+        }
+        self.endpoint = trimmed.into();
+        Ok(self)
+    }
+
+    /// The agent named by [`ENDPOINT_VARIABLE`](Self::ENDPOINT_VARIABLE), if it is set: `1` or
+    /// `true` for [`DEFAULT_ENDPOINT`](Self::DEFAULT_ENDPOINT), or an `http://HOST:PORT` URL.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a value that is neither.
+    pub fn from_env() -> Result<Option<Self>, Error> {
+        let Ok(value) = std::env::var(Self::ENDPOINT_VARIABLE) else {
+            return Ok(None);
+        };
+        match value.trim() {
+            "" | "0" | "false" => Ok(None),
+            "1" | "true" => Ok(Some(Self::new())),
+            url => Self::new().endpoint(url).map(Some),
+        }
+    }
+
+    /// Sends `token` instead of reading it from the environment.
+    pub fn token(mut self, token: SecretString) -> Self {
+        self.token = Token::Given(token);
+        self
+    }
+
+    /// The token to send: given, or the first of [`TOKEN_VARIABLES`] that is set (a file's
+    /// content, trimmed, for `file://PATH`).
+    fn resolve_token(&self) -> Result<SecretString, Error> {
+        if let Token::Given(token) = &self.token {
+            return Ok(token.clone());
+        }
+        let found = TOKEN_VARIABLES
+            .iter()
+            .find_map(|name| std::env::var(name).ok().map(|value| (*name, value)));
+        let Some((name, value)) = found else {
+            return Err(Error::Config {
+                message: format!(
+                    "no token for the Secrets Manager Agent: set one of {} (the agent reads \
+                     the same variables), or pass it with `AgentSource::token`",
+                    TOKEN_VARIABLES.join(", ")
+                ),
+            });
+        };
+        let value = Zeroizing::new(value);
+        let Some(path) = value.strip_prefix("file://") else {
+            return Ok(SecretString::from(value.as_str()));
+        };
+        let content = std::fs::read_to_string(path)
+            .map(Zeroizing::new)
+            .map_err(|e| Error::Config {
+                message: format!("cannot read the agent token file named by {name} ({path}): {e}"),
+            })?;
+        Ok(SecretString::from(content.trim()))
+    }
+
+    /// `GET /secretsmanager/get?secretId=…` for `id` at `version`.
+    fn request(
+        &self,
+        id: &str,
+        version: &Version,
+        refresh: bool,
+    ) -> Result<Request<Empty<Bytes>>, Error> {
+        let (key, value) = match version {
+            Version::Stage(stage) => ("versionStage", &**stage),
+            Version::Id(version_id) => ("versionId", &**version_id),
+        };
+        let mut uri = format!(
+            "{}/secretsmanager/get?secretId={}&{key}={}",
+            self.endpoint,
+            encode(id),
+            encode(value)
+        );
+        if refresh {
+            uri.push_str("&refreshNow=true");
+        }
+        let token = self.resolve_token()?;
+        Request::get(uri)
+            .header(TOKEN_HEADER, token.expose_secret())
+            .body(Empty::new())
+            .map_err(|_| Error::Config {
+                message: format!("cannot build an agent request for `{id}`"),
+            })
+    }
+}
+
+impl Default for AgentSource {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for AgentSource {
+    /// The endpoint and where the token comes from, never the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let token = match self.token {
+            Token::Environment => "from the environment",
+            Token::Given(_) => "given",
+        };
+        f.debug_struct("AgentSource")
+            .field("endpoint", &self.endpoint)
+            .field("token", &token)
+            .finish()
+    }
+}
+
+/// The agent source as the cache holds it: the settings and a pooled HTTP client.
+struct Agent {
+    source: AgentSource,
+    http: HttpClient<HttpConnector, Empty<Bytes>>,
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.source.fmt(f)
+    }
+}
+
+impl SecretSource for AgentSource {}
+
+impl sealed::Sealed for AgentSource {
+    fn into_source(self, sealed::Built(settings): sealed::Built<'_>) -> sealed::Building {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(settings.attempt_timeout));
+        connector.set_nodelay(true);
+        let http = HttpClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        sealed::Building(Arc::new(Agent { source: self, http }))
+    }
+}
+
+impl Agent {
+    async fn get(&self, id: &str, version: &Version, refresh: bool) -> Result<Secret, Error> {
+        let request = self.source.request(id, version, refresh)?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| Error::Transport {
+                secret_id: id.to_owned(),
+                kind: if e.is_connect() {
+                    TransportKind::Connection
+                } else {
+                    TransportKind::Other
+                },
+                detail: Some(
+                    format!("the Secrets Manager Agent at {}: {e}", self.source.endpoint).into(),
+                ),
+            })?;
+        let status = response.status();
+        let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
+            .collect()
+            .await
+            .map(|body| Zeroizing::new(body.to_bytes().to_vec()))
+            .map_err(|_| {
+                malformed(
+                    id,
+                    "the agent's answer could not be read, or is over 128 KiB",
+                )
+            })?;
+        if status == StatusCode::OK {
+            return parse_answer(id, &body);
+        }
+        Err(agent_error(id, status, &body))
+    }
+}
+
+impl Source for Agent {
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+        version: &'a Version,
+        refresh: bool,
+    ) -> BoxFuture<'a, Result<Secret, Error>> {
+        Agent::get(self, id, version, refresh).boxed()
+    }
+}
+
+/// Reads an answer in `GetSecretValue`'s JSON shape.
+fn parse_answer(id: &str, body: &[u8]) -> Result<Secret, Error> {
+    // serde_json's messages quote the input: never passed on.
+    let mut answer: serde_json::Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|_| malformed(id, "the agent's answer is not GetSecretValue's JSON"))?;
+    let mut text = |key: &str| match answer.remove(key) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let binary = match text("SecretBinary").map(Zeroizing::new) {
+        Some(encoded) => Some(
+            aws_smithy_types::base64::decode(encoded.as_str())
+                .map_err(|_| malformed(id, "SecretBinary is not base64"))?,
+        ),
+        None => None,
+    };
+    let parts = Parts {
+        arn: text("ARN"),
+        name: text("Name"),
+        version_id: text("VersionId"),
+        string: text("SecretString"),
+        binary,
+        version_stages: match answer.remove("VersionStages") {
+            Some(Value::Array(stages)) => Some(
+                stages
+                    .into_iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect(),
+            ),
+            _ => None,
+        },
+    };
+    parts.into_secret(id)
+}
+
+/// An agent error: `{"__type": code, "message": …}` (the message is dropped: the service's
+/// text is not ours to repeat), or a bare status.
+fn agent_error(id: &str, status: StatusCode, body: &[u8]) -> Error {
+    let code = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("__type")?.as_str().map(str::to_owned));
+    match (status.as_u16(), code.as_deref()) {
+        (504, _) | (_, Some("TimeoutError")) => Error::Transport {
+            secret_id: id.to_owned(),
+            kind: TransportKind::Timeout,
+            detail: Some("the agent timed out calling Secrets Manager".into()),
+        },
+        (502, _) | (_, Some("ConnectionError")) => Error::Transport {
+            secret_id: id.to_owned(),
+            kind: TransportKind::Connection,
+            detail: Some("the agent could not reach Secrets Manager".into()),
+        },
+        (_, Some(code)) => from_code(code, id, Operation::GetSecretValue),
+        (403, None) | (400, None) => Error::Config {
+            message: format!(
+                "the Secrets Manager Agent refused the request for `{id}` (HTTP {status}): its \
+                 token does not match (set {} to the agent's token) or a proxy added a \
+                 forwarding header",
+                TOKEN_VARIABLES.join(", ")
+            ),
+        },
+        (429, None) => Error::Throttled {
+            secret_id: id.to_owned(),
+            action: "the agent's connection limit (max_conn)",
+        },
+        (status, None) => Error::Service {
+            secret_id: id.to_owned(),
+            code: format!("HTTP {status} from the Secrets Manager Agent"),
+        },
+    }
+}
+
+fn malformed(id: &str, why: &'static str) -> Error {
+    Error::Transport {
+        secret_id: id.to_owned(),
+        kind: TransportKind::MalformedResponse,
+        detail: Some(why.into()),
+    }
+}
+
+/// Percent-encodes a query value: everything but RFC 3986's unreserved characters.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            encode("arn:aws:secretsmanager:us-east-1:1:secret:prod/db+x=y@z"),
+            "arn%3Aaws%3Asecretsmanager%3Aus-east-1%3A1%3Asecret%3Aprod%2Fdb%2Bx%3Dy%40z"
+        );
+    }
+
+    #[test]
+    fn agent_errors_map_onto_the_catalogue() {
+        let typed = |status: u16, body: &str| {
+            agent_error(
+                "db",
+                StatusCode::from_u16(status).expect("status"),
+                body.as_bytes(),
+            )
+        };
+        let not_found = typed(
+            404,
+            r#"{"__type":"ResourceNotFoundException", "message":"x"}"#,
+        );
+        assert!(matches!(not_found, Error::NotFound { .. }), "{not_found:?}");
+        let denied = typed(400, r#"{"__type":"AccessDeniedException", "message":"x"}"#);
+        assert!(matches!(denied, Error::AccessDenied { .. }), "{denied:?}");
+        let timeout = typed(504, r#"{"__type":"TimeoutError", "message":"Timeout"}"#);
+        assert!(
+            timeout.is_transient()
+                && matches!(
+                    timeout,
+                    Error::Transport {
+                        kind: TransportKind::Timeout,
+                        ..
+                    }
+                )
+        );
+        let gone = typed(
+            502,
+            r#"{"__type":"ConnectionError", "message":"Read Error"}"#,
+        );
+        assert!(gone.is_transient());
+        assert!(matches!(typed(403, "Bad Token"), Error::Config { .. }));
+        assert!(typed(500, r#"{"__type":"InternalFailure"}"#).is_transient());
+        assert!(matches!(
+            typed(429, "Connection limit exceeded"),
+            Error::Throttled { .. }
+        ));
+    }
+}

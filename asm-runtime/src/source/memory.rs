@@ -1,0 +1,385 @@
+//! [`MemorySource`]: secrets held in memory, for testing a service built on this library
+//! without Secrets Manager: fill it, rotate it, make it fail, under paused time if you like.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::time::Instant;
+use zeroize::Zeroizing;
+
+use super::{Description, Parts, SecretSource, Source, sealed};
+use crate::error::{Operation, from_code};
+use crate::{Error, Secret, TransportKind, Version};
+
+/// Secrets held in memory, served to a [`SecretCache`](crate::SecretCache) the way Secrets
+/// Manager serves them: versions with ids and staging labels, `AWSCURRENT` moving on rotation,
+/// `DescribeSecret` for version checks, and failures on demand. Everything the cache does
+/// (TTL, single flight, stale-if-error, backoff, live handles, `Stats`) runs for real.
+///
+/// Clones share the same secrets: keep one to rotate or break what the cache reads.
+///
+/// # Examples
+/// ```
+/// # async fn f() -> Result<(), asm_runtime::Error> {
+/// use asm_runtime::{ExposeSecret, MemorySource, SecretCache};
+/// let secrets = MemorySource::new();
+/// secrets.json("prod/db", &serde_json::json!({"password": "first"}));
+/// let cache = SecretCache::new(secrets.clone());
+/// let password = cache.get("prod/db").await?.json_key("password")?;
+/// assert_eq!(password.expose_secret(), "first");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct MemorySource {
+    state: Arc<Mutex<State>>,
+    calls: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct State {
+    secrets: HashMap<String, Stored>,
+    failures: Vec<Outage>,
+}
+
+/// One secret: its versions, oldest first.
+struct Stored {
+    versions: Vec<StoredVersion>,
+    next: u64,
+}
+
+struct StoredVersion {
+    id: String,
+    stages: Vec<String>,
+    value: Value,
+}
+
+enum Value {
+    Text(Zeroizing<String>),
+    Binary(Zeroizing<Vec<u8>>),
+}
+
+/// A failure to answer with, for one secret or all, until cleared or until `until`.
+struct Outage {
+    secret: Option<String>,
+    failure: MemoryFault,
+    until: Option<Instant>,
+}
+
+/// A way for a [`MemorySource`] call to fail, as Secrets Manager or the network would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MemoryFault {
+    /// `ThrottlingException` (transient).
+    Throttled,
+    /// `AccessDeniedException` (persistent: the cache remembers it).
+    AccessDenied,
+    /// `ResourceNotFoundException` (persistent).
+    NotFound,
+    /// `DecryptionFailure` (persistent).
+    Decryption,
+    /// A 5xx `InternalServiceError` (transient).
+    Unavailable,
+    /// The connection is refused (transient).
+    Refused,
+    /// No answer at all: the call waits until the cache's `call_timeout`.
+    Hang,
+}
+
+impl MemorySource {
+    /// An empty source.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores `value` as the new `AWSCURRENT` version of `name` (creating the secret, or
+    /// rotating it: the old current version becomes `AWSPREVIOUS`). Returns the version id.
+    pub fn text(&self, name: &str, value: &str) -> String {
+        self.rotate(name, Value::Text(Zeroizing::new(value.to_owned())))
+    }
+
+    /// Stores `value`, serialized, as the new `AWSCURRENT` version of `name`; see
+    /// [`text`](Self::text).
+    pub fn json(&self, name: &str, value: &serde_json::Value) -> String {
+        self.rotate(name, Value::Text(Zeroizing::new(value.to_string())))
+    }
+
+    /// Stores binary `value` as the new `AWSCURRENT` version of `name`; see
+    /// [`text`](Self::text).
+    pub fn binary(&self, name: &str, value: &[u8]) -> String {
+        self.rotate(name, Value::Binary(Zeroizing::new(value.to_vec())))
+    }
+
+    fn rotate(&self, name: &str, value: Value) -> String {
+        let mut state = self.state();
+        let stored = state.secrets.entry(name.to_owned()).or_insert(Stored {
+            versions: Vec::new(),
+            next: 1,
+        });
+        let id = format!("v{}", stored.next);
+        stored.next += 1;
+        move_stage(stored, "AWSPREVIOUS", None);
+        for version in &mut stored.versions {
+            for stage in &mut version.stages {
+                if stage == Version::CURRENT_STAGE {
+                    "AWSPREVIOUS".clone_into(stage);
+                }
+            }
+        }
+        stored.versions.push(StoredVersion {
+            id: id.clone(),
+            stages: vec![Version::CURRENT_STAGE.to_owned()],
+            value,
+        });
+        id
+    }
+
+    /// Stores a text version of `name` with id `version_id` carrying `stages` (each moved here
+    /// from any other version), as a rotation function's `createSecret` does with
+    /// `AWSPENDING`. [`set_stage`](Self::set_stage) then finishes the rotation.
+    pub fn stage_text(&self, name: &str, version_id: &str, value: &str, stages: &[&str]) {
+        let mut state = self.state();
+        let stored = state.secrets.entry(name.to_owned()).or_insert(Stored {
+            versions: Vec::new(),
+            next: 1,
+        });
+        for stage in stages {
+            move_stage(stored, stage, None);
+        }
+        stored.versions.retain(|v| v.id != version_id);
+        stored.versions.push(StoredVersion {
+            id: version_id.to_owned(),
+            stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+            value: Value::Text(Zeroizing::new(value.to_owned())),
+        });
+    }
+
+    /// Moves `stage` of `name` to `version_id` (`AWSCURRENT`: the old current version becomes
+    /// `AWSPREVIOUS`), as `UpdateSecretVersionStage` does.
+    pub fn set_stage(&self, name: &str, stage: &str, version_id: &str) {
+        let mut state = self.state();
+        if let Some(stored) = state.secrets.get_mut(name) {
+            if stage == Version::CURRENT_STAGE {
+                move_stage(stored, "AWSPREVIOUS", None);
+                let current = stored
+                    .versions
+                    .iter()
+                    .find(|v| v.stages.iter().any(|s| s == stage))
+                    .map(|v| v.id.clone());
+                if let Some(current) = current.filter(|c| c != version_id) {
+                    move_stage(stored, "AWSPREVIOUS", Some(&current));
+                }
+            }
+            move_stage(stored, stage, Some(version_id));
+        }
+    }
+
+    /// Deletes `name`: reads get `NotFound`.
+    pub fn delete(&self, name: &str) {
+        self.state().secrets.remove(name);
+    }
+
+    /// Makes every call about `name` (every call, for `None`) fail with `failure` until
+    /// [`clear_failures`](Self::clear_failures).
+    pub fn fail(&self, name: Option<&str>, failure: MemoryFault) {
+        self.push_outage(name, failure, None);
+    }
+
+    /// As [`fail`](Self::fail), for `duration` from now (tokio time: pausable).
+    pub fn fail_for(&self, name: Option<&str>, failure: MemoryFault, duration: Duration) {
+        self.push_outage(name, failure, Some(Instant::now() + duration));
+    }
+
+    fn push_outage(&self, name: Option<&str>, failure: MemoryFault, until: Option<Instant>) {
+        self.state().failures.push(Outage {
+            secret: name.map(str::to_owned),
+            failure,
+            until,
+        });
+    }
+
+    /// Ends every failure set with [`fail`](Self::fail) or [`fail_for`](Self::fail_for).
+    pub fn clear_failures(&self) {
+        self.state().failures.clear();
+    }
+
+    /// Calls made so far (`GetSecretValue` and `DescribeSecret` alike).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Relaxed)
+    }
+
+    /// The failure in force for `id`, if any.
+    fn failure(&self, id: &str) -> Option<MemoryFault> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state
+            .failures
+            .retain(|o| o.until.is_none_or(|until| now < until));
+        state
+            .failures
+            .iter()
+            .rev()
+            .find(|o| o.secret.as_deref().is_none_or(|s| s == id))
+            .map(|o| o.failure)
+    }
+
+    /// Counts a call, then answers `f(state)` unless a failure is in force.
+    async fn answer<T>(
+        &self,
+        id: &str,
+        op: Operation,
+        f: impl FnOnce(&State) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.calls.fetch_add(1, Relaxed);
+        if let Some(failure) = self.failure(id) {
+            return Err(failure.error(id, op).await);
+        }
+        f(&self.state())
+    }
+}
+
+/// Takes `stage` off every version of `stored`, then puts it on `to` (if given).
+fn move_stage(stored: &mut Stored, stage: &str, to: Option<&str>) {
+    for version in &mut stored.versions {
+        version.stages.retain(|s| s != stage);
+        if Some(version.id.as_str()) == to {
+            version.stages.push(stage.to_owned());
+        }
+    }
+}
+
+impl MemoryFault {
+    async fn error(self, id: &str, op: Operation) -> Error {
+        let code = match self {
+            Self::Throttled => "ThrottlingException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::NotFound => "ResourceNotFoundException",
+            Self::Decryption => "DecryptionFailure",
+            Self::Unavailable => "InternalServiceError",
+            Self::Refused => {
+                return Error::Transport {
+                    secret_id: id.to_owned(),
+                    kind: TransportKind::Connection,
+                    detail: Some("connection refused (MemorySource)".into()),
+                };
+            }
+            Self::Hang => std::future::pending().await,
+        };
+        from_code(code, id, op)
+    }
+}
+
+impl State {
+    fn find(&self, id: &str) -> Result<&Stored, Error> {
+        self.secrets
+            .get(id)
+            .or_else(|| self.secrets.get(name_of(id)))
+            .ok_or_else(|| Error::NotFound {
+                secret_id: id.to_owned(),
+            })
+    }
+}
+
+/// The secret name inside a `MemorySource` ARN, or `id` itself.
+fn name_of(id: &str) -> &str {
+    id.strip_prefix(ARN_PREFIX)
+        .and_then(|rest| rest.strip_suffix("-memory"))
+        .unwrap_or(id)
+}
+
+/// The ARNs a `MemorySource` gives its secrets: account 111122223333, region us-east-1.
+const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:111122223333:secret:";
+
+impl Source for MemorySource {
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+        version: &'a Version,
+        _refresh: bool,
+    ) -> BoxFuture<'a, Result<Secret, Error>> {
+        self.answer(id, Operation::GetSecretValue, move |state| {
+            let stored = state.find(id)?;
+            let found = stored.versions.iter().find(|v| match version {
+                Version::Stage(stage) => v.stages.iter().any(|s| s == &**stage),
+                Version::Id(version_id) => v.id == **version_id,
+            });
+            let Some(found) = found else {
+                return Err(from_code(
+                    "ResourceNotFoundException",
+                    id,
+                    Operation::GetSecretValue,
+                ));
+            };
+            let name = name_of(id);
+            let (string, binary) = match &found.value {
+                Value::Text(text) => (Some(String::clone(text)), None),
+                Value::Binary(bytes) => (None, Some(Vec::clone(bytes))),
+            };
+            Parts {
+                arn: Some(format!("{ARN_PREFIX}{name}-memory")),
+                name: Some(name.to_owned()),
+                version_id: Some(found.id.clone()),
+                version_stages: Some(found.stages.clone()),
+                string,
+                binary,
+            }
+            .into_secret(id)
+        })
+        .boxed()
+    }
+
+    fn describe<'a>(&'a self, id: &'a str) -> Option<BoxFuture<'a, Result<Description, Error>>> {
+        let described = self.answer(id, Operation::DescribeSecret, move |state| {
+            let stored = state.find(id)?;
+            Ok(Description {
+                versions: (stored.versions.iter())
+                    .map(|v| (v.id.clone(), v.stages.clone()))
+                    .collect(),
+                rotation: None,
+                deleted: false,
+            })
+        });
+        Some(described.boxed())
+    }
+
+    fn region(&self) -> Option<&str> {
+        Some("us-east-1")
+    }
+}
+
+impl SecretSource for MemorySource {}
+
+impl sealed::Sealed for MemorySource {
+    fn into_source(self, _: sealed::Built<'_>) -> sealed::Building {
+        sealed::Building(Arc::new(self))
+    }
+}
+
+impl fmt::Debug for MemorySource {
+    /// Names and version ids only, never a value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        let mut secrets: Vec<(&str, Vec<&str>)> = (state.secrets.iter())
+            .map(|(name, s)| {
+                (
+                    name.as_str(),
+                    s.versions.iter().map(|v| v.id.as_str()).collect(),
+                )
+            })
+            .collect();
+        secrets.sort_unstable();
+        f.debug_struct("MemorySource")
+            .field("secrets", &secrets)
+            .field("failures", &state.failures.len())
+            .field("calls", &self.calls())
+            .finish()
+    }
+}
