@@ -13,6 +13,16 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 command -v moto_server >/dev/null 2>&1 || { echo "moto_server still not on PATH" >&2; exit 1; }
 
+# The AWS Secrets Manager Agent, for the agent source's tests (pinned; the first build takes
+# about 7 minutes on 2 cores).
+agent_version=2.1.0
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+if ! command -v aws_secretsmanager_agent >/dev/null 2>&1; then
+  echo "aws_secretsmanager_agent not found: cargo install --locked aws_secretsmanager_agent@$agent_version" >&2
+  cargo install --locked aws_secretsmanager_agent --version "$agent_version"
+fi
+command -v aws_secretsmanager_agent >/dev/null 2>&1 || { echo "aws_secretsmanager_agent still not on PATH" >&2; exit 1; }
+
 log=$(mktemp)
 moto_pid=
 cleanup() {
@@ -68,6 +78,24 @@ endpoint_env=(env -u AWS_ENDPOINT_URL_SECRETS_MANAGER -u AWS_PROFILE -u AWS_SESS
 for name in "${examples[@]}"; do
   run_example "$name (AWS_ENDPOINT_URL)" "${endpoint_env[@]}" cargo run --quiet -p asm-examples --bin "$name"
 done
+
+# The Lambda example through the Secrets Manager Agent (standing in for the Lambda extension)
+# in front of the same moto_server: ASM_SECRETS_AGENT and AWS_TOKEN, as a function would set.
+agent_dir=$(mktemp -d)
+agent_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'log_level = "info"\nlog_to_file = false\nhttp_port = "%s"\nttl_seconds = "300"\nregion = "us-east-1"\nvalidate_credentials = false\n' \
+  "$agent_port" >"$agent_dir/config.toml"
+(cd "$agent_dir" && exec "${endpoint_env[@]}" AWS_TOKEN=example-token aws_secretsmanager_agent --config config.toml >/dev/null 2>&1) &
+agent_pid=$!
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$agent_port") 2>/dev/null && break
+  sleep 0.1
+done
+run_example "lambda (through the agent)" "${endpoint_env[@]}" AWS_TOKEN=example-token \
+  "ASM_SECRETS_AGENT=http://127.0.0.1:$agent_port" cargo run --quiet -p asm-examples --bin lambda
+kill "$agent_pid" 2>/dev/null || true
+wait "$agent_pid" 2>/dev/null || true
+rm -rf "$agent_dir"
 kill "$moto_pid" 2>/dev/null || true
 wait "$moto_pid" 2>/dev/null || true
 moto_pid=

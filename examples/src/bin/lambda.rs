@@ -6,6 +6,16 @@
 //! `global()` builds its cache with `SecretCache::from_env()`, from the environment Lambda sets
 //! (`AWS_REGION`, the function role's credentials). Run here without one, the example starts a
 //! local Secrets Manager and runs itself again with `AWS_ENDPOINT_URL` pointing at it.
+//!
+//! Two ways to read secrets in Lambda, one handler:
+//! - **in-process** (the default): the cache lives in the execution environment's static
+//!   (`global()`), so warm invocations read memory and only cold starts call Secrets Manager.
+//! - **through the AWS Parameters and Secrets Lambda extension**: with `ASM_SECRETS_AGENT=1`,
+//!   `from_env()` reads through the extension on `localhost:2773`, authenticated with the
+//!   `AWS_SESSION_TOKEN` Lambda sets. The extension is reachable only during invocations, not
+//!   during init, which is why the cache is built lazily inside the handler. `scripts/test.sh`
+//!   runs this example that way too, with the AWS Secrets Manager Agent standing in for the
+//!   extension.
 
 use asm_examples::{Backend, Seed, step};
 use asm_runtime::{AwsSecrets, ExposeSecret, SecretString};
@@ -27,7 +37,9 @@ struct Order {
 /// The handler: everything expensive is behind `global()` and the cache, so a warm invocation
 /// makes no API call.
 async fn handler(order: Order) -> Result<String, asm_runtime::Error> {
-    let cache = asm_runtime::global().await?; // built once per execution environment
+    // Built once per execution environment, at the first invocation (the extension, when used,
+    // is not reachable during init).
+    let cache = asm_runtime::global().await?;
     let secrets = FnSecrets::load(cache).await?; // a memory read once warm
     let charged = charge(&order, secrets.api_key.expose_secret());
     Ok(format!("order {} charged: {charged}", order.id))
