@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{Moto, free_port};
+use crate::free_port;
 
 /// The agent's binary, as `cargo install --locked aws_secretsmanager_agent` names it.
 pub const AGENT_BINARY: &str = "aws_secretsmanager_agent";
@@ -21,13 +21,13 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Starts the agent in front of `moto` with its cache TTL at `ttl_seconds`, and waits until
-    /// it answers `/ping`.
+    /// Starts the agent in front of the Secrets Manager at `endpoint` (a `moto_server`, or a
+    /// proxy in front of one) with its cache TTL at `ttl_seconds`, and waits until it listens.
     ///
     /// # Panics
     /// When the agent is not installed (`scripts/test.sh` installs it) or does not listen
     /// within 30 s: these tests never skip.
-    pub fn start(moto: &Moto, ttl_seconds: u32) -> Self {
+    pub fn start(endpoint: &str, ttl_seconds: u32) -> Self {
         let port = free_port();
         let token = format!("token-{port}-{}", std::process::id());
         let dir = std::env::temp_dir().join(format!("asm-agent-{port}-{}", std::process::id()));
@@ -46,7 +46,7 @@ impl Agent {
         let child = Command::new(&binary)
             .arg("--config")
             .arg(&config)
-            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_TOKEN", &token)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")

@@ -6,9 +6,11 @@
 
 mod agent;
 mod endpoint;
+mod proxy;
 
 pub use agent::{AGENT_BINARY, Agent};
 pub use endpoint::Endpoint;
+pub use proxy::CountingProxy;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -95,12 +97,23 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The server's socket address.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
     /// An SDK client for this server: region `us-east-1`, static test credentials, no retries.
     pub fn client(&self) -> Client {
+        self.client_via(&self.endpoint())
+    }
+
+    /// As [`client`](Self::client), sending its requests to `endpoint` (a proxy in front of
+    /// this server).
+    pub fn client_via(&self, endpoint: &str) -> Client {
         let config = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
-            .endpoint_url(self.endpoint())
+            .endpoint_url(endpoint)
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
             .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
             .build();

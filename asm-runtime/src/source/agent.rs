@@ -390,6 +390,53 @@ mod tests {
         );
     }
 
+    /// Every error path of an agent answer carries the canary in the body; none repeats it.
+    #[test]
+    fn no_agent_error_repeats_the_answer() {
+        const CANARY: &str = "Qz7!xK9#wL2%vT8";
+        let clean = |err: &Error| {
+            let shown = format!("{err} {err:?} {err:#?}");
+            assert!(!shown.contains("Qz7!"), "{shown}");
+        };
+        for (status, body) in [
+            (
+                404,
+                format!(r#"{{"__type":"ResourceNotFoundException","message":"{CANARY}"}}"#),
+            ),
+            (
+                400,
+                format!(r#"{{"__type":"AccessDeniedException","message":"{CANARY}"}}"#),
+            ),
+            (
+                502,
+                format!(r#"{{"__type":"ConnectionError","message":"{CANARY}"}}"#),
+            ),
+            (500, format!("<html>{CANARY}</html>")),
+            (403, format!("Bad Token {CANARY}")),
+        ] {
+            let status = StatusCode::from_u16(status).expect("status");
+            clean(&agent_error("db", status, body.as_bytes()));
+        }
+        for body in [
+            format!("{{not json {CANARY}"),
+            format!(r#"{{"SecretString": ["{CANARY}"]}}"#),
+            format!(r#"{{"SecretBinary": "{CANARY}"}}"#),
+            r#"{"Name": "db"}"#.to_owned(),
+        ] {
+            let err = parse_answer("db", body.as_bytes()).expect_err("malformed");
+            assert!(matches!(
+                err,
+                Error::Transport {
+                    kind: TransportKind::MalformedResponse,
+                    ..
+                }
+            ));
+            clean(&err);
+        }
+        let source = AgentSource::new().token(SecretString::from(CANARY));
+        assert!(!format!("{source:?}").contains("Qz7!"));
+    }
+
     #[test]
     fn agent_errors_map_onto_the_catalogue() {
         let typed = |status: u16, body: &str| {

@@ -383,3 +383,74 @@ impl fmt::Debug for MemorySource {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::{SecretCache, SecretCacheBuilder};
+
+    fn text_of(secret: &Secret) -> String {
+        secret
+            .string()
+            .map(|s| s.expose_secret().to_owned())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_staged_rotation_moves_current_and_previous_as_the_service_does() {
+        let secrets = MemorySource::new();
+        let first = secrets.text("db", "one");
+        let cache = SecretCache::new(secrets.clone());
+        secrets.stage_text("db", "pending-2", "two", &["AWSPENDING"]);
+        let current = cache.refresh_now("db").await.expect("current");
+        assert_eq!(
+            (current.version_id(), text_of(&current).as_str()),
+            (first.as_str(), "one")
+        );
+        let pending = cache
+            .get_version("db", &Version::stage("AWSPENDING"))
+            .await
+            .expect("pending");
+        assert_eq!(text_of(&pending), "two");
+        secrets.set_stage("db", "AWSCURRENT", "pending-2");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(text_of(&cache.refresh_now("db").await.expect("new")), "two");
+        let previous = cache
+            .get_version("db", &Version::stage("AWSPREVIOUS"))
+            .await
+            .expect("old");
+        assert_eq!(text_of(&previous), "one");
+        assert_eq!(cache.stats().api_calls(), secrets.calls());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn faults_are_typed_and_a_hang_ends_at_the_call_deadline() {
+        let secrets = MemorySource::new();
+        secrets.text("db", "one");
+        let cache = SecretCache::new(secrets.clone());
+        secrets.fail(Some("db"), MemoryFault::AccessDenied);
+        let denied = cache.get("db").await.expect_err("denied");
+        assert!(matches!(denied, Error::AccessDenied { .. }), "{denied:?}");
+        secrets.clear_failures();
+        cache.invalidate("db");
+        secrets.fail(None, MemoryFault::Hang);
+        let started = Instant::now();
+        let hung = cache.get("db").await.expect_err("no answer");
+        assert!(
+            matches!(
+                hung,
+                Error::Transport {
+                    kind: TransportKind::Timeout,
+                    ..
+                }
+            ),
+            "{hung:?}"
+        );
+        assert_eq!(started.elapsed(), SecretCacheBuilder::DEFAULT_CALL_TIMEOUT);
+        secrets.clear_failures();
+        assert_eq!(text_of(&cache.get("db").await.expect("back")), "one");
+        assert!(!format!("{secrets:?}").contains("one"), "no value in Debug");
+    }
+}

@@ -9,7 +9,7 @@ use asm_runtime::{
     AgentSource, AwsSecrets, Error, ExposeSecret, MemorySource, SecretCache, SecretSlice,
     SecretString, Version,
 };
-use asm_tests::{Agent, Moto};
+use asm_tests::{Agent, CountingProxy, Moto};
 use tokio::time::{Instant, sleep, timeout};
 
 /// A canary: never in an error, a `Debug` or a log line.
@@ -199,7 +199,7 @@ async fn sdk_source_conforms() {
 #[tokio::test]
 async fn agent_source_conforms() {
     let moto = Moto::start();
-    let agent = Agent::start(&moto, AGENT_TTL.as_secs() as u32);
+    let agent = Agent::start(&moto.endpoint(), AGENT_TTL.as_secs() as u32);
     let fixture = ViaAgent {
         moto: ViaSdk(moto),
         agent,
@@ -220,7 +220,7 @@ async fn memory_source_conforms() {
 #[tokio::test]
 async fn agent_refresh_now_and_token_errors() {
     let moto = Moto::start();
-    let agent = Agent::start(&moto, 300);
+    let agent = Agent::start(&moto.endpoint(), 300);
     moto.create("conf/db", &login("app", "first")).await;
     let cache = builder(
         AgentSource::new()
@@ -271,4 +271,61 @@ async fn an_agent_that_is_not_running_is_a_connection_error() {
     assert!(err.is_transient(), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(11));
     sleep(Duration::from_millis(1)).await;
+}
+
+#[derive(AwsSecrets, Debug)]
+struct Pair {
+    #[aws_secrets(name = "fleet/a")]
+    a: SecretString,
+    #[aws_secrets(name = "fleet/b")]
+    b: SecretString,
+}
+
+/// Twenty caches (pods) with a live handle on two secrets each, for 12 s with TTL 2 s, the
+/// agent's own TTL 1 s: one simulated hour of a node at TTL 600 s / agent 300 s, scaled 300×.
+/// Requests reaching the service are counted by a proxy in front of moto: each pod calling it
+/// directly, against all twenty reading through one agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_caches_on_one_agent_call_the_service_far_less_than_twenty_direct() {
+    let moto = Moto::start();
+    moto.create("fleet/a", "alpha").await;
+    moto.create("fleet/b", "bravo").await;
+    let direct = CountingProxy::start(moto.addr()).await;
+    let behind_agent = CountingProxy::start(moto.addr()).await;
+    let agent = Agent::start(&behind_agent.url(), 1);
+    let ttl = Duration::from_secs(2);
+    let pods = 20;
+    let mut handles = Vec::new();
+    for _ in 0..pods {
+        let caches = [
+            builder(moto.client_via(&direct.url()), ttl),
+            builder(
+                AgentSource::new()
+                    .endpoint(&agent.endpoint())
+                    .expect("url")
+                    .token(SecretString::from(agent.token())),
+                ttl,
+            ),
+        ];
+        for cache in caches {
+            handles.push(Pair::watch(&cache).await.expect("watch"));
+        }
+    }
+    sleep(Duration::from_secs(12)).await;
+    for live in &handles {
+        let pair = live.current();
+        assert_eq!(
+            (pair.a.expose_secret(), pair.b.expose_secret()),
+            ("alpha", "bravo")
+        );
+        assert!(live.last_error().is_none(), "{:?}", live.last_error());
+    }
+    let (direct, via) = (direct.total(), behind_agent.total());
+    println!(
+        "{pods} caches x 2 secrets, one scaled hour: {direct} calls direct, {via} through one agent"
+    );
+    assert!(
+        via * 5 < direct,
+        "{via} calls through the agent vs {direct} direct"
+    );
 }
