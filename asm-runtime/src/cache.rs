@@ -210,6 +210,11 @@ impl SecretCache {
         settings.version_checks || settings.guardrail.is_on()
     }
 
+    /// Whether the cache fetches several secrets with `BatchGetSecretValue`.
+    pub(crate) fn batches(&self) -> bool {
+        self.shared.settings.batch
+    }
+
     /// The wait before retrying after `failures` consecutive failures (full jitter).
     pub(crate) fn backoff(&self, failures: u32) -> Duration {
         backoff::backoff(failures, self.shared.settings.max_backoff)

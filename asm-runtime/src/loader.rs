@@ -77,11 +77,14 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
     }
 
     /// A least-privilege IAM policy for exactly the secrets this struct reads, placeholders
-    /// resolved from the environment. Names are made exact ARNs from what `cache` has seen, or
-    /// completed with its region and account (see [`IamPolicy`]).
+    /// resolved from the environment. Secrets `cache` has loaded are granted under the ARN the
+    /// service returned; names not loaded yet are completed with the cache's region and the
+    /// account of a loaded name of the struct (see [`IamPolicy`]): load a struct that names its
+    /// secrets by `name` first.
     ///
     /// # Errors
-    /// [`Error::UnresolvedPlaceholder`], or [`Error::Config`] when a name's account is unknown.
+    /// [`Error::UnresolvedPlaceholder`], or [`Error::Config`] when a name's account is unknown
+    /// (nothing named by `name` has been loaded through `cache`).
     fn iam_policy(cache: &SecretCache) -> Result<IamPolicy, Error> {
         Self::iam_policy_with(cache, Vars::from_env())
     }

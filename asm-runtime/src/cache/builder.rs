@@ -23,6 +23,7 @@ pub(crate) struct Settings {
     pub(crate) max_backoff: Duration,
     pub(crate) refresh_now_interval: Duration,
     pub(crate) version_checks: bool,
+    pub(crate) batch: bool,
     pub(crate) guardrail: RotationGuardrail,
 }
 
@@ -37,6 +38,7 @@ impl Default for Settings {
             max_backoff: SecretCacheBuilder::DEFAULT_MAX_BACKOFF,
             refresh_now_interval: SecretCacheBuilder::DEFAULT_REFRESH_NOW_INTERVAL,
             version_checks: true,
+            batch: true,
             guardrail: RotationGuardrail::default(),
         }
     }
@@ -138,6 +140,16 @@ impl SecretCacheBuilder {
     /// (`BatchGetSecretValue`, up to 20 secrets a call) when several are due together.
     pub fn version_checks(mut self, on: bool) -> Self {
         self.settings.version_checks = on;
+        self
+    }
+
+    /// Fetch several current versions due together with one `BatchGetSecretValue` (up to 20
+    /// secrets a call; on by default). Where the action is denied the cache logs one warning
+    /// and fetches one secret per call. [`IamPolicy`](crate::IamPolicy) grants the action
+    /// exactly when this is on. Off: one `GetSecretValue` per secret, and a policy without the
+    /// batch statement's `Resource: "*"`.
+    pub fn batch(mut self, on: bool) -> Self {
+        self.settings.batch = on;
         self
     }
 

@@ -15,6 +15,7 @@ use zeroize::Zeroize;
 use super::describe::check_versions;
 use super::entry::Entry;
 use super::{Shared, backoff};
+use crate::arn::Arn;
 use crate::error::{Operation, from_code, from_sdk};
 use crate::secret::SecretValue;
 use crate::{Error, Secret, Version};
@@ -75,7 +76,7 @@ pub(crate) async fn run(shared: Arc<Shared>, jobs: Vec<Job>) {
         .into_iter()
         .partition(|job| job.entry.version.is_current());
     let mut single = single;
-    if batchable.len() > 1 && !shared.batch_denied.load(Relaxed) {
+    if batchable.len() > 1 && shared.settings.batch && !shared.batch_denied.load(Relaxed) {
         // Chunks go out together: 40 secrets take one round trip, not two.
         let chunks = into_chunks(batchable, MAX_BATCH);
         let unanswered = join_all(chunks.into_iter().map(|c| batch(&shared, c, fraction))).await;
@@ -185,13 +186,12 @@ async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>, fraction: f64) -> Vec<J
 /// Whether a batch result is the secret asked for as `id` (a name, a full ARN, or an ARN
 /// without the six-character suffix).
 fn answers(id: &str, value: &SecretValueEntry) -> bool {
-    let arn = value.arn.as_deref().unwrap_or_default();
     value.name.as_deref() == Some(id)
-        || arn == id
-        || arn
-            .len()
-            .checked_sub(7)
-            .is_some_and(|cut| arn.is_char_boundary(cut) && &arn[..cut] == id)
+        || value
+            .arn
+            .as_deref()
+            .and_then(Arn::parse)
+            .is_some_and(|arn| arn.is_requested_as(id))
 }
 
 /// The fields of a `GetSecretValue` answer or a batch entry, owned.

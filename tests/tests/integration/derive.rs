@@ -166,7 +166,12 @@ async fn iam_policy_lists_exactly_the_secrets_read() {
         .to_json();
     let policy: serde_json::Value = serde_json::from_str(&policy).expect("json");
     let statements = policy["Statement"].as_array().expect("statements");
-    assert_eq!(statements.len(), 1);
+    assert_eq!(statements.len(), 2, "exact secrets, then the batch action");
+    assert_eq!(
+        statements[1]["Action"],
+        serde_json::json!(["secretsmanager:BatchGetSecretValue"]),
+        "the cache batches by default, so its policy allows it"
+    );
     let statement = &statements[0];
     assert_eq!(statement["Effect"], "Allow");
     assert_eq!(
