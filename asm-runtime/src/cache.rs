@@ -72,12 +72,14 @@ pub(crate) struct Shared {
     changes: watch::Sender<u64>,
 }
 
-/// One (id, version) a loader asks for, with the TTL it wants.
+/// One (id, version) a loader asks for, with the TTL it declares and the rotation interval
+/// it says the secret has.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     pub(crate) id: Arc<str>,
     pub(crate) version: Version,
     pub(crate) ttl: Option<Duration>,
+    pub(crate) rotation: Option<Duration>,
 }
 
 /// What a read found in memory.
@@ -177,6 +179,7 @@ impl SecretCache {
         );
         let secrets = secrets.into_iter().collect::<Result<Vec<_>, _>>()?;
         guarded?;
+        self.shared.guard_declared_rotation(&entries, requests)?;
         Ok(secrets)
     }
 
@@ -301,16 +304,11 @@ impl fmt::Debug for SecretCache {
 
 impl Shared {
     fn entry(&self, id: &str, version: &Version, ttl: Option<Duration>) -> Arc<Entry> {
-        let default_ttl = self.settings.ttl;
         let entry = self.entries.get_or_insert(id, version, || {
-            Entry::new(
-                id.into(),
-                version.clone(),
-                ttl.unwrap_or(default_ttl).min(default_ttl),
-            )
+            Entry::new(id.into(), version.clone(), self.settings.ttl)
         });
         if let Some(ttl) = ttl {
-            entry.lower_ttl(ttl);
+            entry.declare_ttl(ttl);
         }
         entry
     }

@@ -193,7 +193,7 @@ mod tests {
         let before = policy(&cache, &[&partial]).expect("policy");
         assert_eq!(
             before.resources(),
-            [partial.clone()],
+            [partial.as_str()],
             "read as complete before loading, as Secrets Manager reads it"
         );
         cache.get(&partial).await.expect("load");

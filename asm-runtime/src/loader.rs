@@ -107,9 +107,11 @@ pub struct SecretRef {
     pub id: &'static str,
     /// Which version.
     pub version: VersionRef,
-    /// The TTL the struct asks for, if any (the shortest asked for wins).
+    /// The TTL the struct declares, if any: it replaces the cache's for this secret (when
+    /// structs declare several, the shortest wins).
     pub ttl: Option<Duration>,
-    /// The rotation interval the struct declares, if any (checked against the TTL).
+    /// The rotation interval the struct declares, if any: the TTL in force is checked against
+    /// it at load, under the cache's rotation guardrail.
     pub rotation: Option<Duration>,
     /// `Struct.field`, for errors.
     pub field: &'static str,
@@ -155,6 +157,7 @@ pub struct Plan {
     resolved: HashMap<&'static str, Arc<str>>,
     ids: Vec<(Arc<str>, Version)>,
     ttls: Vec<Option<Duration>>,
+    rotations: Vec<Option<Duration>>,
 }
 
 impl Plan {
@@ -164,6 +167,7 @@ impl Plan {
             resolved: HashMap::new(),
             ids: Vec::new(),
             ttls: Vec::new(),
+            rotations: Vec::new(),
         };
         T::__declare(&mut plan)?;
         Ok(plan)
@@ -180,10 +184,12 @@ impl Plan {
         match self.ids.iter().position(|(i, v)| *i == id && *v == version) {
             Some(at) => {
                 self.ttls[at] = min_ttl(self.ttls[at], secret.ttl);
+                self.rotations[at] = min_ttl(self.rotations[at], secret.rotation);
             }
             None => {
                 self.ids.push((id, version));
                 self.ttls.push(secret.ttl);
+                self.rotations.push(secret.rotation);
             }
         }
         Ok(())
@@ -201,11 +207,12 @@ impl Plan {
     pub(crate) fn requests(&self) -> Vec<crate::cache::Request> {
         self.ids
             .iter()
-            .zip(&self.ttls)
-            .map(|((id, version), ttl)| crate::cache::Request {
+            .zip(self.ttls.iter().zip(&self.rotations))
+            .map(|((id, version), (ttl, rotation))| crate::cache::Request {
                 id: Arc::clone(id),
                 version: version.clone(),
                 ttl: *ttl,
+                rotation: *rotation,
             })
             .collect()
     }

@@ -78,6 +78,24 @@ impl Shared {
             .try_for_each(|(entry, rotation)| guardrail.check(&entry.id, entry.ttl(), rotation?))
     }
 
+    /// Applies the guardrail to the rotation interval each request declares
+    /// (`#[aws_secrets(rotation = "…")]`), against the TTL actually in force for its entry:
+    /// the cache's when the struct declares no `ttl`, or a shorter one another struct declared.
+    pub(crate) fn guard_declared_rotation(
+        &self,
+        entries: &[Arc<Entry>],
+        requests: &[super::Request],
+    ) -> Result<(), Error> {
+        let guardrail = self.settings.guardrail;
+        entries
+            .iter()
+            .zip(requests)
+            .filter(|(_, request)| request.rotation.is_some())
+            .try_for_each(|(entry, request)| {
+                guardrail.check(&entry.id, entry.ttl(), request.rotation)
+            })
+    }
+
     /// `entry`'s rotation interval, asked of `DescribeSecret` the first time. A failure fails
     /// the load only in strict mode; otherwise the check is skipped with a warning (and asked
     /// again at the next load, unless `DescribeSecret` is denied).
