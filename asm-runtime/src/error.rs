@@ -28,6 +28,14 @@ pub enum Error {
         /// The secret id or ARN asked for.
         secret_id: String,
     },
+    /// The secret has no version with this staging label or id (or, the service does not say
+    /// which, no such secret exists).
+    VersionNotFound {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+        /// The version asked for.
+        version: crate::Version,
+    },
     /// The service throttled the request.
     Throttled {
         /// The secret id or ARN asked for.
@@ -164,6 +172,7 @@ impl Error {
         match self {
             Self::AccessDenied { secret_id, .. }
             | Self::NotFound { secret_id }
+            | Self::VersionNotFound { secret_id, .. }
             | Self::Throttled { secret_id, .. }
             | Self::Decryption { secret_id }
             | Self::InvalidRequest { secret_id, .. }
@@ -194,6 +203,21 @@ impl fmt::Display for Error {
                 "secret `{secret_id}` not found; check the name or ARN, the region the client \
                  uses, and the account of the credentials"
             ),
+            Self::VersionNotFound { secret_id, version } => {
+                let (what, key) = match version {
+                    crate::Version::Stage(stage) => {
+                        (format!("staging label `{stage}`"), "version_stage")
+                    }
+                    crate::Version::Id(id) => (format!("version id `{id}`"), "version_id"),
+                };
+                write!(
+                    f,
+                    "secret `{secret_id}` has no version with {what}; check `{key}` (the \
+                     secret's versions: `aws secretsmanager list-secret-version-ids --secret-id \
+                     {secret_id}`), and if the secret itself is missing, its name, region and \
+                     account"
+                )
+            }
             Self::Throttled { secret_id, action } => write!(
                 f,
                 "`{action}` throttled while reading `{secret_id}`; too many calls: is every \
@@ -299,6 +323,20 @@ impl fmt::Display for Error {
                 rotation.as_secs()
             ),
             Self::Config { message } => write!(f, "invalid cache configuration: {message}"),
+        }
+    }
+}
+
+impl Error {
+    /// A not-found answer to a request for `version`: when that is not `AWSCURRENT`, the
+    /// version is what is most likely missing, and the error says so.
+    pub(crate) fn for_version(self, version: &crate::Version) -> Self {
+        match self {
+            Self::NotFound { secret_id } if !version.is_current() => Self::VersionNotFound {
+                secret_id,
+                version: version.clone(),
+            },
+            other => other,
         }
     }
 }

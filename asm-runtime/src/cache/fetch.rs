@@ -109,10 +109,9 @@ async fn get_one(shared: &Shared, entry: &Entry) -> Result<Secret, Error> {
         Version::Id(id) => request.version_id(&**id),
     };
     shared.counters.call(Operation::GetSecretValue);
-    let out = request
-        .send()
-        .await
-        .map_err(|e| from_sdk(&e, &entry.id, Operation::GetSecretValue))?;
+    let out = request.send().await.map_err(|e| {
+        from_sdk(&e, &entry.id, Operation::GetSecretValue).for_version(&entry.version)
+    })?;
     secret_from_parts(
         &entry.id,
         Parts {

@@ -198,3 +198,26 @@ async fn iam_policy_lists_exactly_the_secrets_read() {
         assert!(resource.contains(":secret:test/"), "{resource}");
     }
 }
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(name = "test/db", version_stage = "NOPE")]
+struct NoSuchStage {
+    _password: SecretString,
+}
+
+#[tokio::test]
+async fn a_missing_version_is_named_as_the_version() {
+    let moto = seeded().await;
+    let cache = moto.cache();
+    let err = NoSuchStage::load(&cache).await.expect_err("no such stage");
+    assert!(
+        matches!(&err, Error::VersionNotFound { secret_id, version } if secret_id == "test/db" && *version == asm_runtime::Version::stage("NOPE")),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("staging label `NOPE`") && message.contains("version_stage"),
+        "{message}"
+    );
+    assert!(!message.contains("canary"), "{message}");
+}
