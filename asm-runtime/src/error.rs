@@ -98,6 +98,10 @@ pub enum Error {
         field: String,
     },
     /// Refreshes kept failing and the cached value is older than `max_staleness`.
+    ///
+    /// `Display` includes the last failure (it says what to fix), so, by the convention of
+    /// `std::error::Error`, `source()` does not return it as well: an `anyhow`/`eyre` chain
+    /// shows it once. The failure itself is the `last_failure` field.
     Stale {
         /// The secret id or ARN.
         secret_id: String,
@@ -341,11 +345,39 @@ impl Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Stale { last_failure, .. } => Some(&**last_failure),
-            _ => None,
+/// No variant has a `source()`: the one that wraps another error, [`Error::Stale`], prints it
+/// in its `Display`.
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message in an error's `source()` chain, as `anyhow`'s `{:#}` prints them.
+    fn chain(err: &Error) -> String {
+        let mut out = err.to_string();
+        let mut next = std::error::Error::source(err);
+        while let Some(cause) = next {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            next = cause.source();
         }
+        out
+    }
+
+    #[test]
+    fn a_stale_errors_last_failure_is_shown_once_in_a_chain() {
+        let last = Error::Throttled {
+            secret_id: "prod/db".into(),
+            action: "secretsmanager:GetSecretValue",
+        };
+        let stale = Error::Stale {
+            secret_id: "prod/db".into(),
+            age: Duration::from_secs(4_000),
+            last_failure: Box::new(last.clone()),
+        };
+        let shown = chain(&stale);
+        assert_eq!(shown.matches(&last.to_string()).count(), 1, "{shown}");
+        assert!(shown.contains("4000s old"), "{shown}");
     }
 }
