@@ -110,6 +110,13 @@ pub enum Error {
         /// The most recent refresh failure.
         last_failure: Box<Error>,
     },
+    /// [`SecretCache::invalidate`](crate::SecretCache::invalidate) dropped the secret while a
+    /// struct was being loaded from it, so the load has no value to build from. Loading again
+    /// fetches it anew.
+    Invalidated {
+        /// The secret id or ARN that was invalidated.
+        secret_id: String,
+    },
     /// The request did not get a usable answer: timeout, connection failure, or a response
     /// that could not be parsed.
     Transport {
@@ -165,7 +172,10 @@ impl Error {
     /// service-side (5xx) errors. Refreshes back off and retry these; others are reported.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Throttled { .. } | Self::Transport { .. } | Self::Service { .. } => true,
+            Self::Throttled { .. }
+            | Self::Transport { .. }
+            | Self::Service { .. }
+            | Self::Invalidated { .. } => true,
             Self::Stale { last_failure, .. } => last_failure.is_transient(),
             _ => false,
         }
@@ -185,6 +195,7 @@ impl Error {
             | Self::WrongType { secret_id, .. }
             | Self::TooLarge { secret_id, .. }
             | Self::Stale { secret_id, .. }
+            | Self::Invalidated { secret_id }
             | Self::Transport { secret_id, .. }
             | Self::Service { secret_id, .. }
             | Self::TtlNotBelowRotation { secret_id, .. } => Some(secret_id),
@@ -291,6 +302,11 @@ impl fmt::Display for Error {
                 "cached value of `{secret_id}` is {}s old, past `max_staleness`, and refreshing \
                  it fails: {last_failure}",
                 age.as_secs()
+            ),
+            Self::Invalidated { secret_id } => write!(
+                f,
+                "secret `{secret_id}` was invalidated (`SecretCache::invalidate`) while a struct \
+                 was loaded from it; load the struct again"
             ),
             Self::Transport {
                 secret_id,

@@ -91,7 +91,7 @@ impl<T: AwsSecrets> Live<T> {
         let rotations = cache.changes();
         cache.get_many(&requests).await?;
         let entries = cache.entries(&requests);
-        let loaded = held(&entries).ok_or_else(|| lost(&requests))?;
+        let loaded = held_or_invalidated(&entries)?;
         let snapshot = build::<T>(&plan, &entries, &loaded)?;
         let published = Arc::new(Published {
             snapshot: ArcSwap::from_pointee(snapshot),
@@ -332,16 +332,16 @@ fn freshness(entries: &[Arc<Entry>], loaded: &[Arc<Loaded>]) -> Option<Freshness
         })
 }
 
-/// A value dropped between loading and reading it (an `invalidate` racing the load).
-fn lost(requests: &[Request]) -> Error {
-    Error::Transport {
-        secret_id: requests
-            .first()
-            .map(|r| r.id.to_string())
+/// Every entry's value, or [`Error::Invalidated`] naming an entry that holds none: an
+/// `invalidate` raced the load and dropped it between loading and reading it.
+fn held_or_invalidated(entries: &[Arc<Entry>]) -> Result<Vec<Arc<Loaded>>, Error> {
+    held(entries).ok_or_else(|| Error::Invalidated {
+        secret_id: entries
+            .iter()
+            .find(|e| e.state.load().is_none())
+            .map(|e| e.id.to_string())
             .unwrap_or_default(),
-        kind: TransportKind::Other,
-        detail: Some("a secret was invalidated while it loaded; try again".into()),
-    }
+    })
 }
 
 #[cfg(test)]

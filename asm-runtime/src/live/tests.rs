@@ -313,3 +313,27 @@ async fn after_an_invalidation_the_task_reloads_at_once_and_backs_off_while_that
     assert_eq!(version_of(&live.current()), "v1", "the last snapshot stays");
     assert!(matches!(live.last_error(), Some(Error::NotFound { .. })));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_invalidate_racing_a_watch_is_reported_as_an_invalidation() {
+    let (get, describe) = (get_v1_then_v2(), describe_always("v1"));
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let requests = [crate::cache::Request {
+        id: Arc::from("prod/db"),
+        version: crate::Version::current(),
+        ttl: None,
+        rotation: None,
+    }];
+    cache.get_many(&requests).await.expect("load");
+    // What `Live::start` does after loading, with an `invalidate` in between.
+    cache.invalidate("prod/db");
+    let entries = cache.entries(&requests);
+    let Err(err) = super::held_or_invalidated(&entries) else {
+        panic!("the value is gone");
+    };
+    assert!(
+        matches!(&err, Error::Invalidated { secret_id } if secret_id == "prod/db"),
+        "{err:?}"
+    );
+    assert!(err.is_transient(), "loading again fixes it");
+}
