@@ -108,18 +108,49 @@ impl SecretCache {
     /// A cache over a client from the default AWS configuration chain: environment, shared
     /// profile (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
     /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another endpoint,
-    /// such as a local Secrets Manager.
+    /// such as a local Secrets Manager. The configuration is loaded with the pinned
+    /// [`behavior_version`](Self::behavior_version).
     ///
     /// # Errors
     /// [`Error::Config`] when no region is configured.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = aws_config::load_defaults(Self::behavior_version()).await;
+        Self::from_conf(&config)
+    }
+
+    /// A cache with the default settings over a client built from `config`: the one
+    /// `SdkConfig` a service already loaded for its other AWS clients (S3, DynamoDB…), with
+    /// their region, credentials, endpoint, retries and timeouts.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f() -> Result<(), asm_runtime::Error> {
+    /// use asm_runtime::{SecretCache, aws_config};
+    /// let config = aws_config::load_defaults(SecretCache::behavior_version()).await;
+    /// // let s3 = aws_sdk_s3::Client::new(&config);
+    /// let cache = SecretCache::from_conf(&config)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `config` has no region.
+    pub fn from_conf(config: &aws_config::SdkConfig) -> Result<Self, Error> {
         if config.region().is_none() {
             return Err(Error::Config {
                 message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
             });
         }
-        Ok(Self::new(Client::new(&config)))
+        Ok(Self::new(Client::new(config)))
+    }
+
+    /// The SDK behavior version [`from_env`](Self::from_env) loads its configuration with:
+    /// `BehaviorVersion::v2026_01_12()` (SDK retries on by default, a 3.1 s connect timeout,
+    /// proxy environment variables honoured). It is pinned rather than `latest()`, so that an
+    /// SDK upgrade does not change this library's behaviour silently; a new release of this
+    /// library moves it on purpose. Pass it to `aws_config::load_defaults` to build an
+    /// `SdkConfig` that behaves like `from_env`'s.
+    pub fn behavior_version() -> aws_config::BehaviorVersion {
+        aws_config::BehaviorVersion::v2026_01_12()
     }
 
     /// The SDK client the cache calls.

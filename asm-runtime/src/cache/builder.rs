@@ -50,9 +50,10 @@ impl Default for Settings {
 /// ```no_run
 /// # async fn f() -> Result<(), asm_runtime::Error> {
 /// use std::time::Duration;
-/// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+/// use asm_runtime::{SecretCache, aws_config, aws_sdk_secretsmanager};
+/// let config = aws_config::load_defaults(SecretCache::behavior_version()).await;
 /// let client = aws_sdk_secretsmanager::Client::new(&config);
-/// let cache = asm_runtime::SecretCache::builder(client)
+/// let cache = SecretCache::builder(client)
 ///     .ttl(Duration::from_secs(300))
 ///     .max_staleness(Duration::from_secs(3600))
 ///     .build()?;

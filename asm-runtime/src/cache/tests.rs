@@ -624,3 +624,34 @@ async fn a_declared_rotation_is_checked_against_the_ttl_in_force() {
         .await
         .expect("below: fine");
 }
+
+#[test]
+fn library_code_pins_its_behavior_version() {
+    let unpinned = ["BehaviorVersion", "::latest()"].concat();
+    let mut files = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    let mut checked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(&path).expect("read src");
+            files.extend(entries.map(|e| e.expect("dir entry").path()));
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read source");
+        checked += 1;
+        assert!(
+            !text.contains(&unpinned),
+            "{}: an SDK upgrade would change this library's behaviour; use \
+             `SecretCache::behavior_version()`",
+            path.display()
+        );
+    }
+    assert!(checked > 10, "walked the sources: {checked} files");
+    assert_eq!(
+        SecretCache::behavior_version(),
+        aws_config::BehaviorVersion::v2026_01_12(),
+        "the version the docs name"
+    );
+}
