@@ -271,6 +271,12 @@ impl SecretCache {
     pub async fn refresh_now(&self, id: &str) -> Result<Arc<Secret>, Error> {
         let version = &self.shared.settings.version;
         let entry = self.shared.entry(id, version, None);
+        self.force(&entry).await
+    }
+
+    /// [`refresh_now`](Self::refresh_now) for one entry: coalesced with a fetch in flight,
+    /// rate limited by `refresh_now_interval`.
+    pub(crate) async fn force(&self, entry: &Arc<Entry>) -> Result<Arc<Secret>, Error> {
         let now = Instant::now();
         let limited = {
             let mut forced = entry
@@ -292,8 +298,8 @@ impl SecretCache {
                 return Ok(Arc::clone(&loaded.secret));
             }
         }
-        tracing::debug!(secret_id = id, "refresh requested");
-        self.shared.flight(&entry).await
+        tracing::debug!(secret_id = &*entry.id, "refresh requested");
+        self.shared.flight(entry).await
     }
 
     /// Drops `id` (every version, under its name and ARN); the next read fetches it again.

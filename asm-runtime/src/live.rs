@@ -5,6 +5,7 @@ use std::future::pending;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use futures_util::future::join_all;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
@@ -47,6 +48,9 @@ pub struct Live<T> {
     published: Arc<Published<T>>,
     changes: watch::Receiver<u64>,
     task: Arc<Task>,
+    /// The cache and the struct's requests, for [`refresh_now`](Self::refresh_now).
+    cache: SecretCache,
+    requests: Arc<[Request]>,
 }
 
 /// What the task publishes and handles read.
@@ -99,9 +103,9 @@ impl<T: AwsSecrets> Live<T> {
         });
         let (tx, changes) = watch::channel(0);
         let refresher = Refresher {
-            cache,
+            cache: cache.clone(),
             plan,
-            requests,
+            requests: requests.clone(),
             published: Arc::clone(&published),
             changes: tx,
             rotations,
@@ -110,6 +114,8 @@ impl<T: AwsSecrets> Live<T> {
             published,
             changes,
             task: Arc::new(Task(tokio::spawn(refresher.run()))),
+            cache,
+            requests: requests.into(),
         })
     }
 }
@@ -157,6 +163,26 @@ impl<T> Live<T> {
         self.published.last_error.load_full().map(|e| (*e).clone())
     }
 
+    /// Re-reads every secret of the struct from the service now, e.g. after a database
+    /// rejected the password of the current snapshot, whatever the secrets' ids (`${VAR}`
+    /// placeholders are resolved already).
+    ///
+    /// Like [`SecretCache::refresh_now`], for each secret: coalesced with a fetch in flight,
+    /// and within `refresh_now_interval` of the last forced refresh, its answer is reused. A
+    /// rotation found is adopted by the cache, and the task publishes the rebuilt snapshot as
+    /// for any rotation: [`changed`](Self::changed) wakes with it.
+    ///
+    /// # Errors
+    /// The first secret's failure, typed; the last good snapshot is still served.
+    pub async fn refresh_now(&self) -> Result<(), Error> {
+        let entries = self.cache.entries(&self.requests);
+        let results = join_all(entries.iter().map(|e| self.cache.force(e))).await;
+        results
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), Err)
+    }
+
     /// Stops the task, for this handle and its clones, and waits until it has stopped. No
     /// refresh starts afterwards; one already under way (a version check, then the fetch of a
     /// new version) completes. [`current`](Self::current)
@@ -176,6 +202,8 @@ impl<T> Clone for Live<T> {
             published: Arc::clone(&self.published),
             changes,
             task: Arc::clone(&self.task),
+            cache: self.cache.clone(),
+            requests: Arc::clone(&self.requests),
         }
     }
 }

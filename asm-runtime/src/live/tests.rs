@@ -337,3 +337,19 @@ async fn an_invalidate_racing_a_watch_is_reported_as_an_invalidation() {
     );
     assert!(err.is_transient(), "loading again fixes it");
 }
+
+#[tokio::test(start_paused = true)]
+async fn refresh_now_re_reads_every_secret_and_publishes_a_rotation() {
+    let (get, describe) = (get_v1_then_v2(), describe_always("v2"));
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let mut live = Db::watch(&cache).await.expect("watch");
+    assert_eq!(version_of(&live.current()), "v1");
+    live.refresh_now().await.expect("re-read");
+    assert_eq!(get.num_calls(), 2, "the struct's secret was fetched again");
+    let next = timeout(Duration::from_secs(1), live.changed())
+        .await
+        .expect("published without waiting for the TTL")
+        .expect("the task runs");
+    assert_eq!(version_of(&next), "v2");
+    assert_eq!(version_of(&live.current()), "v2");
+}
