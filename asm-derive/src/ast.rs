@@ -70,6 +70,8 @@ pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) ty: &'a Type,
     pub(crate) attrs: Attrs,
+    /// `#[serde(rename = "…")]`, which users may expect to rename the JSON key read.
+    pub(crate) serde_rename: Option<LitStr>,
 }
 
 impl<'a> Input<'a> {
@@ -110,7 +112,12 @@ impl<'a> Input<'a> {
                 None
             }
         };
-        if !node.generics.params.is_empty() || node.generics.where_clause.is_some() {
+        if let Some(lifetime) = node.generics.lifetimes().next() {
+            errors.push(syn::Error::new_spanned(
+                lifetime,
+                "lifetime parameters are not supported by `#[derive(AwsSecrets)]`: a loaded struct owns its values and lives on its own (`'static`, shared by `Live`); use owned types (`String`, not `&'a str`)",
+            ));
+        } else if !node.generics.params.is_empty() || node.generics.where_clause.is_some() {
             errors.push(syn::Error::new_spanned(
                 &node.generics,
                 "generic structs are not supported by `#[derive(AwsSecrets)]`: give every field a concrete type (a secrets struct is loaded as one `'static` value)",
@@ -126,6 +133,7 @@ impl<'a> Input<'a> {
                         ident: field.ident.as_ref()?,
                         ty: &field.ty,
                         attrs,
+                        serde_rename: serde_rename(&field.attrs),
                     })
                 })
                 .collect()
@@ -219,6 +227,25 @@ impl Field<'_> {
             rotation: own.rotation.as_ref().or(parent.rotation.as_ref()),
         })
     }
+}
+
+/// The value of `#[serde(rename = "…")]` among `attrs`, if written (serde reports its own
+/// syntax errors, so anything else is ignored here).
+fn serde_rename(attrs: &[syn::Attribute]) -> Option<LitStr> {
+    let mut rename = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") && meta.input.peek(syn::Token![=]) {
+                rename = Some(meta.value()?.parse::<LitStr>()?);
+            } else if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                meta.input.parse::<proc_macro2::Group>()?;
+            }
+            Ok(())
+        });
+    }
+    rename
 }
 
 fn version_key(version: Option<&Version>) -> VersionKey {

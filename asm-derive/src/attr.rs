@@ -85,6 +85,14 @@ pub(crate) enum Level {
 }
 
 impl Level {
+    /// An attribute as it is usually written at this level, for messages.
+    fn example(self) -> &'static str {
+        match self {
+            Self::Struct => "#[aws_secrets(name = \"prod/db\")]",
+            Self::Field => "#[aws_secrets(key = \"password\")]",
+        }
+    }
+
     fn keys(self) -> &'static [&'static str] {
         match self {
             Self::Struct => STRUCT_KEYS,
@@ -165,17 +173,23 @@ pub(crate) fn parse(attrs: &[Attribute], level: Level, errors: &mut Errors) -> A
         let list = match &attr.meta {
             Meta::List(list) => list,
             Meta::Path(_) | Meta::NameValue(_) => {
-                let example = match level {
-                    Level::Struct => "#[aws_secrets(arn = \"…\")]",
-                    Level::Field => "#[aws_secrets(public)]",
-                };
                 errors.push(syn::Error::new_spanned(
                     attr,
-                    format!("expected a list of keys, like `{example}`"),
+                    format!("expected a list of keys, like `{}`", level.example()),
                 ));
                 continue;
             }
         };
+        if list.tokens.is_empty() {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                format!(
+                    "empty `#[aws_secrets()]`: write the keys, like `{}`, or remove the attribute",
+                    level.example()
+                ),
+            ));
+            continue;
+        }
         if let Err(err) = list.parse_nested_meta(|meta| {
             one_key(&mut out, level, &meta, errors)?;
             Ok(())
@@ -317,7 +331,7 @@ fn store(out: &mut Attrs, key: &'static str, lit: LitStr, errors: &mut Errors) {
         TTL | ROTATION => match duration::parse(&value) {
             Ok(0) => {
                 let why = if key == TTL {
-                    "a zero TTL would send every read to Secrets Manager (rate limits, cost); use at least `1s`"
+                    "a zero TTL would send every read to Secrets Manager (rate limits, cost); remove `ttl` to use the cache's (600 s by default), or give minutes, like `ttl = \"10m\"`"
                 } else {
                     "a secret cannot rotate every zero seconds"
                 };
@@ -445,6 +459,14 @@ fn example(key: &str) -> &'static str {
 
 /// "unknown key", with the closest known key when there is one.
 fn unknown_key(written: &str, level: Level) -> String {
+    if let Some(part) = ["region", "account", "account_id", "partition"]
+        .into_iter()
+        .find(|k| *k == written)
+    {
+        return format!(
+            "unknown key `{written}`: a secret's {part} is not a key; the region (and account) of a `name` are the SDK client's (`AWS_REGION`, the profile, the `SdkConfig`), and a secret in another {part} is read by its full `arn = \"arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME\"`"
+        );
+    }
     if let Some((_, meant)) = ALIASES.iter().find(|(alias, _)| *alias == written) {
         return format!("unknown key `{written}`; did you mean {meant}?");
     }
@@ -608,6 +630,14 @@ mod tests {
         assert!(errors[0].contains("above zero"), "{errors:?}");
         let (_, errors) = parse_field(&[parse_quote!(#[aws_secrets])]);
         assert!(errors[0].contains("list of keys"), "{errors:?}");
+        assert!(errors[0].contains("key = \"password\""), "{errors:?}");
+        let (_, errors) = parse_field(&[parse_quote!(#[aws_secrets()])]);
+        assert!(
+            errors[0].starts_with("empty `#[aws_secrets()]`"),
+            "{errors:?}"
+        );
+        let (_, errors) = parse_struct(&[parse_quote!(#[aws_secrets(region = "eu-west-1")])]);
+        assert!(errors[0].contains("full `arn"), "{errors:?}");
         let (_, errors) = parse_struct(&[parse_quote!(#[aws_secrets(crate = "not a path")])]);
         assert!(errors[0].contains("not a path"), "{errors:?}");
     }

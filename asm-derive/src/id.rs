@@ -131,6 +131,11 @@ pub(crate) fn check_version_id(text: &str) -> Result<(), String> {
 /// `*` and `?` would make the id, and the IAM policy generated from it, match more than one
 /// secret.
 fn no_wildcard(text: &str) -> Result<(), String> {
+    if let Some(name) = text.strip_suffix("-??????") {
+        return Err(format!(
+            "drop the `-??????`: write the secret as `{name}`; Secrets Manager appends six characters to every name, and the generated IAM policy adds the `-??????` that matches them"
+        ));
+    }
     match text.chars().find(|c| matches!(c, '*' | '?')) {
         Some(c) => Err(format!(
             "wildcard `{c}` in a secret id: least privilege means naming the exact secret, so that the IAM policy generated from this id grants access to it alone; write the full name, with `${{VAR}}` for a part that varies by deployment"
@@ -526,10 +531,19 @@ mod tests {
                 .contains("least privilege")
         );
         assert!(arn_err("arn:aws:secretsmanager:*:123456789012:secret:a").contains("wildcard `*`"));
+        assert!(check_name("prod/db-??").fails().contains("wildcard `?`"));
+    }
+
+    #[test]
+    fn a_hand_written_policy_suffix_is_explained() {
+        let err = check_name("prod/db-??????").fails();
         assert!(
-            check_name("prod/db-??????")
-                .fails()
-                .contains("wildcard `?`")
+            err.starts_with("drop the `-??????`: write the secret as `prod/db`"),
+            "{err}"
+        );
+        assert!(
+            arn_err("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-??????")
+                .starts_with("drop the `-??????`")
         );
     }
 

@@ -76,6 +76,9 @@ use syn::{DeriveInput, parse_macro_input};
 /// `public` and may then be anything `serde` can deserialize. The derive refuses obvious plain
 /// types (`String`, `&str`, integers, `bool`, `Vec<…>`, `Option<String>`…) without `public`; for
 /// other types the `SecretField` bound of the runtime says the same at the field's type.
+/// `SecretField` is sealed: for your own redacting newtype, read a `SecretString` and wrap it
+/// after loading. A `Box` or `Vec` of a secret wrapper is refused (a wrapper is on the heap
+/// already; a field reads one value).
 ///
 /// # Keys
 ///
@@ -83,14 +86,14 @@ use syn::{DeriveInput, parse_macro_input};
 /// |-----|-------|---------|---------|----------|
 /// | `arn = "…"` | struct, field | — | The secret, by full ARN: `arn:<aws\|aws-cn\|aws-us-gov>:secretsmanager:<region>:<12-digit account>:secret:<name>`; each part is checked and an error says which one is wrong. | The generated IAM policy grants exactly this ARN. No `*` or `?`: least privilege names the exact secret. |
 /// | `name = "…"` | struct, field | — | The secret, by name: 1 to 512 characters of `A-Za-z0-9/_+=.@-`. Conflicts with `arn`. | As `arn`; the account and region come from the cache's configuration. |
-/// | `key = "…"` | field | the field's name (struct secret); the whole secret (field secret) | The JSON key the field reads. Not empty. | — |
-/// | `public` | field | masked | The field is not a secret wrapper: any `T: serde::de::DeserializeOwned` (`String`, `u16`, an enum). Not on `SecretString`/`SecretSlice` fields. | The value may reach `Debug` output, logs and panics: use it for hosts, ports, user names you would print anyway. |
+/// | `key = "…"` | field | the field's name (struct secret); the whole secret (field secret) | The JSON key the field reads. Not empty. A `#[serde(rename = "…")]` does not change it: a field with one and no `key` reads its own name, so the derive refuses it and says to write `key`. | — |
+/// | `public` | field | masked | The field is not a secret wrapper: any `T: serde::Deserialize` (`String`, `u16`, an enum); for another type the error says to add `#[derive(Deserialize)]`. Not on `SecretString`/`SecretSlice` fields. | The value may reach `Debug` output, logs and panics: use it for hosts, ports, user names you would print anyway. |
 /// | `binary` | field | text | The field is the whole `SecretBinary` of its secret, as `SecretSlice<u8>` or `Option<SecretSlice<u8>>`. Not with `key` or `public`. | Stays masked. |
-/// | `nested` | field | — | The field's type implements `AwsSecrets`; no other key goes with it. Its secrets are loaded with the outer struct's, and listed in `SECRET_IDS` and the IAM policy. | — |
+/// | `nested` | field | — | The field's type implements `AwsSecrets` (the struct itself: `Option<Inner>` is refused, a nested struct is loaded whole); no other key goes with it. Its secrets are loaded with the outer struct's, and listed in `SECRET_IDS` and the IAM policy. | — |
 /// | `version_stage = "…"` | struct, field | `AWSCURRENT` | Read the version with this staging label (1 to 256 characters of `A-Za-z0-9_-`), e.g. `AWSPREVIOUS` during a rotation. On the struct it applies to the struct's secret. Conflicts with `version_id`. | A stage other than `AWSCURRENT` does not follow a rotation to the new value. |
 /// | `version_id = "…"` | struct, field | — | Read one exact version (32 to 64 characters of `A-Za-z0-9-`, usually a UUID). On the struct it applies to the struct's secret. | A pinned version never changes: it is never refreshed for rotation. |
-/// | `ttl = "…"` | struct, field | the cache's default (600 s) | How long a value is served from the cache before it is read again: `"90s"`, `"10m"`, `"1h"`, `"30d"`, or combined largest first (`"1h30m"`). Above zero. On the struct it is the default for every secret the struct reads (not for `nested` structs); the field's wins. When fields ask for different TTLs of one secret, the shortest wins. | A longer TTL means fewer API calls, and a rotated value picked up later. |
-/// | `rotation = "…"` | struct, field | — | The secret's rotation interval, in the `ttl` format. The TTL must stay below it: the error is on the `ttl`. Struct-level is the default for every secret the struct reads. | Keeps a rotated-out credential from being served for a whole rotation period. |
+/// | `ttl = "…"` | struct, field | the cache's default (600 s) | How long a value is served from the cache before it is read again: `"90s"`, `"10m"`, `"1h"`, `"30d"`, or combined largest first (`"1h30m"`). Above zero. It is that secret's TTL, replacing the cache's whether longer or shorter (a value is still never served past the cache's `max_staleness`). On the struct it is the default for every secret the struct reads (not for `nested` structs); the field's wins. When fields, or two structs loaded through one cache, declare different TTLs for one secret, the shortest applies to every reader of it: they share one cached value. | A longer TTL means fewer API calls, and a rotated value picked up later. |
+/// | `rotation = "…"` | struct, field | — | The secret's rotation interval, in the `ttl` format. A `ttl` declared with it must stay below it: the error is on the `ttl`. Without a `ttl`, the TTL in force (the cache's) is checked at load, under the cache's `rotation_guardrail`: a warning, `Error::TtlNotBelowRotation` when `Strict`, nothing when `Off`. Struct-level is the default for every secret the struct reads. | Keeps a rotated-out credential from being served for a whole rotation period. |
 /// | `crate = "…"` | struct | `::asm_runtime` | The path of the runtime crate, for crates that re-export it. | — |
 ///
 /// Keys may be spread over several `#[aws_secrets(…)]` attributes; each is written once.
@@ -106,7 +109,10 @@ use syn::{DeriveInput, parse_macro_input};
 /// # Checked at compile time
 ///
 /// Each is a compile error pointing at the tokens that are wrong, all reported at once:
-/// a shape other than a non-generic struct with named fields; a field with no source; an ARN
+/// a shape other than a struct with named fields and no generics or lifetimes; a field with no
+/// source; `nested` on an `Option`; `region`/`account` keys (the region is the client's; a
+/// secret elsewhere is named by full `arn`); a hand-written `-??????` suffix (the IAM policy
+/// adds it); an empty `#[aws_secrets()]`; a `#[serde(rename)]` without `key`; an ARN
 /// or name that does not parse (naming the wrong part), a wildcard, a malformed placeholder; a
 /// plain type without `public`, `public` on a secret wrapper, `binary` on another type or with
 /// `key`; unknown keys (with "did you mean"), duplicate keys (on the second one), conflicting

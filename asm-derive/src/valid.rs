@@ -21,7 +21,17 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
         // After an attribute error, what the field was meant to be is a guess: say nothing more.
         let quiet = field.attrs.had_errors || parent.had_errors;
         match field.source(parent) {
-            Source::Nested => {}
+            Source::Nested => {
+                if kind(field.ty).1 {
+                    errors.push_spanned(
+                        field.ty,
+                        format!(
+                            "`nested` on `{}` is not supported: a nested struct is loaded whole, with its outer struct, and a secret it cannot read fails the load; make the field the struct itself (its own fields may be `Option`s)",
+                            type_string(field.ty)
+                        ),
+                    );
+                }
+            }
             Source::Missing if quiet => {}
             Source::Missing => errors.error(
                 field.ident.span(),
@@ -34,6 +44,7 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
                 if !field.attrs.had_errors {
                     field_type(field, &read, errors);
                     field_ttl(field, parent, errors);
+                    serde_rename(field, &read, errors);
                 }
                 reads.push((field, read));
             }
@@ -101,6 +112,22 @@ fn field_ttl(field: &Field<'_>, parent: &Attrs, errors: &mut Errors) {
     }
 }
 
+/// `#[serde(rename = "x")]` does not change the key the field reads; say so when they differ.
+fn serde_rename(field: &Field<'_>, read: &Read<'_>, errors: &mut Errors) {
+    let (Some(rename), None, Some(key)) = (&field.serde_rename, read.key_lit, &read.key) else {
+        return;
+    };
+    let renamed = rename.value();
+    if renamed != *key {
+        errors.error(
+            rename.span(),
+            format!(
+                "`#[serde(rename = \"{renamed}\")]` does not change the JSON key this field reads from its secret, which is `{key}` (the field's name): write `#[aws_secrets(key = \"{renamed}\")]` to read `{renamed}`"
+            ),
+        );
+    }
+}
+
 const TTL_WHY: &str = "after a rotation, the old value could be served until its TTL runs out; keep the TTL below the rotation interval";
 
 fn ttl_not_below(ttl: &Dur, rotation: &Dur) -> String {
@@ -122,6 +149,8 @@ enum Kind {
     OtherWrapper,
     /// A type that obviously holds its value in the clear: `String`, `u16`, `Vec<…>`.
     Plain,
+    /// A container (`Box`, `Vec`…) of a secret wrapper: `Box<SecretString>`.
+    Contained(&'static str),
     /// Anything else: left to the `SecretField` bound.
     Unknown,
 }
@@ -194,10 +223,16 @@ fn kind(ty: &Type) -> (Kind, bool) {
                 (name, []) if PLAIN.contains(&name) || name.starts_with("NonZero") => {
                     (Kind::Plain, false)
                 }
-                (name, args) if CONTAINERS.contains(&name) => (
-                    plain_if(args.iter().all(|a| kind(a).0 == Kind::Plain)),
-                    false,
-                ),
+                (name, args) if CONTAINERS.contains(&name) => {
+                    let container = CONTAINERS.iter().copied().find(|c| *c == name);
+                    match container.filter(|_| args.iter().any(|a| kind(a).0.is_wrapper())) {
+                        Some(container) => (Kind::Contained(container), false),
+                        None => (
+                            plain_if(args.iter().all(|a| kind(a).0 == Kind::Plain)),
+                            false,
+                        ),
+                    }
+                }
                 _ => (Kind::Unknown, false),
             }
         }
@@ -293,6 +328,19 @@ fn field_type(field: &Field<'_>, read: &Read<'_>, errors: &mut Errors) {
                 read.key.as_deref().unwrap_or_default()
             ),
         ),
+        Kind::Contained(container) => {
+            let why = if matches!(container, "Box" | "Rc" | "Arc" | "Cow") {
+                format!(
+                    "a secret wrapper holds its value on the heap already, and a loaded struct is shared whole (`Live::current` is an `Arc`): remove the `{container}`"
+                )
+            } else {
+                "a field reads one value, and a JSON array or object is not split into several secrets: read it whole into one `SecretString` (its JSON text), or give each value its own key and field".to_owned()
+            };
+            errors.push_spanned(
+                field.ty,
+                format!("`{ty}` is not a type a secret is read into: {why}"),
+            );
+        }
         Kind::Text | Kind::Bytes | Kind::OtherWrapper | Kind::Unknown => {}
     }
 }
@@ -405,7 +453,12 @@ mod tests {
         }
         assert_eq!(k(parse_quote!(Option<String>)), (Kind::Plain, true));
         assert_eq!(k(parse_quote!(ApiKey)).0, Kind::Unknown);
-        assert_eq!(k(parse_quote!(Vec<SecretString>)).0, Kind::Unknown);
+        assert_eq!(k(parse_quote!(Vec<SecretString>)).0, Kind::Contained("Vec"));
+        assert_eq!(
+            k(parse_quote!(Option<Box<SecretString>>)),
+            (Kind::Contained("Box"), true)
+        );
+        assert_eq!(k(parse_quote!(Vec<ApiKey>)).0, Kind::Unknown);
         assert_eq!(k(parse_quote!(<T as Tr>::Out)).0, Kind::Unknown);
     }
 
@@ -497,6 +550,38 @@ mod tests {
         assert!(errors[0].contains("`ttl` (`30d`) is not below `rotation` (`30d`)"));
         assert!(errors[1].contains("`ttl` (`1h`) is not below `rotation` (`30m`)"));
         assert!(errors[2].contains("`rotation` (`1d`) is not above the struct's `ttl` (`30d`)"));
+    }
+
+    #[test]
+    fn reports_shapes_a_secret_is_not_read_into() {
+        let errors = errors_of(&parse_quote! {
+            #[aws_secrets(name = "prod/db")]
+            struct S {
+                a: Box<SecretString>,
+                b: Vec<SecretString>,
+                #[serde(rename = "pw")]
+                password: SecretString,
+                #[serde(rename = "user")]
+                #[aws_secrets(key = "user")]
+                user: SecretString,
+                #[aws_secrets(nested)]
+                inner: Option<Inner>,
+            }
+        });
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[0].contains("remove the `Box`"), "{errors:?}");
+        assert!(
+            errors[1].contains("give each value its own key"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[2].contains("write `#[aws_secrets(key = \"pw\")]`"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[3].contains("`nested` on `Option<Inner>` is not supported"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -70,12 +70,14 @@ pub(crate) struct Shared {
     changes: watch::Sender<u64>,
 }
 
-/// One (id, version) a loader asks for, with the TTL it wants.
+/// One (id, version) a loader asks for, with the TTL it declares and the rotation interval
+/// it says the secret has.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     pub(crate) id: Arc<str>,
     pub(crate) version: Version,
     pub(crate) ttl: Option<Duration>,
+    pub(crate) rotation: Option<Duration>,
 }
 
 /// What a read found in memory.
@@ -108,7 +110,8 @@ impl SecretCache {
     /// A cache over a client from the default AWS configuration chain: environment, shared
     /// profile (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
     /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another endpoint,
-    /// such as a local Secrets Manager.
+    /// such as a local Secrets Manager. The configuration is loaded with the pinned
+    /// [`behavior_version`](Self::behavior_version).
     ///
     /// # Errors
     /// [`Error::Config`] when no region is configured.
@@ -127,16 +130,47 @@ impl SecretCache {
             .connect_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
             .read_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
             .build();
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let config = aws_config::defaults(Self::behavior_version())
             .timeout_config(timeouts)
             .load()
             .await;
+        Self::from_conf(&config)
+    }
+
+    /// A cache with the default settings over a client built from `config`: the one
+    /// `SdkConfig` a service already loaded for its other AWS clients (S3, DynamoDB…), with
+    /// their region, credentials, endpoint, retries and timeouts. The cache's own per-attempt
+    /// and per-call deadlines apply on top.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f() -> Result<(), asm_runtime::Error> {
+    /// use asm_runtime::{SecretCache, aws_config};
+    /// let config = aws_config::load_defaults(SecretCache::behavior_version()).await;
+    /// // let s3 = aws_sdk_s3::Client::new(&config);
+    /// let cache = SecretCache::from_conf(&config)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `config` has no region.
+    pub fn from_conf(config: &aws_config::SdkConfig) -> Result<Self, Error> {
         if config.region().is_none() {
             return Err(Error::Config {
                 message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
             });
         }
-        Ok(Self::new(Client::new(&config)))
+        Ok(Self::new(Client::new(config)))
+    }
+
+    /// The SDK behavior version [`from_env`](Self::from_env) loads its configuration with:
+    /// `BehaviorVersion::v2026_01_12()` (SDK retries on by default, a 3.1 s connect timeout,
+    /// proxy environment variables honoured). It is pinned rather than `latest()`, so that an
+    /// SDK upgrade does not change this library's behaviour silently; a new release of this
+    /// library moves it on purpose. Pass it to `aws_config::load_defaults` to build an
+    /// `SdkConfig` that behaves like `from_env`'s.
+    pub fn behavior_version() -> aws_config::BehaviorVersion {
+        aws_config::BehaviorVersion::v2026_01_12()
     }
 
     /// The SDK client the cache calls, when its source is the Secrets Manager API.
@@ -196,6 +230,7 @@ impl SecretCache {
         );
         let secrets = secrets.into_iter().collect::<Result<Vec<_>, _>>()?;
         guarded?;
+        self.shared.guard_declared_rotation(&entries, requests)?;
         Ok(secrets)
     }
 
@@ -229,6 +264,11 @@ impl SecretCache {
         settings.version_checks || settings.guardrail.is_on()
     }
 
+    /// Whether the cache fetches several secrets with `BatchGetSecretValue`.
+    pub(crate) fn batches(&self) -> bool {
+        self.shared.settings.batch
+    }
+
     /// The wait before retrying after `failures` consecutive failures (full jitter).
     pub(crate) fn backoff(&self, failures: u32) -> Duration {
         backoff::backoff(failures, self.shared.settings.max_backoff)
@@ -251,6 +291,12 @@ impl SecretCache {
     pub async fn refresh_now(&self, id: &str) -> Result<Arc<Secret>, Error> {
         let version = &self.shared.settings.version;
         let entry = self.shared.entry(id, version, None);
+        self.force(&entry).await
+    }
+
+    /// [`refresh_now`](Self::refresh_now) for one entry: coalesced with a fetch in flight,
+    /// rate limited by `refresh_now_interval`.
+    pub(crate) async fn force(&self, entry: &Arc<Entry>) -> Result<Arc<Secret>, Error> {
         let now = Instant::now();
         let limited = {
             let mut forced = entry
@@ -272,10 +318,10 @@ impl SecretCache {
                 return Ok(Arc::clone(&loaded.secret));
             }
         }
-        tracing::debug!(secret_id = id, "refresh requested");
+        tracing::debug!(secret_id = &*entry.id, "refresh requested");
         entry.failure.forget();
         entry.force();
-        self.shared.flight(&entry).await
+        self.shared.flight(entry).await
     }
 
     /// Drops `id` (every version, under its name and ARN); the next read fetches it again.
@@ -317,16 +363,11 @@ impl fmt::Debug for SecretCache {
 
 impl Shared {
     fn entry(&self, id: &str, version: &Version, ttl: Option<Duration>) -> Arc<Entry> {
-        let default_ttl = self.settings.ttl;
         let entry = self.entries.get_or_insert(id, version, || {
-            Entry::new(
-                id.into(),
-                version.clone(),
-                ttl.unwrap_or(default_ttl).min(default_ttl),
-            )
+            Entry::new(id.into(), version.clone(), self.settings.ttl)
         });
         if let Some(ttl) = ttl {
-            entry.lower_ttl(ttl);
+            entry.declare_ttl(ttl);
         }
         entry
     }

@@ -28,6 +28,14 @@ pub enum Error {
         /// The secret id or ARN asked for.
         secret_id: String,
     },
+    /// The secret has no version with this staging label or id (or, the service does not say
+    /// which, no such secret exists).
+    VersionNotFound {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+        /// The version asked for.
+        version: crate::Version,
+    },
     /// The service throttled the request.
     Throttled {
         /// The secret id or ARN asked for.
@@ -90,6 +98,10 @@ pub enum Error {
         field: String,
     },
     /// Refreshes kept failing and the cached value is older than `max_staleness`.
+    ///
+    /// `Display` includes the last failure (it says what to fix), so, by the convention of
+    /// `std::error::Error`, `source()` does not return it as well: an `anyhow`/`eyre` chain
+    /// shows it once. The failure itself is the `last_failure` field.
     Stale {
         /// The secret id or ARN.
         secret_id: String,
@@ -97,6 +109,13 @@ pub enum Error {
         age: Duration,
         /// The most recent refresh failure.
         last_failure: Box<Error>,
+    },
+    /// [`SecretCache::invalidate`](crate::SecretCache::invalidate) dropped the secret while a
+    /// struct was being loaded from it, so the load has no value to build from. Loading again
+    /// fetches it anew.
+    Invalidated {
+        /// The secret id or ARN that was invalidated.
+        secret_id: String,
     },
     /// The request did not get a usable answer: timeout, connection failure, or a response
     /// that could not be parsed.
@@ -163,6 +182,7 @@ macro_rules! secret_id_of {
         match $error {
             Self::AccessDenied { secret_id, .. }
             | Self::NotFound { secret_id }
+            | Self::VersionNotFound { secret_id, .. }
             | Self::Throttled { secret_id, .. }
             | Self::Decryption { secret_id }
             | Self::InvalidRequest { secret_id, .. }
@@ -171,6 +191,7 @@ macro_rules! secret_id_of {
             | Self::WrongType { secret_id, .. }
             | Self::TooLarge { secret_id, .. }
             | Self::Stale { secret_id, .. }
+            | Self::Invalidated { secret_id }
             | Self::Transport { secret_id, .. }
             | Self::Service { secret_id, .. }
             | Self::TtlNotBelowRotation { secret_id, .. } => Some(secret_id),
@@ -186,7 +207,10 @@ impl Error {
     /// service-side (5xx) errors. Refreshes back off and retry these; others are reported.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Throttled { .. } | Self::Transport { .. } | Self::Service { .. } => true,
+            Self::Throttled { .. }
+            | Self::Transport { .. }
+            | Self::Service { .. }
+            | Self::Invalidated { .. } => true,
             Self::Stale { last_failure, .. } => last_failure.is_transient(),
             _ => false,
         }
@@ -220,6 +244,21 @@ impl fmt::Display for Error {
                 "secret `{secret_id}` not found; check the name or ARN, the region the client \
                  uses, and the account of the credentials"
             ),
+            Self::VersionNotFound { secret_id, version } => {
+                let (what, key) = match version {
+                    crate::Version::Stage(stage) => {
+                        (format!("staging label `{stage}`"), "version_stage")
+                    }
+                    crate::Version::Id(id) => (format!("version id `{id}`"), "version_id"),
+                };
+                write!(
+                    f,
+                    "secret `{secret_id}` has no version with {what}; check `{key}` (the \
+                     secret's versions: `aws secretsmanager list-secret-version-ids --secret-id \
+                     {secret_id}`), and if the secret itself is missing, its name, region and \
+                     account"
+                )
+            }
             Self::Throttled { secret_id, action } => write!(
                 f,
                 "`{action}` throttled while reading `{secret_id}`; too many calls: is every \
@@ -290,6 +329,11 @@ impl fmt::Display for Error {
                  it fails: {last_failure}",
                 age.as_secs()
             ),
+            Self::Invalidated { secret_id } => write!(
+                f,
+                "secret `{secret_id}` was invalidated (`SecretCache::invalidate`) while a struct \
+                 was loaded from it; load the struct again"
+            ),
             Self::Transport {
                 secret_id,
                 kind,
@@ -335,11 +379,53 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl Error {
+    /// A not-found answer to a request for `version`: when that is not `AWSCURRENT`, the
+    /// version is what is most likely missing, and the error says so.
+    pub(crate) fn for_version(self, version: &crate::Version) -> Self {
         match self {
-            Self::Stale { last_failure, .. } => Some(&**last_failure),
-            _ => None,
+            Self::NotFound { secret_id } if !version.is_current() => Self::VersionNotFound {
+                secret_id,
+                version: version.clone(),
+            },
+            other => other,
         }
+    }
+}
+
+/// No variant has a `source()`: the one that wraps another error, [`Error::Stale`], prints it
+/// in its `Display`.
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message in an error's `source()` chain, as `anyhow`'s `{:#}` prints them.
+    fn chain(err: &Error) -> String {
+        let mut out = err.to_string();
+        let mut next = std::error::Error::source(err);
+        while let Some(cause) = next {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
+
+    #[test]
+    fn a_stale_errors_last_failure_is_shown_once_in_a_chain() {
+        let last = Error::Throttled {
+            secret_id: "prod/db".into(),
+            action: "secretsmanager:GetSecretValue",
+        };
+        let stale = Error::Stale {
+            secret_id: "prod/db".into(),
+            age: Duration::from_secs(4_000),
+            last_failure: Box::new(last.clone()),
+        };
+        let shown = chain(&stale);
+        assert_eq!(shown.matches(&last.to_string()).count(), 1, "{shown}");
+        assert!(shown.contains("4000s old"), "{shown}");
     }
 }

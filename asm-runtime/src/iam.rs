@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::arn::Arn;
 use crate::{Error, SecretCache};
 
 /// An IAM policy document granting `secretsmanager:GetSecretValue` on exact secret ARNs, and
@@ -9,17 +10,23 @@ use crate::{Error, SecretCache};
 /// the rotation guardrail, both on by default).
 ///
 /// Ids become resources this way:
-/// - a full ARN (ending in the six-character suffix Secrets Manager adds) is used as it is;
-/// - a name, or an ARN without the suffix, becomes the ARN the cache fetched it under when
-///   it has been loaded, and otherwise `arn:…:secret:NAME-??????`, which matches that one
-///   secret and no other (the form AWS documents for this case); a name needs the cache's
-///   region and an account, taken from another ARN of the same struct.
+/// - a secret the cache has loaded: the ARN the service returned for it, always;
+/// - before that, a complete ARN (its name ends in `-` and six letters or digits) as written,
+///   and a partial ARN as `arn:…:secret:NAME-??????`, which matches that one secret and no
+///   other. A partial ARN whose name itself ends in `-` and six characters (`…:secret:app-config`)
+///   is read as complete: that is how Secrets Manager reads it too, so name such secrets by
+///   `name` or by their full ARN;
+/// - a name, before it is loaded, as `arn:…:secret:NAME-??????` in the cache's region and the
+///   caller's account. The account is taken only from what the service said about the
+///   caller's own secrets: the loaded ARN of a secret of the struct named by `name`. An ARN
+///   written in the struct may belong to another account, so it is not used.
 ///
-/// No secret resource is ever `*`. `BatchGetSecretValue`, which the cache uses to load many
-/// secrets in one call, is left out by default: IAM cannot scope it to resources, so granting
-/// it takes `Resource: "*"` (harmless, as the batch still needs `GetSecretValue` on each
-/// secret, but not least privilege). Without it the cache falls back to one `GetSecretValue`
-/// per secret after one denied call. [`with_batch`](Self::with_batch) adds it.
+/// No secret resource is ever `*`. When the cache batches (the default,
+/// [`SecretCacheBuilder::batch`](crate::SecretCacheBuilder::batch)), a second statement allows
+/// `secretsmanager:BatchGetSecretValue` on `Resource: "*"`: IAM cannot scope that action to
+/// secrets, and the batch still needs `GetSecretValue` on each secret, which the first
+/// statement grants on exact ARNs only. Leaving it out would make every process's first load
+/// log one denied call in CloudTrail.
 ///
 /// # Examples
 /// ```
@@ -40,9 +47,7 @@ impl IamPolicy {
         ids: impl Iterator<Item = &'a str>,
     ) -> Result<Self, Error> {
         let ids: Vec<&str> = ids.collect();
-        let account = ids
-            .iter()
-            .find_map(|id| parse_arn(id).map(|arn| arn.account.to_owned()));
+        let account = caller_account(cache, &ids);
         let mut resources = ids
             .iter()
             .map(|id| resource(cache, id, account.as_deref()))
@@ -52,7 +57,7 @@ impl IamPolicy {
         Ok(Self {
             resources,
             describe: cache.uses_describe(),
-            batch: false,
+            batch: cache.batches(),
         })
     }
 
@@ -61,12 +66,9 @@ impl IamPolicy {
         &self.resources
     }
 
-    /// Adds a statement allowing `secretsmanager:BatchGetSecretValue` (on `*`, the only
-    /// resource IAM accepts for it), so cold loads of several secrets take one call.
-    #[must_use]
-    pub fn with_batch(mut self) -> Self {
-        self.batch = true;
-        self
+    /// Whether the policy allows `BatchGetSecretValue` (when the cache batches).
+    pub fn allows_batch(&self) -> bool {
+        self.batch
     }
 
     /// The policy document as pretty JSON.
@@ -83,7 +85,7 @@ impl IamPolicy {
         })];
         if self.batch {
             statements.push(serde_json::json!({
-                "Sid": "BatchReadsStillNeedGetSecretValueOnEachSecret",
+                "Sid": "BatchGetSecretValueCannotBeScopedToSecretsAndNeedsGetSecretValueOnEach",
                 "Effect": "Allow",
                 "Action": ["secretsmanager:BatchGetSecretValue"],
                 "Resource": "*",
@@ -103,54 +105,29 @@ impl fmt::Display for IamPolicy {
     }
 }
 
-struct Arn<'a> {
-    prefix: &'a str,
-    account: &'a str,
-    name: &'a str,
-}
-
-/// Splits `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`.
-fn parse_arn(id: &str) -> Option<Arn<'_>> {
-    let mut parts = id.splitn(7, ':');
-    let fields: [&str; 7] = std::array::from_fn(|_| parts.next().unwrap_or_default());
-    let [arn, _, service, _, account, kind, name] = fields;
-    (arn == "arn" && service == "secretsmanager" && kind == "secret" && !name.is_empty()).then(
-        || Arn {
-            prefix: &id[..id.len() - name.len()],
-            account,
-            name,
-        },
-    )
-}
-
-/// Whether a secret name ends in the `-XXXXXX` suffix of a full ARN.
-fn has_suffix(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    bytes.len() > 7
-        && bytes[bytes.len() - 7] == b'-'
-        && bytes[bytes.len() - 6..]
-            .iter()
-            .all(u8::is_ascii_alphanumeric)
+/// The caller's own account, from the loaded ARN of a secret named by `name` (which the
+/// service looked up in the caller's account).
+fn caller_account(cache: &SecretCache, ids: &[&str]) -> Option<String> {
+    ids.iter()
+        .filter(|id| Arn::parse(id).is_none())
+        .filter_map(|id| cache.known_arn(id))
+        .find_map(|known| Arn::parse(&known).map(|arn| arn.account.to_owned()))
 }
 
 fn resource(cache: &SecretCache, id: &str, account: Option<&str>) -> Result<String, Error> {
-    if let Some(arn) = parse_arn(id) {
-        if has_suffix(arn.name) {
-            return Ok(id.to_owned());
-        }
-        return Ok(cache
-            .known_arn(id)
-            .unwrap_or_else(|| format!("{}{}-??????", arn.prefix, arn.name)));
-    }
     if let Some(known) = cache.known_arn(id) {
         return Ok(known);
+    }
+    if let Some(arn) = Arn::parse(id) {
+        return Ok(arn.resource_pattern());
     }
     let region = cache.region().ok_or_else(|| Error::Config {
         message: format!("no region to build the ARN of `{id}`: configure the client's region"),
     })?;
     let account = account.ok_or_else(|| Error::Config {
         message: format!(
-            "the account of `{id}` is unknown: load the struct through this cache first, or name one of its secrets by ARN"
+            "the account of `{id}` is unknown: load the struct through this cache first (the \
+             policy then names the ARNs the service returned), or name its secrets by full ARN"
         ),
     })?;
     Ok(format!(
@@ -173,45 +150,97 @@ fn partition(region: &str) -> &'static str {
 mod tests {
     use super::*;
 
-    #[test]
-    fn full_arns_are_recognised_by_their_suffix() {
-        assert!(has_suffix("prod/db-AbCdEf"));
-        assert!(!has_suffix("prod/db"));
-        assert!(!has_suffix("db-Ab"));
+    use aws_sdk_secretsmanager::Client;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+    use aws_smithy_mocks::{RuleMode, mock};
+
+    use crate::testing::client;
+
+    const OWN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
+    const OTHER: &str = "arn:aws:secretsmanager:us-east-1:999999999999:secret:";
+
+    /// A cache whose `GetSecretValue` answers with `full_arn`, whatever is asked.
+    fn cache_answering(full_arn: &str, batch: bool) -> (SecretCache, aws_smithy_mocks::Rule) {
+        let (arn, name) = (
+            full_arn.to_owned(),
+            full_arn[OWN.len()..full_arn.len() - 7].to_owned(),
+        );
+        let rule = mock!(Client::get_secret_value).then_output(move || {
+            GetSecretValueOutput::builder()
+                .arn(&arn)
+                .name(&name)
+                .version_id("v1")
+                .secret_string("{}")
+                .build()
+        });
+        let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&rule]))
+            .batch(batch)
+            .build()
+            .expect("cache");
+        (cache, rule)
     }
 
-    #[test]
-    fn arn_parts() {
-        let arn =
-            parse_arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db").expect("arn");
-        assert_eq!((arn.account, arn.name), ("123456789012", "prod/db"));
-        assert_eq!(
-            arn.prefix,
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
-        );
-        assert!(parse_arn("prod/db").is_none());
+    fn policy(cache: &SecretCache, ids: &[&str]) -> Result<IamPolicy, Error> {
+        IamPolicy::for_ids(cache, ids.iter().copied())
     }
 
-    #[test]
-    fn batch_is_a_separate_opt_in_statement() {
-        let policy = IamPolicy {
-            resources: vec!["arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf".into()],
-            describe: false,
-            batch: false,
-        };
-        let parse = |p: &IamPolicy| serde_json::from_str::<serde_json::Value>(&p.to_json()).ok();
-        let plain = parse(&policy).expect("json");
-        assert_eq!(plain["Statement"].as_array().map(Vec::len), Some(1));
+    #[tokio::test]
+    async fn a_loaded_arn_wins_over_an_ambiguous_partial_arn() {
+        let real = format!("{OWN}prod/db-master-XyZ123");
+        let (cache, _rule) = cache_answering(&real, true);
+        // A partial ARN of `prod/db-master`: its name ends in `-` and six letters.
+        let partial = format!("{OWN}prod/db-master");
+        let before = policy(&cache, &[&partial]).expect("policy");
         assert_eq!(
-            plain["Statement"][0]["Resource"][0],
-            policy.resources[0].as_str()
+            before.resources(),
+            [partial.as_str()],
+            "read as complete before loading, as Secrets Manager reads it"
         );
-        let batched = parse(&policy.clone().with_batch()).expect("json");
-        assert_eq!(batched["Statement"].as_array().map(Vec::len), Some(2));
+        cache.get(&partial).await.expect("load");
+        let after = policy(&cache, &[&partial]).expect("policy");
+        assert_eq!(after.resources(), [real], "the ARN the service returned");
+    }
+
+    #[tokio::test]
+    async fn names_take_their_account_only_from_the_callers_loaded_secrets() {
+        let (cache, _rule) = cache_answering(&format!("{OWN}prod/db-AbCdEf"), true);
+        let cross_account = format!("{OTHER}shared/key-AbCdEf");
+        let err = policy(&cache, &[&cross_account, "prod/db", "prod/cache"])
+            .expect_err("an ARN of another account says nothing about the caller's");
+        assert!(
+            matches!(&err, Error::Config { message } if message.contains("load the struct")),
+            "{err:?}"
+        );
+        cache.get("prod/db").await.expect("load");
+        let loaded = policy(&cache, &[&cross_account, "prod/db", "prod/cache"]).expect("policy");
         assert_eq!(
-            batched["Statement"][1]["Action"][0],
-            "secretsmanager:BatchGetSecretValue"
+            loaded.resources(),
+            [
+                format!("{OWN}prod/cache-??????"),
+                format!("{OWN}prod/db-AbCdEf"),
+                cross_account,
+            ]
         );
+    }
+
+    #[tokio::test]
+    async fn the_policy_allows_batches_exactly_when_the_cache_makes_them() {
+        let json =
+            |p: &IamPolicy| serde_json::from_str::<serde_json::Value>(&p.to_json()).expect("json");
+        let id = format!("{OWN}a-AbCdEf");
+        let (batching, _rule) = cache_answering(&id, true);
+        let by_default = SecretCache::new(batching.client().cloned().expect("an SDK cache"));
+        let doc = json(&policy(&by_default, &[&id]).expect("policy"));
+        assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            doc["Statement"][1]["Action"][0], "secretsmanager:BatchGetSecretValue",
+            "the default cache batches, so the default policy allows it"
+        );
+        assert_eq!(doc["Statement"][0]["Resource"][0], id.as_str());
+        let (single, _rule) = cache_answering(&id, false);
+        let doc = json(&policy(&single, &[&id]).expect("policy"));
+        assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(1));
+        assert!(!doc.to_string().contains("BatchGetSecretValue"));
     }
 
     #[test]

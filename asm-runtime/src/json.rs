@@ -76,15 +76,19 @@ pub(crate) fn to_public<T: DeserializeOwned>(value: &Value) -> Result<T, &'stati
 
 /// Types a secret-sourced field may have: they keep the value masked.
 ///
-/// Implemented for [`SecretString`], [`SecretSlice<u8>`] and `Option` of either. A field of
-/// any other type must be marked `#[aws_secrets(public)]`, which makes the exposure visible
-/// in review.
+/// Implemented for [`SecretString`], [`SecretSlice<u8>`] and `Option` of either, and sealed on
+/// purpose: a type of the user's would decide for itself whether a secret stays masked, and
+/// the conversions (from a raw JSON value) are not a stable interface. A field of any other
+/// type is either read as `SecretString` and wrapped after loading, or marked
+/// `#[aws_secrets(public)]` (it then needs `serde::Deserialize`), which makes the exposure
+/// visible in review.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` would expose a secret value",
-    label = "secret-sourced fields must be `SecretString`, `SecretSlice<u8>` or an `Option` of them",
-    note = "if this value is not sensitive (a host, a port), mark the field `#[aws_secrets(public)]`"
+    message = "`{Self}` is not a type a secret is read into",
+    label = "secret-sourced fields are `SecretString`, `SecretSlice<u8>` or an `Option` of them",
+    note = "for your own wrapper (a redacting newtype, say), make this field `SecretString` and wrap it after loading; `SecretField` is sealed, so it cannot be implemented",
+    note = "if this value is not sensitive (a host, a port), mark the field `#[aws_secrets(public)]`; its type must then implement `serde::Deserialize`"
 )]
-pub trait SecretField: Sized {
+pub trait SecretField: Sized + sealed::Sealed {
     /// The name used in `WrongType` errors.
     const EXPECTED: &'static str;
 
@@ -96,6 +100,30 @@ pub trait SecretField: Sized {
     #[doc(hidden)]
     fn from_json(value: Option<&Value>) -> Result<Self, FieldError>;
 }
+
+/// The supertrait that keeps [`SecretField`] implemented by this crate only.
+mod sealed {
+    use secrecy::{SecretSlice, SecretString};
+
+    /// Not nameable outside the crate, so not implementable there.
+    #[allow(unreachable_pub)]
+    pub trait Sealed {}
+
+    impl Sealed for SecretString {}
+    impl Sealed for SecretSlice<u8> {}
+    impl<T: Sealed> Sealed for Option<T> {}
+}
+
+/// Types a `#[aws_secrets(public)]` field may have: any `serde::Deserialize` type.
+#[diagnostic::on_unimplemented(
+    message = "the `public` field type `{Self}` does not implement `serde::Deserialize`",
+    label = "a `public` field is deserialized from the secret's JSON value",
+    note = "add `#[derive(serde::Deserialize)]` to `{Self}`, or use a type that implements it (`String`, `u16`, …)"
+)]
+pub trait PublicField: DeserializeOwned {}
+
+#[diagnostic::do_not_recommend]
+impl<T: DeserializeOwned> PublicField for T {}
 
 /// Why one JSON value could not become a field; turned into a typed [`crate::Error`] by the
 /// caller, which knows the secret, key and field.

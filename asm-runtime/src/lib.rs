@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod arn;
 mod cache;
 mod error;
 mod global;
@@ -38,6 +39,14 @@ pub use source::memory::{MemoryFault, MemorySource};
 pub use vars::Vars;
 
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};
+
+/// The `aws-config` crate the cache loads its configuration with, re-exported so that an
+/// `SdkConfig` passed to [`SecretCache::from_conf`] is always of the version the cache was
+/// built against.
+pub use aws_config;
+/// The `aws-sdk-secretsmanager` crate the cache calls, re-exported so that a `Client` passed
+/// to [`SecretCache::new`] or [`SecretCache::builder`] is always of the cache's version.
+pub use aws_sdk_secretsmanager;
 
 /// Derives [`AwsSecrets`](trait@AwsSecrets) for a settings struct; the attribute reference
 /// follows.

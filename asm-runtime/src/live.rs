@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use futures_util::future::join_all;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
@@ -48,6 +49,9 @@ pub struct Live<T> {
     published: Arc<Published<T>>,
     changes: watch::Receiver<u64>,
     task: Arc<Task>,
+    /// The cache and the struct's requests, for [`refresh_now`](Self::refresh_now).
+    cache: SecretCache,
+    requests: Arc<[Request]>,
 }
 
 /// What the task publishes and handles read.
@@ -92,7 +96,7 @@ impl<T: AwsSecrets> Live<T> {
         let rotations = cache.changes();
         cache.get_many(&requests).await?;
         let entries = cache.entries(&requests);
-        let loaded = held(&entries).ok_or_else(|| lost(&requests))?;
+        let loaded = held_or_invalidated(&entries)?;
         let snapshot = build::<T>(&plan, &entries, &loaded)?;
         let published = Arc::new(Published {
             snapshot: ArcSwap::from_pointee(snapshot),
@@ -100,9 +104,9 @@ impl<T: AwsSecrets> Live<T> {
         });
         let (tx, changes) = watch::channel(0);
         let refresher = Refresher {
-            cache,
+            cache: cache.clone(),
             plan,
-            requests,
+            requests: requests.clone(),
             published: Arc::clone(&published),
             changes: tx,
             rotations,
@@ -111,6 +115,8 @@ impl<T: AwsSecrets> Live<T> {
             published,
             changes,
             task: Arc::new(Task(tokio::spawn(refresher.run()))),
+            cache,
+            requests: requests.into(),
         })
     }
 }
@@ -158,6 +164,26 @@ impl<T> Live<T> {
         self.published.last_error.load_full().map(|e| (*e).clone())
     }
 
+    /// Re-reads every secret of the struct from the service now, e.g. after a database
+    /// rejected the password of the current snapshot, whatever the secrets' ids (`${VAR}`
+    /// placeholders are resolved already).
+    ///
+    /// Like [`SecretCache::refresh_now`], for each secret: coalesced with a fetch in flight,
+    /// and within `refresh_now_interval` of the last forced refresh, its answer is reused. A
+    /// rotation found is adopted by the cache, and the task publishes the rebuilt snapshot as
+    /// for any rotation: [`changed`](Self::changed) wakes with it.
+    ///
+    /// # Errors
+    /// The first secret's failure, typed; the last good snapshot is still served.
+    pub async fn refresh_now(&self) -> Result<(), Error> {
+        let entries = self.cache.entries(&self.requests);
+        let results = join_all(entries.iter().map(|e| self.cache.force(e))).await;
+        results
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), Err)
+    }
+
     /// Stops the task, for this handle and its clones, and waits until it has stopped. No
     /// refresh starts afterwards; one already under way (a version check, then the fetch of a
     /// new version) completes. [`current`](Self::current)
@@ -177,6 +203,8 @@ impl<T> Clone for Live<T> {
             published: Arc::clone(&self.published),
             changes,
             task: Arc::clone(&self.task),
+            cache: self.cache.clone(),
+            requests: Arc::clone(&self.requests),
         }
     }
 }
@@ -340,16 +368,16 @@ fn freshness(entries: &[Arc<Entry>], loaded: &[Arc<Loaded>]) -> Option<Freshness
         })
 }
 
-/// A value dropped between loading and reading it (an `invalidate` racing the load).
-fn lost(requests: &[Request]) -> Error {
-    Error::Transport {
-        secret_id: requests
-            .first()
-            .map(|r| r.id.to_string())
+/// Every entry's value, or [`Error::Invalidated`] naming an entry that holds none: an
+/// `invalidate` raced the load and dropped it between loading and reading it.
+fn held_or_invalidated(entries: &[Arc<Entry>]) -> Result<Vec<Arc<Loaded>>, Error> {
+    held(entries).ok_or_else(|| Error::Invalidated {
+        secret_id: entries
+            .iter()
+            .find(|e| e.state.load().is_none())
+            .map(|e| e.id.to_string())
             .unwrap_or_default(),
-        kind: TransportKind::Other,
-        detail: Some("a secret was invalidated while it loaded; try again".into()),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -77,11 +77,14 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
     }
 
     /// A least-privilege IAM policy for exactly the secrets this struct reads, placeholders
-    /// resolved from the environment. Names are made exact ARNs from what `cache` has seen, or
-    /// completed with its region and account (see [`IamPolicy`]).
+    /// resolved from the environment. Secrets `cache` has loaded are granted under the ARN the
+    /// service returned; names not loaded yet are completed with the cache's region and the
+    /// account of a loaded name of the struct (see [`IamPolicy`]): load a struct that names its
+    /// secrets by `name` first.
     ///
     /// # Errors
-    /// [`Error::UnresolvedPlaceholder`], or [`Error::Config`] when a name's account is unknown.
+    /// [`Error::UnresolvedPlaceholder`], or [`Error::Config`] when a name's account is unknown
+    /// (nothing named by `name` has been loaded through `cache`).
     fn iam_policy(cache: &SecretCache) -> Result<IamPolicy, Error> {
         Self::iam_policy_with(cache, Vars::from_env())
     }
@@ -104,9 +107,11 @@ pub struct SecretRef {
     pub id: &'static str,
     /// Which version.
     pub version: VersionRef,
-    /// The TTL the struct asks for, if any (the shortest asked for wins).
+    /// The TTL the struct declares, if any: it replaces the cache's for this secret (when
+    /// structs declare several, the shortest wins).
     pub ttl: Option<Duration>,
-    /// The rotation interval the struct declares, if any (checked against the TTL).
+    /// The rotation interval the struct declares, if any: the TTL in force is checked against
+    /// it at load, under the cache's rotation guardrail.
     pub rotation: Option<Duration>,
     /// `Struct.field`, for errors.
     pub field: &'static str,
@@ -152,6 +157,7 @@ pub struct Plan {
     resolved: HashMap<&'static str, Arc<str>>,
     ids: Vec<(Arc<str>, Version)>,
     ttls: Vec<Option<Duration>>,
+    rotations: Vec<Option<Duration>>,
 }
 
 impl Plan {
@@ -161,6 +167,7 @@ impl Plan {
             resolved: HashMap::new(),
             ids: Vec::new(),
             ttls: Vec::new(),
+            rotations: Vec::new(),
         };
         T::__declare(&mut plan)?;
         Ok(plan)
@@ -177,10 +184,12 @@ impl Plan {
         match self.ids.iter().position(|(i, v)| *i == id && *v == version) {
             Some(at) => {
                 self.ttls[at] = min_ttl(self.ttls[at], secret.ttl);
+                self.rotations[at] = min_ttl(self.rotations[at], secret.rotation);
             }
             None => {
                 self.ids.push((id, version));
                 self.ttls.push(secret.ttl);
+                self.rotations.push(secret.rotation);
             }
         }
         Ok(())
@@ -198,11 +207,12 @@ impl Plan {
     pub(crate) fn requests(&self) -> Vec<crate::cache::Request> {
         self.ids
             .iter()
-            .zip(&self.ttls)
-            .map(|((id, version), ttl)| crate::cache::Request {
+            .zip(self.ttls.iter().zip(&self.rotations))
+            .map(|((id, version), (ttl, rotation))| crate::cache::Request {
                 id: Arc::clone(id),
                 version: version.clone(),
                 ttl: *ttl,
+                rotation: *rotation,
             })
             .collect()
     }

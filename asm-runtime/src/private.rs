@@ -1,10 +1,9 @@
 //! The derive's contract with this crate. Not public API: names may change in any release.
 
-pub use crate::json::{FieldError, SecretField};
+pub use crate::json::{FieldError, PublicField, SecretField};
 pub use crate::loader::{FieldRef, Plan, SecretRef, Source, VersionRef};
 pub use core::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::de::value::StrDeserializer;
 
 use crate::Error;
@@ -26,7 +25,7 @@ pub fn secret_field<T: SecretField>(source: &Source, field: &FieldRef) -> Result
 ///
 /// # Errors
 /// As [`secret_field`]; conversion failures report the JSON kind found, not the value.
-pub fn public_field<T: DeserializeOwned>(source: &Source, field: &FieldRef) -> Result<T, Error> {
+pub fn public_field<T: PublicField>(source: &Source, field: &FieldRef) -> Result<T, Error> {
     let secret = source.secret(&field.secret)?;
     let expected = core::any::type_name::<T>();
     match field.key {

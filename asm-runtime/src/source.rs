@@ -181,13 +181,10 @@ fn check_size(id: &str, bytes: usize) -> Result<(), Error> {
 /// Whether an answer naming `name` and `arn` is the secret asked for as `id` (a name, a full
 /// ARN, or an ARN without the six-character suffix).
 pub(crate) fn answers(id: &str, name: Option<&str>, arn: Option<&str>) -> bool {
-    let arn = arn.unwrap_or_default();
     name == Some(id)
-        || arn == id
         || arn
-            .len()
-            .checked_sub(7)
-            .is_some_and(|cut| arn.is_char_boundary(cut) && &arn[..cut] == id)
+            .and_then(crate::arn::Arn::parse)
+            .is_some_and(|arn| arn.is_requested_as(id))
 }
 
 #[cfg(test)]

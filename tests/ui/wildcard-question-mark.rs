@@ -2,7 +2,7 @@ use asm_runtime::{AwsSecrets, SecretString};
 
 #[derive(AwsSecrets)]
 struct Db {
-    #[aws_secrets(name = "prod/db-??????")]
+    #[aws_secrets(name = "prod/db?")]
     password: SecretString,
 }
 

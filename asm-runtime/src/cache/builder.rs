@@ -24,6 +24,7 @@ pub(crate) struct Settings {
     pub(crate) max_backoff: Duration,
     pub(crate) refresh_now_interval: Duration,
     pub(crate) version_checks: bool,
+    pub(crate) batch: bool,
     pub(crate) guardrail: RotationGuardrail,
     pub(crate) attempt_timeout: Duration,
     pub(crate) call_timeout: Duration,
@@ -42,6 +43,7 @@ impl Default for Settings {
             max_backoff: SecretCacheBuilder::DEFAULT_MAX_BACKOFF,
             refresh_now_interval: SecretCacheBuilder::DEFAULT_REFRESH_NOW_INTERVAL,
             version_checks: true,
+            batch: true,
             guardrail: RotationGuardrail::default(),
             attempt_timeout: SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT,
             call_timeout: SecretCacheBuilder::DEFAULT_CALL_TIMEOUT,
@@ -57,9 +59,10 @@ impl Default for Settings {
 /// ```no_run
 /// # async fn f() -> Result<(), asm_runtime::Error> {
 /// use std::time::Duration;
-/// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+/// use asm_runtime::{SecretCache, aws_config, aws_sdk_secretsmanager};
+/// let config = aws_config::load_defaults(SecretCache::behavior_version()).await;
 /// let client = aws_sdk_secretsmanager::Client::new(&config);
-/// let cache = asm_runtime::SecretCache::builder(client)
+/// let cache = SecretCache::builder(client)
 ///     .ttl(Duration::from_secs(300))
 ///     .max_staleness(Duration::from_secs(3600))
 ///     .build()?;
@@ -173,6 +176,16 @@ impl SecretCacheBuilder {
     /// (`BatchGetSecretValue`, up to 20 secrets a call) when several are due together.
     pub fn version_checks(mut self, on: bool) -> Self {
         self.settings.version_checks = on;
+        self
+    }
+
+    /// Fetch several current versions due together with one `BatchGetSecretValue` (up to 20
+    /// secrets a call; on by default). Where the action is denied the cache logs one warning
+    /// and fetches one secret per call. [`IamPolicy`](crate::IamPolicy) grants the action
+    /// exactly when this is on. Off: one `GetSecretValue` per secret, and a policy without the
+    /// batch statement's `Resource: "*"`.
+    pub fn batch(mut self, on: bool) -> Self {
+        self.settings.batch = on;
         self
     }
 

@@ -22,7 +22,10 @@ pub(crate) struct Entry {
     /// The id the service is asked for (name or ARN, as first requested).
     pub(crate) id: Arc<str>,
     pub(crate) version: Version,
-    ttl_nanos: AtomicU64,
+    /// The cache's TTL, used until a struct declares one.
+    default_ttl: Duration,
+    /// The shortest TTL a struct declared for this entry (`u64::MAX`: none).
+    declared_ttl_nanos: AtomicU64,
     /// The last good value, swapped whole by a fetch; readers never lock.
     pub(crate) state: ArcSwapOption<Loaded>,
     /// The fetch under way, if any. Locked only on misses and refreshes.
@@ -144,7 +147,8 @@ impl Entry {
         Self {
             id,
             version,
-            ttl_nanos: AtomicU64::new(nanos(ttl)),
+            default_ttl: ttl,
+            declared_ttl_nanos: AtomicU64::new(u64::MAX),
             state: ArcSwapOption::empty(),
             flight: Mutex::new(None),
             forced_at: Mutex::new(None),
@@ -157,13 +161,20 @@ impl Entry {
         }
     }
 
+    /// The TTL in force: the shortest a struct declared for this secret, longer or shorter
+    /// than the cache's, or the cache's when none did.
     pub(crate) fn ttl(&self) -> Duration {
-        Duration::from_nanos(self.ttl_nanos.load(Relaxed))
+        match self.declared_ttl_nanos.load(Relaxed) {
+            u64::MAX => self.default_ttl,
+            declared => Duration::from_nanos(declared),
+        }
     }
 
-    /// Lowers the TTL to `ttl` if that is shorter: the shortest any reader asked for wins.
-    pub(crate) fn lower_ttl(&self, ttl: Duration) {
-        self.ttl_nanos.fetch_min(nanos(ttl), Relaxed);
+    /// Records a TTL a struct declared: it replaces the cache's; when several structs declare
+    /// one, the shortest wins, as they share the one cached value.
+    pub(crate) fn declare_ttl(&self, ttl: Duration) {
+        self.declared_ttl_nanos
+            .fetch_min(nanos(ttl).min(u64::MAX - 1), Relaxed);
     }
 
     /// Asks the next fetch to bypass the source's own cache.

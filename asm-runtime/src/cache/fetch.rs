@@ -146,7 +146,7 @@ async fn one_round(shared: &Arc<Shared>, jobs: Vec<Job>, round: &Round) {
     let (batchable, mut single): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|job| job.entry.version.is_current());
-    if batchable.len() > 1 && shared.batch_allowed(Instant::now()) {
+    if batchable.len() > 1 && shared.settings.batch && shared.batch_allowed(Instant::now()) {
         // Chunks go out together: 40 secrets take one round trip, not two.
         let chunks = into_chunks(batchable, MAX_BATCH);
         let unanswered = join_all(chunks.into_iter().map(|c| batch(shared, c, round))).await;
@@ -178,6 +178,7 @@ async fn get_one(shared: &Shared, entry: &Entry) -> Result<Secret, Error> {
     shared
         .call(Operation::GetSecretValue, &entry.id, asked)
         .await
+        .map_err(|err| err.for_version(&entry.version))
 }
 
 /// Completes the jobs a batch call answered; returns the ones to fetch one by one instead

@@ -86,6 +86,24 @@ impl Shared {
             .try_for_each(|(entry, rotation)| guardrail.check(&entry.id, entry.ttl(), rotation?))
     }
 
+    /// Applies the guardrail to the rotation interval each request declares
+    /// (`#[aws_secrets(rotation = "…")]`), against the TTL actually in force for its entry:
+    /// the cache's when the struct declares no `ttl`, or a shorter one another struct declared.
+    pub(crate) fn guard_declared_rotation(
+        &self,
+        entries: &[Arc<Entry>],
+        requests: &[super::Request],
+    ) -> Result<(), Error> {
+        let guardrail = self.settings.guardrail;
+        entries
+            .iter()
+            .zip(requests)
+            .filter(|(_, request)| request.rotation.is_some())
+            .try_for_each(|(entry, request)| {
+                guardrail.check(&entry.id, entry.ttl(), request.rotation)
+            })
+    }
+
     /// `entry`'s rotation interval, asked of `DescribeSecret` once per entry however many
     /// loads ask at once. A failed check is remembered with the first-load backoff (1 s doubling
     /// to `max_failure_memory`), so it costs at most one call per secret per period; meanwhile

@@ -374,6 +374,7 @@ fn requests(names: &[&str]) -> Vec<Request> {
             id: Arc::from(*n),
             version: Version::current(),
             ttl: None,
+            rotation: None,
         })
         .collect()
 }
@@ -547,4 +548,123 @@ async fn a_hit_allocates_nothing_and_completes_on_first_poll() {
     });
     assert!(answered, "a hit is ready on its first poll");
     assert_eq!(counted.count_total, 0, "allocations on the hit path");
+}
+
+/// One request for `prod/db` declaring `ttl` and `rotation`.
+fn declaring(ttl: Option<u64>, rotation: Option<u64>) -> Vec<Request> {
+    vec![Request {
+        id: Arc::from("prod/db"),
+        version: Version::current(),
+        ttl: ttl.map(Duration::from_secs),
+        rotation: rotation.map(Duration::from_secs),
+    }]
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_declared_ttl_is_that_secrets_ttl_even_above_the_caches() {
+    let rule = always_v1();
+    // The cache's TTL is 60 s, its max_staleness 300 s.
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    cache
+        .get_many(&declaring(Some(240), None))
+        .await
+        .expect("load");
+    tokio::time::advance(Duration::from_secs(200)).await;
+    cache
+        .get_many(&declaring(Some(240), None))
+        .await
+        .expect("hit");
+    settle().await;
+    assert_eq!(
+        rule.num_calls(),
+        1,
+        "`ttl = \"4m\"` is 240 s, not the cache's 60 s"
+    );
+    assert_eq!(cache.stats().stale_served, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_two_structs_declare_ttls_for_one_secret_the_shortest_applies() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    cache
+        .get_many(&declaring(Some(240), None))
+        .await
+        .expect("load");
+    cache
+        .get_many(&declaring(Some(120), None))
+        .await
+        .expect("hit");
+    cache
+        .get("prod/db")
+        .await
+        .expect("an undeclared read changes nothing");
+    let entry = cache.shared.entry("prod/db", &Version::current(), None);
+    assert_eq!(entry.ttl(), Duration::from_secs(120));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_declared_rotation_is_checked_against_the_ttl_in_force() {
+    let rule = always_v1();
+    // The service knows no rotation rules for it: only the declared interval is checked.
+    let describe =
+        mock!(Client::describe_secret).then_output(|| crate::testing::described("v1", None));
+    let rules = [&rule, &describe];
+    // No `ttl` declared: the cache's 600 s is in force, and the secret rotates every 300 s.
+    let strict = SecretCache::builder(client(RuleMode::MatchAny, &rules))
+        .version_checks(false)
+        .rotation_guardrail(RotationGuardrail::Strict)
+        .build()
+        .expect("cache");
+    match strict.get_many(&declaring(None, Some(300))).await {
+        Err(Error::TtlNotBelowRotation { ttl, rotation, .. }) => {
+            assert_eq!((ttl.as_secs(), rotation.as_secs()), (600, 300));
+        }
+        other => panic!("expected TtlNotBelowRotation, got {other:?}"),
+    }
+    let off = SecretCache::builder(client(RuleMode::MatchAny, &[&rule]))
+        .rotation_guardrail(RotationGuardrail::Off)
+        .build()
+        .expect("cache");
+    off.get_many(&declaring(None, Some(300)))
+        .await
+        .expect("no check when off");
+    let warn = SecretCache::builder(client(RuleMode::MatchAny, &rules))
+        .version_checks(false)
+        .build()
+        .expect("cache");
+    warn.get_many(&declaring(Some(60), Some(300)))
+        .await
+        .expect("below: fine");
+}
+
+#[test]
+fn library_code_pins_its_behavior_version() {
+    let unpinned = ["BehaviorVersion", "::latest()"].concat();
+    let mut files = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    let mut checked = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(&path).expect("read src");
+            files.extend(entries.map(|e| e.expect("dir entry").path()));
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read source");
+        checked += 1;
+        assert!(
+            !text.contains(&unpinned),
+            "{}: an SDK upgrade would change this library's behaviour; use \
+             `SecretCache::behavior_version()`",
+            path.display()
+        );
+    }
+    assert!(checked > 10, "walked the sources: {checked} files");
+    assert_eq!(
+        SecretCache::behavior_version(),
+        aws_config::BehaviorVersion::v2026_01_12(),
+        "the version the docs name"
+    );
 }

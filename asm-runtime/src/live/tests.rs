@@ -372,3 +372,43 @@ async fn a_panic_in_field_code_is_reported_and_the_task_keeps_serving() {
         .expect("still running");
     assert_eq!(next.password.0, "pw-v3");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_invalidate_racing_a_watch_is_reported_as_an_invalidation() {
+    let (get, describe) = (get_v1_then_v2(), describe_always("v1"));
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let requests = [crate::cache::Request {
+        id: Arc::from("prod/db"),
+        version: crate::Version::current(),
+        ttl: None,
+        rotation: None,
+    }];
+    cache.get_many(&requests).await.expect("load");
+    // What `Live::start` does after loading, with an `invalidate` in between.
+    cache.invalidate("prod/db");
+    let entries = cache.entries(&requests);
+    let Err(err) = super::held_or_invalidated(&entries) else {
+        panic!("the value is gone");
+    };
+    assert!(
+        matches!(&err, Error::Invalidated { secret_id } if secret_id == "prod/db"),
+        "{err:?}"
+    );
+    assert!(err.is_transient(), "loading again fixes it");
+}
+
+#[tokio::test(start_paused = true)]
+async fn refresh_now_re_reads_every_secret_and_publishes_a_rotation() {
+    let (get, describe) = (get_v1_then_v2(), describe_always("v2"));
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let mut live = Db::watch(&cache).await.expect("watch");
+    assert_eq!(version_of(&live.current()), "v1");
+    live.refresh_now().await.expect("re-read");
+    assert_eq!(get.num_calls(), 2, "the struct's secret was fetched again");
+    let next = timeout(Duration::from_secs(1), live.changed())
+        .await
+        .expect("published without waiting for the TTL")
+        .expect("the task runs");
+    assert_eq!(version_of(&next), "v2");
+    assert_eq!(version_of(&live.current()), "v2");
+}

@@ -92,8 +92,8 @@ async fn main() -> Result<()> {
         .await?;
     let started = Instant::now();
     if !pool.login("third-password") {
-        println!("   login failed: re-reading the secret now (refresh_now)");
-        cache.refresh_now(SECRET).await?;
+        println!("   login failed: re-reading the struct's secrets now (live.refresh_now)");
+        live.refresh_now().await?;
     }
     pool = rebuild(&mut live, pool, ttl).await?;
     println!("   adopted after {:.1?}", started.elapsed());

@@ -93,3 +93,43 @@ async fn an_unreachable_endpoint_is_a_transport_error() {
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.to_string().contains("prod/db"));
 }
+
+/// A service that already holds one `SdkConfig` for its other AWS clients hands it over,
+/// through the crates `asm_runtime` re-exports (this test names no other AWS crate).
+#[tokio::test]
+async fn from_conf_takes_the_services_sdk_config() {
+    use asm_runtime::aws_sdk_secretsmanager::Client;
+    use asm_runtime::aws_sdk_secretsmanager::config::{Credentials, Region};
+    use asm_runtime::{SecretCache, aws_config};
+
+    let moto = Moto::start();
+    moto.create("prod/api", "api-token-value").await;
+    let config = aws_config::defaults(SecretCache::behavior_version())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto.endpoint())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let cache = SecretCache::from_conf(&config).expect("a config with a region");
+    let secret = cache
+        .get("prod/api")
+        .await
+        .expect("read through the shared config");
+    assert_eq!(
+        secret.string().expect("text").expose_secret(),
+        "api-token-value"
+    );
+    let client: &Client = cache.client().expect("an SDK cache");
+    assert_eq!(
+        client.config().region().map(|r| r.as_ref()),
+        Some("us-east-1")
+    );
+
+    let no_region = aws_config::SdkConfig::builder()
+        .behavior_version(SecretCache::behavior_version())
+        .build();
+    assert!(matches!(
+        SecretCache::from_conf(&no_region),
+        Err(Error::Config { .. })
+    ));
+}

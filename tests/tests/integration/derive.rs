@@ -166,7 +166,12 @@ async fn iam_policy_lists_exactly_the_secrets_read() {
         .to_json();
     let policy: serde_json::Value = serde_json::from_str(&policy).expect("json");
     let statements = policy["Statement"].as_array().expect("statements");
-    assert_eq!(statements.len(), 1);
+    assert_eq!(statements.len(), 2, "exact secrets, then the batch action");
+    assert_eq!(
+        statements[1]["Action"],
+        serde_json::json!(["secretsmanager:BatchGetSecretValue"]),
+        "the cache batches by default, so its policy allows it"
+    );
     let statement = &statements[0];
     assert_eq!(statement["Effect"], "Allow");
     assert_eq!(
@@ -192,4 +197,27 @@ async fn iam_policy_lists_exactly_the_secrets_read() {
         assert!(!resource.contains('*'), "never a wildcard: {resource}");
         assert!(resource.contains(":secret:test/"), "{resource}");
     }
+}
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(name = "test/db", version_stage = "NOPE")]
+struct NoSuchStage {
+    _password: SecretString,
+}
+
+#[tokio::test]
+async fn a_missing_version_is_named_as_the_version() {
+    let moto = seeded().await;
+    let cache = moto.cache();
+    let err = NoSuchStage::load(&cache).await.expect_err("no such stage");
+    assert!(
+        matches!(&err, Error::VersionNotFound { secret_id, version } if secret_id == "test/db" && *version == asm_runtime::Version::stage("NOPE")),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("staging label `NOPE`") && message.contains("version_stage"),
+        "{message}"
+    );
+    assert!(!message.contains("canary"), "{message}");
 }

@@ -420,6 +420,25 @@ async fn leak_not_found() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn leak_version_not_found() {
+    let (capture, _guard) = Capture::start();
+    let failing = mock!(Client::get_secret_value)
+        .sequence()
+        .http_status(400, Some(service_error_body("ResourceNotFoundException")))
+        .repeatedly()
+        .build();
+    let cache = cache(mocked(RuleMode::MatchAny, &[&failing]));
+    let err = cache
+        .get_version("prod/db", &Version::stage("NOPE"))
+        .await
+        .expect_err("no such stage");
+    check("VersionNotFound", &err, |e| {
+        matches!(e, Error::VersionNotFound { .. })
+    });
+    capture.assert_ours_clean("VersionNotFound");
+}
+
+#[tokio::test(start_paused = true)]
 async fn leak_throttled() {
     service_error_path("Throttled", 400, "ThrottlingException", |e| {
         matches!(e, Error::Throttled { .. })

@@ -1,0 +1,17 @@
+use asm_runtime::{Error, Secret, SecretField};
+
+struct Token(String);
+
+impl SecretField for Token {
+    const EXPECTED: &'static str = "Token";
+
+    fn from_secret(_: &Secret, _: &str) -> Result<Self, Error> {
+        Ok(Token(String::new()))
+    }
+
+    fn from_json(_: Option<&serde_json::Value>) -> Result<Self, asm_runtime::__private::FieldError> {
+        Ok(Token(String::new()))
+    }
+}
+
+fn main() {}
