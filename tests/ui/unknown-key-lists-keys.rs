@@ -1,7 +1,7 @@
 use asm_runtime::{AwsSecrets, SecretString};
 
 #[derive(AwsSecrets)]
-#[aws_secrets(name = "prod/db", region = "us-east-1")]
+#[aws_secrets(name = "prod/db", endpoint = "http://localhost")]
 struct Db {
     password: SecretString,
 }
