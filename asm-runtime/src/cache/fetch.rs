@@ -256,6 +256,7 @@ fn secret_from_parts(id: &str, parts: Parts) -> Result<Secret, Error> {
             .collect(),
         fetched_at: SystemTime::now(),
         value,
+        json_index: std::sync::OnceLock::new(),
     })
 }
 
