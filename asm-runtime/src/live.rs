@@ -84,9 +84,8 @@ impl Drop for Task {
 
 impl<T: AwsSecrets> Live<T> {
     /// Loads the struct once (failing fast like [`AwsSecrets::load`]), then starts its task.
-    pub(crate) async fn start(cache: SecretCache, plan: Plan) -> Result<Self, Error> {
-        let plan = Arc::new(plan);
-        let requests = plan.requests();
+    pub(crate) async fn start(cache: SecretCache, plan: Arc<Plan>) -> Result<Self, Error> {
+        let requests = plan.requests().to_vec();
         // Subscribed before loading, so a rotation adopted meanwhile is not missed.
         let rotations = cache.changes();
         cache.get_many(&requests).await?;

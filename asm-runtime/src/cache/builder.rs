@@ -193,6 +193,7 @@ impl SecretCacheBuilder {
                 batch_denied: AtomicBool::new(false),
                 describe_denied: AtomicBool::new(false),
                 changes: tokio::sync::watch::Sender::new(0),
+                plans: crate::loader::Plans::default(),
             }),
         })
     }
