@@ -72,7 +72,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// A field read from a secret keeps its value masked: `SecretString`, `SecretSlice<u8>` (with
 /// `binary`) or an `Option` of either (an absent key or a JSON `null` is `None`). A JSON number
-/// or boolean read into a `SecretString` becomes its JSON text. Any other type must be marked
+/// or boolean read into a `SecretString` becomes its JSON text, exactly as written in the secret
+/// (`1E2` stays `1E2`; an integer past `u64` keeps every digit). Any other type must be marked
 /// `public` and may then be anything `serde` can deserialize. The derive refuses obvious plain
 /// types (`String`, `&str`, integers, `bool`, `Vec<…>`, `Option<String>`…) without `public`; for
 /// other types the `SecretField` bound of the runtime says the same at the field's type.
@@ -87,7 +88,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `public` | field | masked | The field is not a secret wrapper: any `T: serde::de::DeserializeOwned` (`String`, `u16`, an enum). Not on `SecretString`/`SecretSlice` fields. | The value may reach `Debug` output, logs and panics: use it for hosts, ports, user names you would print anyway. |
 /// | `binary` | field | text | The field is the whole `SecretBinary` of its secret, as `SecretSlice<u8>` or `Option<SecretSlice<u8>>`. Not with `key` or `public`. | Stays masked. |
 /// | `nested` | field | — | The field's type implements `AwsSecrets`; no other key goes with it. Its secrets are loaded with the outer struct's, and listed in `SECRET_IDS` and the IAM policy. | — |
-/// | `version_stage = "…"` | struct, field | `AWSCURRENT` | Read the version with this staging label (1 to 256 characters of `A-Za-z0-9_-`), e.g. `AWSPREVIOUS` during a rotation. On the struct it applies to the struct's secret. Conflicts with `version_id`. | A stage other than `AWSCURRENT` does not follow a rotation to the new value. |
+/// | `version_stage = "…"` | struct, field | the cache's `version` (`AWSCURRENT` unless `SecretCacheBuilder::version` sets another), as for `get` and `refresh_now` | Read the version with this staging label (1 to 256 characters of `A-Za-z0-9_-`), e.g. `AWSPREVIOUS` during a rotation. On the struct it applies to the struct's secret. Conflicts with `version_id`. | A stage other than `AWSCURRENT` does not follow a rotation to the new value. |
 /// | `version_id = "…"` | struct, field | — | Read one exact version (32 to 64 characters of `A-Za-z0-9-`, usually a UUID). On the struct it applies to the struct's secret. | A pinned version never changes: it is never refreshed for rotation. |
 /// | `ttl = "…"` | struct, field | the cache's default (600 s) | How long a value is served from the cache before it is read again: `"90s"`, `"10m"`, `"1h"`, `"30d"`, or combined largest first (`"1h30m"`). Above zero. On the struct it is the default for every secret the struct reads (not for `nested` structs); the field's wins. When fields ask for different TTLs of one secret, the shortest wins. | A longer TTL means fewer API calls, and a rotated value picked up later. |
 /// | `rotation = "…"` | struct, field | — | The secret's rotation interval, in the `ttl` format. The TTL must stay below it: the error is on the `ttl`. Struct-level is the default for every secret the struct reads. | Keeps a rotated-out credential from being served for a whole rotation period. |

@@ -198,6 +198,13 @@ impl SecretCache {
         shared.plans.of::<T>(vars, &shared.settings.version)
     }
 
+    /// [`get_many`](Self::get_many)'s warm path, without a future: every request's value when
+    /// each is a fresh hit (counted as one), after the rotation guardrail's check; `None` when
+    /// any needs the full read.
+    pub(crate) fn hits(&self, requests: &[Request]) -> Option<Result<Vec<Arc<Secret>>, Error>> {
+        self.shared.hits(requests, Instant::now())
+    }
+
     /// The entries of `requests`, created where missing, in request order.
     pub(crate) fn entries(&self, requests: &[Request]) -> Vec<Arc<Entry>> {
         requests

@@ -62,7 +62,11 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Self, Error>> + Send {
         async move {
             let plan = cache.plan::<Self>(&vars)?;
-            let secrets = cache.get_many(plan.requests()).await?;
+            let secrets = match cache.hits(plan.requests()) {
+                Some(warm) => warm?,
+                // Boxed: the cold path's state stays out of every warm load's future.
+                None => Box::pin(cache.get_many(plan.requests())).await?,
+            };
             Self::__assemble(&Source::new(plan, secrets))
         }
     }
