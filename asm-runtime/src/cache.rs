@@ -13,8 +13,8 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
-use std::task::{Context, Poll};
 use std::sync::{Arc, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
@@ -359,11 +359,7 @@ impl Shared {
     /// The warm path of a struct's load: when every request is a fresh hit whose rotation
     /// interval the guardrail already knows, the values (each counted as a hit) after the
     /// guardrail's check; `None` when any must go through the full read.
-    fn hits(
-        &self,
-        requests: &[Request],
-        now: Instant,
-    ) -> Option<Result<Vec<Arc<Secret>>, Error>> {
+    fn hits(&self, requests: &[Request], now: Instant) -> Option<Result<Vec<Arc<Secret>>, Error>> {
         let guardrail = self.settings.guardrail;
         let mut checked = Ok(());
         let mut secrets = Vec::with_capacity(requests.len());

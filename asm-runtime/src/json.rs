@@ -210,7 +210,10 @@ mod tests {
 
     fn text_of(json: &str, key: &str) -> Option<Result<String, &'static str>> {
         let index = JsonIndex::parse(json).expect("object");
-        let doc = JsonDocument { index: &index, text: json };
+        let doc = JsonDocument {
+            index: &index,
+            text: json,
+        };
         doc.get(key)
             .map(|v| to_secret_string(v).map(|s| s.expose_secret().to_owned()))
     }
@@ -228,7 +231,8 @@ mod tests {
     /// Issue 12: `1E2` came back as `100.0`, and integers past `u64` lost digits.
     #[test]
     fn a_number_keeps_its_text_as_written() {
-        let doc = r#"{"e": 1E2, "big": 123456789012345678901234567890, "neg": -0.0, "exp": 1.50e+5}"#;
+        let doc =
+            r#"{"e": 1E2, "big": 123456789012345678901234567890, "neg": -0.0, "exp": 1.50e+5}"#;
         assert_eq!(text_of(doc, "e"), Some(Ok("1E2".to_owned())));
         assert_eq!(
             text_of(doc, "big"),
@@ -240,7 +244,10 @@ mod tests {
 
     #[test]
     fn objects_are_refused_by_kind() {
-        assert_eq!(text_of(r#"{"nested":{"a":1}}"#, "nested"), Some(Err("object")));
+        assert_eq!(
+            text_of(r#"{"nested":{"a":1}}"#, "nested"),
+            Some(Err("object"))
+        );
         assert_eq!(text_of(r#"{"list":[1]}"#, "list"), Some(Err("array")));
         assert_eq!(text_of(r#"{"none":null}"#, "none"), Some(Err("null")));
     }

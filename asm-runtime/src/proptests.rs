@@ -8,7 +8,9 @@ use proptest::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::json::{FieldError, JsonDocument, JsonIndex, JsonValue, SecretField, to_public, to_secret_string};
+use crate::json::{
+    FieldError, JsonDocument, JsonIndex, JsonValue, SecretField, to_public, to_secret_string,
+};
 use crate::{Error, Secret, SecretValue, Vars};
 
 const CANARY: &str = "Qz7!xK9#wL2%vT8";
@@ -206,7 +208,10 @@ fn numbers_keep_their_value_through_json_key() {
     let value = secret(text).json_key("t").expect("number");
     assert_eq!(value.expose_secret(), "1.967939191434502e-76");
     let index = JsonIndex::parse(text).expect("object");
-    let doc = JsonDocument { index: &index, text };
+    let doc = JsonDocument {
+        index: &index,
+        text,
+    };
     let float = to_public::<f64>(doc.get("t").expect("t")).expect("f64");
     let exact: f64 = "1.967939191434502e-76".parse().expect("std parses exactly");
     assert_eq!(float.to_bits(), exact.to_bits());

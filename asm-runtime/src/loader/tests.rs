@@ -97,7 +97,11 @@ async fn a_warm_load_counts_one_hit_per_secret() {
         let cold = App::load(&cache).await.expect("cold load");
         assert_eq!(cold.user.expose_secret(), "app");
         let after_cold = cache.stats();
-        assert_eq!((after_cold.hits, after_cold.misses), (0, 2), "{guardrail:?}");
+        assert_eq!(
+            (after_cold.hits, after_cold.misses),
+            (0, 2),
+            "{guardrail:?}"
+        );
         for round in 1..=3u64 {
             let warm = App::load(&cache).await.expect("warm load");
             assert_eq!((warm.password.expose_secret(), warm.port), ("p1", 5432));
@@ -139,7 +143,11 @@ async fn a_plan_is_reused_only_for_the_same_placeholder_values() {
         RotationGuardrail::Off,
     );
     let vars = |env: &str| Vars::new().set("APP_ENV", env);
-    for (env, want) in [("prod", "prod-pw"), ("staging", "staging-pw"), ("prod", "prod-pw")] {
+    for (env, want) in [
+        ("prod", "prod-pw"),
+        ("staging", "staging-pw"),
+        ("prod", "prod-pw"),
+    ] {
         let loaded = PerEnv::load_with(&cache, vars(env)).await.expect("load");
         assert_eq!(loaded.password.expose_secret(), want, "APP_ENV={env}");
     }
@@ -217,10 +225,7 @@ async fn a_number_field_keeps_the_digits_of_the_secret() {
     for _ in 0..2 {
         let loaded = Numbers::load(&cache).await.expect("load");
         assert_eq!(loaded.scaled.expose_secret(), "1E2");
-        assert_eq!(
-            loaded.big.expose_secret(),
-            "123456789012345678901234567890"
-        );
+        assert_eq!(loaded.big.expose_secret(), "123456789012345678901234567890");
         assert_eq!(loaded.port, 5432);
     }
 }
