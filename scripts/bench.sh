@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every measurement in BENCHMARKS.md, in one run:
-#  1. the criterion benches of asm-runtime (`hit`: hit latency and 1- vs 2-thread throughput;
+#  1. the criterion benches of asm-runtime (`hit`: reads from memory, warm loads of 1/6/50
+#     fields, and 1-8 thread throughput on one shared struct and on one per thread;
 #     `api`: cold concurrency, a 40-secret struct, steady-state API calls), against AWS's
 #     aws_secretsmanager_caching on the same stub client;
 #  2. compile cost: asm-derive from a clean target dir, and a 50-field struct with and without

@@ -1,13 +1,18 @@
-//! Cache hits, measured in one run over one mocked SDK client:
+//! Reads from memory, measured in one run over one mocked SDK client:
 //!
-//! - `hit`: `SecretCache::get` on a warm entry, `Live::current` (a derived struct kept fresh by
-//!   `watch`), AWS's `SecretsManagerCachingClient::get_secret_value` on a warm entry, and the
-//!   floor of one `ArcSwap::load` + `Arc` clone.
-//! - `hit_threads`: the same reads on 1 and on 2 threads at once (throughput; the ratio is the
-//!   scaling), every thread reading one secret (`same`), or each thread its own (`own`). Reads of
-//!   one secret share its `Arc`'s reference count, one cache line written by every thread.
+//! - `hit`: AWS's `SecretsManagerCachingClient::get_secret_value` on a warm entry (the peer);
+//!   `SecretCache::get` on a warm entry; `Live::read` and `Live::current` (a derived struct kept
+//!   fresh by `watch`); a warm `Db::load(&cache)` (6 fields of one JSON secret); and the
+//!   floors: `ArcSwap::load` (a guard, no reference count), `ArcSwap::load` + `Arc::clone`,
+//!   and the clock read a cache hit makes (`tokio::time::Instant::now`).
+//! - `warm_load`: a warm `load` of a struct of 1, 6 and 50 `SecretString` fields of one JSON
+//!   secret (the cost per field).
+//! - `threads`: the reads on 1, 2, 4 and 8 threads at once (throughput, all threads together;
+//!   the ratio to 1 thread is the scaling), every thread reading one struct or secret
+//!   (`shared`), or each its own (`own`). The machine's core count is printed first.
 //!
-//! Run with every other bench: `cargo bench -p asm-runtime --benches` (see `BENCHMARKS.md`).
+//! Run with every other bench: `cargo bench -p asm-runtime --benches` (see `BENCHMARKS.md`);
+//! one group: `cargo bench -p asm-runtime --bench hit -- threads`.
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;
@@ -25,19 +30,59 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
 
 const ID: &str = "prod/db";
-/// Secrets read in `hit_threads`, one per thread when threads read their own.
-const IDS: [&str; 2] = [ID, "prod/db-2"];
+/// The most threads in `threads`, and so the number of distinct secrets and structs read.
+const MAX_THREADS: usize = 8;
+const THREADS: [usize; 4] = [1, 2, 4, 8];
 
-/// The struct `Live::current` returns.
+/// The struct `Live` holds and the warm `load` builds: an RDS-style secret.
 #[derive(AwsSecrets, Debug)]
 #[aws_secrets(name = "prod/db")]
+#[allow(dead_code, reason = "built by the loader, read by nobody in a bench")]
 struct Db {
-    #[allow(dead_code, reason = "built by the loader, read by nobody in a bench")]
+    username: SecretString,
     password: SecretString,
+    engine: SecretString,
+    host: SecretString,
+    #[aws_secrets(public)]
+    port: u16,
+    #[aws_secrets(public)]
+    dbname: String,
+}
+
+/// A struct of `SecretString` fields `f01`, `f02`, … of one JSON secret.
+macro_rules! fields {
+    ($name:ident: $($field:ident)*) => {
+        #[derive(AwsSecrets)]
+        #[aws_secrets(name = "prod/db")]
+        #[allow(dead_code, reason = "built by the loader, read by nobody in a bench")]
+        struct $name { $($field: SecretString,)* }
+    };
+}
+fields!(One: f01);
+fields!(Six: f01 f02 f03 f04 f05 f06);
+fields!(Fifty: f01 f02 f03 f04 f05 f06 f07 f08 f09 f10 f11 f12 f13 f14 f15 f16 f17 f18 f19 f20
+    f21 f22 f23 f24 f25 f26 f27 f28 f29 f30 f31 f32 f33 f34 f35 f36 f37 f38 f39 f40
+    f41 f42 f43 f44 f45 f46 f47 f48 f49 f50);
+
+/// The secret every id answers with: the `Db` keys and `f01` … `f50`.
+fn secret_json() -> String {
+    let mut json = String::from(
+        r#"{"username":"app","password":"p","engine":"postgres","host":"db.internal","port":5432,"dbname":"app""#,
+    );
+    for i in 1..=50 {
+        json.push_str(&format!(r#","f{i:02}":"value-{i:02}""#));
+    }
+    json.push('}');
+    json
+}
+
+/// The ids read when each thread reads its own secret.
+fn ids() -> Vec<String> {
+    (0..MAX_THREADS).map(|i| format!("{ID}-{i}")).collect()
 }
 
 /// One mocked client that answers every `GetSecretValue` with the same secret, and every
-/// `DescribeSecret` (the live handle's load checks rotation rules) with its version.
+/// `DescribeSecret` (the rotation guardrail at load) with its version.
 fn mocked_client() -> Client {
     let describe = mock!(Client::describe_secret)
         .sequence()
@@ -49,15 +94,16 @@ fn mocked_client() -> Client {
         })
         .repeatedly()
         .build();
+    let json = secret_json();
     let rule = mock!(Client::get_secret_value)
         .sequence()
-        .output(|| {
+        .output(move || {
             GetSecretValueOutput::builder()
                 .arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")
                 .name(ID)
                 .version_id("v1")
                 .version_stages("AWSCURRENT")
-                .secret_string(r#"{"password":"p"}"#)
+                .secret_string(&json)
                 .build()
         })
         .repeatedly()
@@ -69,13 +115,10 @@ fn mocked_client() -> Client {
     )
 }
 
-/// Our cache and AWS's, both warm, over clones of one client.
+/// Our cache and AWS's, both warm for `ID` and every id of `ids()`, over clones of one client.
 fn warm_caches(rt: &tokio::runtime::Runtime) -> (SecretCache, SecretsManagerCachingClient) {
     let client = mocked_client();
     let ours = SecretCache::new(client.clone());
-    for id in IDS {
-        rt.block_on(ours.get(id)).expect("warm-up load (ours)");
-    }
     let peer = SecretsManagerCachingClient::new(
         client,
         NonZeroUsize::new(1000).expect("non-zero"),
@@ -83,8 +126,9 @@ fn warm_caches(rt: &tokio::runtime::Runtime) -> (SecretCache, SecretsManagerCach
         false,
     )
     .expect("peer cache");
-    for id in IDS {
-        rt.block_on(peer.get_secret_value(id, None, None, false))
+    for id in std::iter::once(ID.to_owned()).chain(ids()) {
+        rt.block_on(ours.get(&id)).expect("warm-up load (ours)");
+        rt.block_on(peer.get_secret_value(&id, None, None, false))
             .expect("warm-up load (peer)");
     }
     (ours, peer)
@@ -97,22 +141,21 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// A warm `T::load`, which completes on its first poll: no await reaches the network.
+fn load<T: AwsSecrets>(cache: &SecretCache) -> T {
+    T::load(cache)
+        .now_or_never()
+        .expect("a warm load is ready at once")
+        .expect("loads")
+}
+
 fn hit(c: &mut Criterion) {
     let rt = runtime();
     let (ours, peer) = warm_caches(&rt);
     let live: Live<Db> = rt.block_on(Db::watch(&ours)).expect("watch");
     let _guard = rt.enter();
+    rt.block_on(Db::load(&ours)).expect("warm-up load");
     let mut group = c.benchmark_group("hit");
-    group.bench_function("SecretCache::get", |b| {
-        b.iter(|| {
-            // A hit completes on its first poll: no await reaches the network.
-            let secret = ours.get(black_box(ID)).now_or_never();
-            black_box(secret)
-        })
-    });
-    group.bench_function("Live::current", |b| {
-        b.iter(|| black_box(black_box(&live).current()))
-    });
     group.bench_function("aws_secretsmanager_caching::get_secret_value", |b| {
         b.iter(|| {
             let secret = peer
@@ -122,10 +165,49 @@ fn hit(c: &mut Criterion) {
             black_box(secret)
         })
     });
+    group.bench_function("SecretCache::get", |b| {
+        b.iter(|| black_box(ours.get(black_box(ID)).now_or_never()))
+    });
+    group.bench_function("Live::current", |b| {
+        b.iter(|| black_box(black_box(&live).current()))
+    });
+    group.bench_function("Live::read", |b| {
+        b.iter(|| {
+            let db = black_box(&live).read();
+            black_box(&*db);
+        })
+    });
+    group.bench_function("Db::load (warm, 6 fields)", |b| {
+        b.iter(|| black_box(load::<Db>(black_box(&ours))))
+    });
     let floor = ArcSwap::from_pointee(String::from("value"));
-    group.bench_function("ArcSwap::load_full (floor)", |b| {
+    group.bench_function("ArcSwap::load guard (floor)", |b| {
+        b.iter(|| {
+            let guard = black_box(&floor).load();
+            black_box(&*guard);
+        })
+    });
+    group.bench_function("ArcSwap::load + Arc::clone (floor)", |b| {
         b.iter(|| black_box(Arc::clone(&*black_box(&floor).load())))
     });
+    group.bench_function("tokio::time::Instant::now (a hit's clock read)", |b| {
+        b.iter(|| black_box(tokio::time::Instant::now()))
+    });
+    group.finish();
+}
+
+fn warm_load(c: &mut Criterion) {
+    let rt = runtime();
+    let (ours, _) = warm_caches(&rt);
+    let _guard = rt.enter();
+    // The first load of each type learns the rotation interval (`DescribeSecret`).
+    rt.block_on(One::load(&ours)).expect("warm-up load");
+    rt.block_on(Six::load(&ours)).expect("warm-up load");
+    rt.block_on(Fifty::load(&ours)).expect("warm-up load");
+    let mut group = c.benchmark_group("warm_load");
+    group.bench_function("1", |b| b.iter(|| black_box(load::<One>(&ours))));
+    group.bench_function("6", |b| b.iter(|| black_box(load::<Six>(&ours))));
+    group.bench_function("50", |b| b.iter(|| black_box(load::<Fifty>(&ours))));
     group.finish();
 }
 
@@ -154,64 +236,60 @@ fn on_threads(threads: usize, iters: u64, read: &(dyn Fn(usize) + Sync)) -> Dura
     })
 }
 
-fn hit_threads(c: &mut Criterion) {
+fn threads(c: &mut Criterion) {
+    let cores = std::thread::available_parallelism().map_or(0, NonZeroUsize::get);
+    println!("machine: {cores} cores (std::thread::available_parallelism)");
     let rt = runtime();
     let (ours, peer) = warm_caches(&rt);
-    let mut group = c.benchmark_group("hit_threads");
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(3));
-    for (reading, id) in [
-        ("same", (|_| ID) as fn(usize) -> &'static str),
-        ("own", |t| IDS[t]),
-    ] {
-        for threads in [1, 2] {
+    let lives: Vec<Live<Db>> = (0..MAX_THREADS)
+        .map(|_| rt.block_on(Db::watch(&ours)).expect("watch"))
+        .collect();
+    let floors: Vec<ArcSwap<String>> = (0..MAX_THREADS)
+        .map(|_| ArcSwap::from_pointee(String::from("value")))
+        .collect();
+    let ids = ids();
+    let mut group = c.benchmark_group("threads");
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(2));
+    group.sample_size(20);
+    for reading in ["shared", "own"] {
+        // The struct, secret or floor thread `t` reads.
+        let pick = |t: usize| if reading == "shared" { 0 } else { t };
+        for threads in THREADS {
             group.throughput(Throughput::Elements(threads as u64));
-            group.bench_function(format!("SecretCache::get/{reading}/{threads}"), |b| {
-                b.iter_custom(|iters| {
-                    on_threads(threads, iters, &|t| {
-                        black_box(ours.get(black_box(id(t))).now_or_never());
-                    })
-                })
-            });
-            group.bench_function(
-                format!("aws_secretsmanager_caching::get_secret_value/{reading}/{threads}"),
-                |b| {
-                    b.iter_custom(|iters| {
-                        on_threads(threads, iters, &|t| {
-                            let secret = peer
-                                .get_secret_value(black_box(id(t)), None, None, false)
-                                .now_or_never()
-                                .map(|r| r.is_ok());
-                            black_box(secret);
-                        })
-                    })
-                },
-            );
-            let floors = [
-                ArcSwap::from_pointee(String::from("value")),
-                ArcSwap::from_pointee(String::from("value")),
-            ];
-            let floor = |t: usize| {
-                if reading == "same" {
-                    &floors[0]
-                } else {
-                    &floors[t]
-                }
+            let mut row = |name: &str, read: &(dyn Fn(usize) + Sync)| {
+                group.bench_function(format!("{name}/{reading}/{threads}"), |b| {
+                    b.iter_custom(|iters| on_threads(threads, iters, read))
+                });
             };
-            group.bench_function(
-                format!("ArcSwap::load_full (floor)/{reading}/{threads}"),
-                |b| {
-                    b.iter_custom(|iters| {
-                        on_threads(threads, iters, &|t| {
-                            black_box(Arc::clone(&*black_box(floor(t)).load()));
-                        })
-                    })
-                },
-            );
+            row("Live::read", &|t| {
+                let db = lives[pick(t)].read();
+                black_box(&*db);
+            });
+            row("Live::current", &|t| {
+                black_box(lives[pick(t)].current());
+            });
+            row("SecretCache::get", &|t| {
+                black_box(ours.get(black_box(&ids[pick(t)])).now_or_never());
+            });
+            row("aws_secretsmanager_caching::get_secret_value", &|t| {
+                let secret = peer
+                    .get_secret_value(black_box(&ids[pick(t)]), None, None, false)
+                    .now_or_never()
+                    .map(|r| r.is_ok());
+                black_box(secret);
+            });
+            row("ArcSwap::load guard (floor)", &|t| {
+                let guard = floors[pick(t)].load();
+                black_box(&*guard);
+            });
+            row("ArcSwap::load + Arc::clone (floor)", &|t| {
+                black_box(Arc::clone(&*floors[pick(t)].load()));
+            });
         }
     }
     group.finish();
 }
 
-criterion_group!(benches, hit, hit_threads);
+criterion_group!(benches, hit, warm_load, threads);
 criterion_main!(benches);

@@ -11,12 +11,15 @@ mod map;
 mod stats;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use futures_util::FutureExt;
-use futures_util::future::join_all;
+use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
@@ -31,8 +34,9 @@ use fetch::{Job, Round};
 use map::EntryMap;
 use stats::Counters;
 
+use crate::loader::{Plan, Plans};
 use crate::source::{SecretSource, Source};
-use crate::{Error, Secret, Version};
+use crate::{AwsSecrets, Error, Secret, Vars, Version};
 
 /// An in-memory cache of secrets, shared by cloning (one `Arc`).
 ///
@@ -68,6 +72,8 @@ pub(crate) struct Shared {
     batch_denied_until: Mutex<Option<Instant>>,
     /// Bumped when a rotation is adopted or an entry invalidated; live handles wait on it.
     changes: watch::Sender<u64>,
+    /// Derived structs' load plans, built once per type and placeholder values.
+    plans: Plans,
 }
 
 /// One (id, version) a loader asks for, with the TTL it declares and the rotation interval
@@ -186,36 +192,41 @@ impl SecretCache {
     ///
     /// # Errors
     /// The first load fails fast with the typed error; past `max_staleness`, [`Error::Stale`].
-    pub async fn get(&self, id: &str) -> Result<Arc<Secret>, Error> {
-        self.get_version(id, &self.shared.settings.version).await
+    pub fn get<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> impl Future<Output = Result<Arc<Secret>, Error>> + Send + 'a {
+        self.get_version(id, &self.shared.settings.version)
     }
 
     /// The secret `id` at `version` (a staging label or a version id); see [`get`](Self::get).
     ///
     /// # Errors
     /// As [`get`](Self::get).
-    pub async fn get_version(&self, id: &str, version: &Version) -> Result<Arc<Secret>, Error> {
+    pub fn get_version<'a>(
+        &'a self,
+        id: &'a str,
+        version: &'a Version,
+    ) -> impl Future<Output = Result<Arc<Secret>, Error>> + Send + 'a {
+        // A hit is answered here, before any future exists: the future it returns holds only
+        // the value (the miss path's state machine is boxed, a miss allocates anyway).
         let now = Instant::now();
-        let hit = self.shared.entries.with(id, version, |entry| {
-            let state = entry.state.load();
-            match state.as_deref() {
-                Some(loaded) if now < loaded.fresh_until => Some(Arc::clone(&loaded.secret)),
-                _ => None,
-            }
-        });
-        if let Some(secret) = hit.flatten() {
-            self.shared.counters.hit();
-            tracing::trace!(secret_id = id, outcome = "hit");
-            return Ok(secret);
+        if let Some(secret) = self.shared.hit(id, version, now) {
+            return Read::Hit(Some(secret));
         }
-        let entry = self.shared.entry(id, version, None);
-        self.shared.read(&entry, now).await
+        Read::Miss(Box::pin(async move {
+            let entry = self.shared.entry(id, version, None);
+            self.shared.read(&entry, now).await
+        }))
     }
 
     /// Fetches `requests` together: hits from memory, the rest in one round of API calls
     /// (batched where possible). Results are in request order.
     pub(crate) async fn get_many(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
         let now = Instant::now();
+        if let Some(warm) = self.shared.hits(requests, now) {
+            return warm;
+        }
         let entries = self.entries(requests);
         let waiting: Vec<Arc<Entry>> = entries
             .iter()
@@ -232,6 +243,20 @@ impl SecretCache {
         guarded?;
         self.shared.guard_declared_rotation(&entries, requests)?;
         Ok(secrets)
+    }
+
+    /// `T`'s load plan under `vars`, built once per type and placeholder values; fields without
+    /// a version read the cache's default version.
+    pub(crate) fn plan<T: AwsSecrets>(&self, vars: &Vars) -> Result<Arc<Plan>, Error> {
+        let shared = &self.shared;
+        shared.plans.of::<T>(vars, &shared.settings.version)
+    }
+
+    /// [`get_many`](Self::get_many)'s warm path, without a future: every request's value when
+    /// each is a fresh hit (counted as one), after the rotation guardrail's check; `None` when
+    /// any needs the full read.
+    pub(crate) fn hits(&self, requests: &[Request]) -> Option<Result<Vec<Arc<Secret>>, Error>> {
+        self.shared.hits(requests, Instant::now())
     }
 
     /// The entries of `requests`, created where missing, in request order.
@@ -361,7 +386,75 @@ impl fmt::Debug for SecretCache {
     }
 }
 
+/// The future of [`SecretCache::get_version`].
+enum Read<'a> {
+    /// Answered from memory; taken by the first poll.
+    Hit(Option<Arc<Secret>>),
+    Miss(BoxFuture<'a, Result<Arc<Secret>, Error>>),
+}
+
+impl Future for Read<'_> {
+    type Output = Result<Arc<Secret>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Read::Hit(secret) => match secret.take() {
+                Some(secret) => Poll::Ready(Ok(secret)),
+                None => panic!("a `SecretCache::get` future polled after it completed"),
+            },
+            Read::Miss(miss) => miss.as_mut().poll(cx),
+        }
+    }
+}
+
 impl Shared {
+    /// A fresh value of (`id`, `version`), counted as a hit: no lock, no allocation.
+    #[inline]
+    fn hit(&self, id: &str, version: &Version, now: Instant) -> Option<Arc<Secret>> {
+        let secret = self.entries.with(id, version, |entry| {
+            let state = entry.state.load();
+            match state.as_deref() {
+                Some(loaded) if now < loaded.fresh_until => Some(Arc::clone(&loaded.secret)),
+                _ => None,
+            }
+        })??;
+        self.counters.hit();
+        tracing::trace!(secret_id = id, outcome = "hit");
+        Some(secret)
+    }
+
+    /// The warm path of a struct's load: when every request is a fresh hit whose rotation
+    /// interval the guardrail already knows, the values (each counted as a hit) after the
+    /// guardrail's check; `None` when any must go through the full read.
+    fn hits(&self, requests: &[Request], now: Instant) -> Option<Result<Vec<Arc<Secret>>, Error>> {
+        let guardrail = self.settings.guardrail;
+        let mut checked = Ok(());
+        let mut secrets = Vec::with_capacity(requests.len());
+        for request in requests {
+            let secret = self.entries.with(&request.id, &request.version, |entry| {
+                let rotation = match guardrail.is_on() {
+                    true => *entry.rotation.get()?,
+                    false => None,
+                };
+                let state = entry.state.load();
+                let loaded = state.as_deref().filter(|l| now < l.fresh_until)?;
+                if let Some(ttl) = request.ttl {
+                    entry.declare_ttl(ttl);
+                }
+                if checked.is_ok() {
+                    checked = guardrail.check(&entry.id, entry.ttl(), rotation);
+                }
+                Some(Arc::clone(&loaded.secret))
+            });
+            secrets.push(secret.flatten()?);
+        }
+        for request in requests {
+            self.counters.hit();
+            tracing::trace!(secret_id = &*request.id, outcome = "hit");
+        }
+        Some(checked.map(|()| secrets))
+    }
+
     fn entry(&self, id: &str, version: &Version, ttl: Option<Duration>) -> Arc<Entry> {
         let entry = self.entries.get_or_insert(id, version, || {
             Entry::new(id.into(), version.clone(), self.settings.ttl)

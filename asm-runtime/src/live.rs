@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::future::pending;
+use std::marker::PhantomData;
+use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::{ArcSwap, ArcSwapOption, Guard};
 use futures_util::future::join_all;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -18,7 +20,9 @@ use crate::{AwsSecrets, Error, Secret, SecretCache, TransportKind};
 /// A settings struct that stays current: a background task renews its secrets before they
 /// expire and rebuilds the struct when any of them rotates.
 ///
-/// - [`current`](Self::current) is lock-free and never waits on the network.
+/// - [`read`](Self::read) borrows the latest snapshot: lock-free, never waits on the network,
+///   and writes no memory another thread reads, so reads of one handle scale with cores.
+///   [`current`](Self::current) returns it as an owned `Arc`.
 /// - Every snapshot is consistent: all fields are built together from one version of each
 ///   secret, the version its stage (usually `AWSCURRENT`) points at when it was refreshed.
 /// - [`changed`](Self::changed) wakes when a rotated secret has been adopted.
@@ -89,9 +93,8 @@ impl Drop for Task {
 
 impl<T: AwsSecrets> Live<T> {
     /// Loads the struct once (failing fast like [`AwsSecrets::load`]), then starts its task.
-    pub(crate) async fn start(cache: SecretCache, plan: Plan) -> Result<Self, Error> {
-        let plan = Arc::new(plan);
-        let requests = plan.requests();
+    pub(crate) async fn start(cache: SecretCache, plan: Arc<Plan>) -> Result<Self, Error> {
+        let requests = plan.requests().to_vec();
         // Subscribed before loading, so a rotation adopted meanwhile is not missed.
         let rotations = cache.changes();
         cache.get_many(&requests).await?;
@@ -122,7 +125,36 @@ impl<T: AwsSecrets> Live<T> {
 }
 
 impl<T> Live<T> {
-    /// The latest snapshot. Lock-free; never waits.
+    /// Borrows the latest snapshot: the read for a hot path (a value used per request).
+    ///
+    /// Lock-free, and it writes no shared memory: no reference count is touched, so threads
+    /// reading one handle do not contend on a cache line. Hold the borrow briefly (for one
+    /// request); a thread holding several at once pays a reference count for the extra ones,
+    /// and a snapshot replaced meanwhile is freed only when its last borrow ends. To keep a
+    /// snapshot, take [`current`](Self::current).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, SecretString};
+    /// # #[derive(AwsSecrets)]
+    /// # struct Api { #[aws_secrets(name = "prod/api", key = "key")] key: SecretString }
+    /// # async fn f(cache: SecretCache) -> Result<(), asm_runtime::Error> {
+    /// let live = Api::watch(&cache).await?;
+    /// // per request:
+    /// let authorised = live.read().key.expose_secret() == "presented key";
+    /// # let _ = authorised;
+    /// # Ok(()) }
+    /// ```
+    pub fn read(&self) -> LiveRef<'_, T> {
+        LiveRef {
+            snapshot: self.published.snapshot.load(),
+            live: PhantomData,
+        }
+    }
+
+    /// The latest snapshot, as an owned `Arc` (one reference-count increment, a write to a
+    /// cache line every reader of this handle shares; prefer [`read`](Self::read) per
+    /// request). Lock-free; never waits.
     pub fn current(&self) -> Arc<T> {
         Arc::clone(&self.published.snapshot.load().value)
     }
@@ -191,6 +223,26 @@ impl<T> Live<T> {
     pub async fn shutdown(mut self) {
         self.task.0.abort();
         while self.changes.changed().await.is_ok() {}
+    }
+}
+
+/// A borrowed snapshot of a [`Live`] handle, from [`Live::read`]; dereferences to `T`.
+pub struct LiveRef<'a, T> {
+    snapshot: Guard<Arc<Snapshot<T>>>,
+    live: PhantomData<&'a Live<T>>,
+}
+
+impl<T> Deref for LiveRef<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.snapshot.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for LiveRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 

@@ -1,12 +1,19 @@
 //! The [`AwsSecrets`] trait that `#[derive(AwsSecrets)]` implements, and the load plan behind it.
 
+mod plans;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use foldhash::fast::RandomState;
+
+use crate::cache::Request;
 use crate::iam::IamPolicy;
 use crate::{Error, Live, Secret, SecretCache, Vars, Version};
+
+pub(crate) use plans::Plans;
 
 /// A settings struct whose fields come from Secrets Manager.
 ///
@@ -30,7 +37,14 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
 
     /// Loads the struct once through `cache`, resolving `${VAR}` placeholders from the process
     /// environment. Each distinct (secret, version) is fetched once however many fields read it;
-    /// misses go out together (batched where they can be).
+    /// misses go out together (batched where they can be). A field without a version reads the
+    /// cache's default version ([`SecretCacheBuilder::version`](crate::SecretCacheBuilder::version),
+    /// `AWSCURRENT` unless set), as [`SecretCache::get`] and [`SecretCache::refresh_now`] do.
+    ///
+    /// A warm load reads memory only: the plan (which secrets, which keys) is computed once per
+    /// type and per distinct placeholder values, each JSON secret is parsed once per fetched
+    /// version, and only the variables the struct's ids name are read from the environment.
+    /// For a value read on every request, [`watch`](Self::watch) and [`Live::read`] cost less.
     ///
     /// # Errors
     /// The first failure of any secret or field, typed (see [`Error`]).
@@ -46,11 +60,14 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
         cache: &SecretCache,
         vars: Vars,
     ) -> impl Future<Output = Result<Self, Error>> + Send {
-        let cache = cache.clone();
         async move {
-            let plan = Plan::of::<Self>(vars)?;
-            let secrets = cache.get_many(&plan.requests()).await?;
-            Self::__assemble(&Source::new(Arc::new(plan), secrets))
+            let plan = cache.plan::<Self>(&vars)?;
+            let secrets = match cache.hits(plan.requests()) {
+                Some(warm) => warm?,
+                // Boxed: the cold path's state stays out of every warm load's future.
+                None => Box::pin(cache.get_many(plan.requests())).await?,
+            };
+            Self::__assemble(&Source::new(plan, secrets))
         }
     }
 
@@ -73,7 +90,10 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
         vars: Vars,
     ) -> impl Future<Output = Result<Live<Self>, Error>> + Send {
         let cache = cache.clone();
-        async move { Live::start(cache, Plan::of::<Self>(vars)?).await }
+        async move {
+            let plan = cache.plan::<Self>(&vars)?;
+            Live::start(cache, plan).await
+        }
     }
 
     /// A least-privilege IAM policy for exactly the secrets this struct reads, placeholders
@@ -94,8 +114,8 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
     /// # Errors
     /// As [`iam_policy`](Self::iam_policy).
     fn iam_policy_with(cache: &SecretCache, vars: Vars) -> Result<IamPolicy, Error> {
-        let plan = Plan::of::<Self>(vars)?;
-        IamPolicy::for_ids(cache, plan.ids.iter().map(|(id, _)| &**id))
+        let plan = cache.plan::<Self>(&vars)?;
+        IamPolicy::for_ids(cache, plan.requests().iter().map(|r| &*r.id))
     }
 }
 
@@ -119,9 +139,9 @@ pub struct SecretRef {
 
 /// A version as written in an attribute.
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionRef {
-    /// The cache's default (`AWSCURRENT`).
+    /// The cache's default version (`AWSCURRENT` unless the cache sets another).
     Current,
     /// `version_stage = "…"`.
     Stage(&'static str),
@@ -130,9 +150,9 @@ pub enum VersionRef {
 }
 
 impl VersionRef {
-    fn to_version(self) -> Version {
+    fn to_version(self, default: &Version) -> Version {
         match self {
-            Self::Current => Version::current(),
+            Self::Current => default.clone(),
             Self::Stage(s) => Version::stage(s),
             Self::Id(s) => Version::id(s),
         }
@@ -149,27 +169,32 @@ pub struct FieldRef {
     pub key: Option<&'static str>,
 }
 
-/// Resolved requests of one struct: each distinct (id, version) once, with the shortest TTL.
+/// Resolved requests of one struct: each distinct (id, version) once, with the shortest TTL,
+/// and which of them each declared secret reads. Built once per type, cache and placeholder
+/// values (see [`Plans`]).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Plan {
+    requests: Vec<Request>,
+    /// The request each declared (id template, version) reads.
+    slots: HashMap<(&'static str, VersionRef), usize, RandomState>,
+    /// What `VersionRef::Current` means: the cache's default version.
+    default_version: Version,
     vars: Vars,
-    resolved: HashMap<&'static str, Arc<str>>,
-    ids: Vec<(Arc<str>, Version)>,
-    ttls: Vec<Option<Duration>>,
-    rotations: Vec<Option<Duration>>,
+    resolved: HashMap<&'static str, Arc<str>, RandomState>,
 }
 
 impl Plan {
-    pub(crate) fn of<T: AwsSecrets>(vars: Vars) -> Result<Self, Error> {
+    pub(crate) fn of<T: AwsSecrets>(vars: Vars, default_version: Version) -> Result<Self, Error> {
         let mut plan = Self {
+            requests: Vec::new(),
+            slots: HashMap::default(),
+            default_version,
             vars,
-            resolved: HashMap::new(),
-            ids: Vec::new(),
-            ttls: Vec::new(),
-            rotations: Vec::new(),
+            resolved: HashMap::default(),
         };
         T::__declare(&mut plan)?;
+        plan.resolved = HashMap::default();
         Ok(plan)
     }
 
@@ -180,18 +205,25 @@ impl Plan {
     /// [`Error::UnresolvedPlaceholder`].
     pub fn secret(&mut self, secret: &SecretRef) -> Result<(), Error> {
         let id = self.resolve(secret)?;
-        let version = secret.version.to_version();
-        match self.ids.iter().position(|(i, v)| *i == id && *v == version) {
+        let version = secret.version.to_version(&self.default_version);
+        let at = match (self.requests.iter()).position(|r| r.id == id && r.version == version) {
             Some(at) => {
-                self.ttls[at] = min_ttl(self.ttls[at], secret.ttl);
-                self.rotations[at] = min_ttl(self.rotations[at], secret.rotation);
+                let request = &mut self.requests[at];
+                request.ttl = min_ttl(request.ttl, secret.ttl);
+                request.rotation = min_ttl(request.rotation, secret.rotation);
+                at
             }
             None => {
-                self.ids.push((id, version));
-                self.ttls.push(secret.ttl);
-                self.rotations.push(secret.rotation);
+                self.requests.push(Request {
+                    id,
+                    version,
+                    ttl: secret.ttl,
+                    rotation: secret.rotation,
+                });
+                self.requests.len() - 1
             }
-        }
+        };
+        self.slots.insert((secret.id, secret.version), at);
         Ok(())
     }
 
@@ -204,17 +236,9 @@ impl Plan {
         Ok(id)
     }
 
-    pub(crate) fn requests(&self) -> Vec<crate::cache::Request> {
-        self.ids
-            .iter()
-            .zip(self.ttls.iter().zip(&self.rotations))
-            .map(|((id, version), (ttl, rotation))| crate::cache::Request {
-                id: Arc::clone(id),
-                version: version.clone(),
-                ttl: *ttl,
-                rotation: *rotation,
-            })
-            .collect()
+    /// Each distinct (id, version) the struct reads, in declaration order.
+    pub(crate) fn requests(&self) -> &[Request] {
+        &self.requests
     }
 }
 
@@ -240,19 +264,15 @@ impl Source {
 
     /// The fetched secret a field reads.
     pub(crate) fn secret(&self, secret: &SecretRef) -> Result<&Arc<Secret>, Error> {
-        let version = secret.version.to_version();
         self.plan
-            .resolved
-            .get(secret.id)
-            .and_then(|id| {
-                self.plan
-                    .ids
-                    .iter()
-                    .position(|(i, v)| i == id && *v == version)
-            })
-            .and_then(|at| self.secrets.get(at))
+            .slots
+            .get(&(secret.id, secret.version))
+            .and_then(|&at| self.secrets.get(at))
             .ok_or_else(|| Error::Config {
                 message: format!("field `{}` was not declared by its struct", secret.field),
             })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
 //! The derive's contract with this crate. Not public API: names may change in any release.
 
-pub use crate::json::{FieldError, PublicField, SecretField};
+pub use crate::json::{FieldError, JsonValue, PublicField, SecretField};
 pub use crate::loader::{FieldRef, Plan, SecretRef, Source, VersionRef};
 pub use core::time::Duration;
 
@@ -45,9 +45,9 @@ pub fn public_field<T: PublicField>(source: &Source, field: &FieldRef) -> Result
         }
         Some(key) => {
             let doc = secret.json()?;
-            let value = doc.get(key).unwrap_or(&serde_json::Value::Null);
-            crate::json::to_public(value).map_err(|found| {
-                let err = if doc.get(key).is_none() {
+            let value = doc.get(key);
+            crate::json::to_public(value.unwrap_or(JsonValue::NULL)).map_err(|found| {
+                let err = if value.is_none() {
                     FieldError::Missing
                 } else {
                     FieldError::Found(found)

@@ -8,7 +8,9 @@ use proptest::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::json::{FieldError, JsonDocument, SecretField, to_public, to_secret_string};
+use crate::json::{
+    FieldError, JsonDocument, JsonIndex, JsonValue, SecretField, to_public, to_secret_string,
+};
 use crate::{Error, Secret, SecretValue, Vars};
 
 const CANARY: &str = "Qz7!xK9#wL2%vT8";
@@ -48,6 +50,19 @@ fn secret(text: &str) -> Secret {
         version_stages: Box::new([]),
         fetched_at: SystemTime::UNIX_EPOCH,
         value: SecretValue::String(SecretString::from(text)),
+        json_index: std::sync::OnceLock::new(),
+    }
+}
+
+/// The JSON kind of `value`, as the runtime names it.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
@@ -59,39 +74,43 @@ proptest! {
         json().prop_map(|v| v.to_string()),
     ]) {
         let is_object = matches!(serde_json::from_str::<Value>(&text), Ok(Value::Object(_)));
-        prop_assert_eq!(JsonDocument::parse(&text).is_some(), is_object);
+        prop_assert_eq!(JsonIndex::parse(&text).is_some(), is_object);
     }
 
     /// Conversions follow their rules and report only the JSON kind.
     #[test]
     fn conversions_report_only_kinds(value in json()) {
-        match to_secret_string(&value) {
+        let text = serde_json::json!({ "k": value }).to_string();
+        let index = JsonIndex::parse(&text).expect("an object");
+        let raw: JsonValue<'_> = JsonDocument { index: &index, text: &text }.get("k").expect("k");
+        prop_assert_eq!(raw.kind(), kind(&value));
+        match to_secret_string(raw) {
             Ok(s) => match &value {
                 Value::String(v) => prop_assert_eq!(s.expose_secret(), v.as_str()),
                 Value::Number(n) => prop_assert_eq!(s.expose_secret(), n.to_string()),
                 Value::Bool(b) => prop_assert_eq!(s.expose_secret(), b.to_string()),
-                other => prop_assert!(false, "accepted {:?}", crate::json::kind(other)),
+                other => prop_assert!(false, "accepted {:?}", kind(other)),
             },
-            Err(kind) => {
+            Err(found) => {
                 prop_assert!(matches!(value, Value::Null | Value::Array(_) | Value::Object(_)));
-                prop_assert_eq!(kind, crate::json::kind(&value));
+                prop_assert_eq!(found, kind(&value));
             }
         }
         for found in [
-            to_public::<u16>(&value).err(),
-            to_public::<i64>(&value).err(),
-            to_public::<f64>(&value).err(),
-            to_public::<bool>(&value).err(),
-            to_public::<String>(&value).err(),
-            to_public::<std::net::IpAddr>(&value).err(),
-            to_public::<Vec<u8>>(&value).err(),
+            to_public::<u16>(raw).err(),
+            to_public::<i64>(raw).err(),
+            to_public::<f64>(raw).err(),
+            to_public::<bool>(raw).err(),
+            to_public::<String>(raw).err(),
+            to_public::<std::net::IpAddr>(raw).err(),
+            to_public::<Vec<u8>>(raw).err(),
         ].into_iter().flatten() {
-            prop_assert_eq!(found, crate::json::kind(&value));
+            prop_assert_eq!(found, kind(&value));
         }
-        match Option::<SecretString>::from_json(Some(&value)) {
+        match Option::<SecretString>::from_json(Some(raw)) {
             Ok(None) => prop_assert!(value.is_null()),
-            Ok(Some(_)) => prop_assert!(to_secret_string(&value).is_ok()),
-            Err(FieldError::Found(kind)) => prop_assert_eq!(kind, crate::json::kind(&value)),
+            Ok(Some(_)) => prop_assert!(to_secret_string(raw).is_ok()),
+            Err(FieldError::Found(found)) => prop_assert_eq!(found, kind(&value)),
             Err(FieldError::Missing) => prop_assert!(false, "present value reported missing"),
         }
     }
@@ -103,8 +122,12 @@ proptest! {
         match secret.json_key(&key) {
             Ok(s) => {
                 let found = value.get(&key).expect("present");
-                prop_assert_eq!(Some(s.expose_secret().to_owned()),
-                    to_secret_string(found).ok().map(|s| s.expose_secret().to_owned()));
+                let want = match found {
+                    Value::String(v) => Some(v.clone()),
+                    Value::Number(_) | Value::Bool(_) => Some(found.to_string()),
+                    _ => None,
+                };
+                prop_assert_eq!(Some(s.expose_secret().to_owned()), want);
             }
             Err(e) => {
                 let typed = matches!(
@@ -184,8 +207,12 @@ fn numbers_keep_their_value_through_json_key() {
     let text = r#"{"t":1.967939191434502e-76}"#;
     let value = secret(text).json_key("t").expect("number");
     assert_eq!(value.expose_secret(), "1.967939191434502e-76");
-    let parsed = JsonDocument::parse(text).expect("object");
-    let float = to_public::<f64>(parsed.get("t").expect("t")).expect("f64");
+    let index = JsonIndex::parse(text).expect("object");
+    let doc = JsonDocument {
+        index: &index,
+        text,
+    };
+    let float = to_public::<f64>(doc.get("t").expect("t")).expect("f64");
     let exact: f64 = "1.967939191434502e-76".parse().expect("std parses exactly");
     assert_eq!(float.to_bits(), exact.to_bits());
 }

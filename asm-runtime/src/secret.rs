@@ -1,13 +1,13 @@
 //! One fetched version of a secret, and how it is selected.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::Error;
-use crate::json::JsonDocument;
+use crate::json::{JsonDocument, JsonIndex};
 
 /// Which version of a secret to read.
 ///
@@ -106,6 +106,9 @@ pub struct Secret {
     pub(crate) version_stages: Box<[Box<str>]>,
     pub(crate) fetched_at: SystemTime,
     pub(crate) value: SecretValue,
+    /// The keys of a JSON object value, indexed by the first read that asks for one (`None`:
+    /// not a JSON object). Offsets into `value`'s text: no copy of any part of the value.
+    pub(crate) json_index: OnceLock<Option<JsonIndex>>,
 }
 
 impl Secret {
@@ -181,12 +184,16 @@ impl Secret {
         }
     }
 
-    /// Parses the `SecretString` as a JSON object held in zeroizing memory.
-    pub(crate) fn json(&self) -> Result<JsonDocument, Error> {
-        let text = self.string()?;
-        JsonDocument::parse(text.expose_secret()).ok_or_else(|| Error::NotJson {
-            secret_id: self.name.to_string(),
-        })
+    /// The `SecretString` as a JSON object, parsed once per fetched version.
+    pub(crate) fn json(&self) -> Result<JsonDocument<'_>, Error> {
+        let text = self.string()?.expose_secret();
+        let index = self.json_index.get_or_init(|| JsonIndex::parse(text));
+        match index {
+            Some(index) => Ok(JsonDocument { index, text }),
+            None => Err(Error::NotJson {
+                secret_id: self.name.to_string(),
+            }),
+        }
     }
 
     fn wrong_kind(&self, field: Option<&str>, expected: &'static str) -> Error {

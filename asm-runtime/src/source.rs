@@ -164,6 +164,7 @@ impl Parts {
                 .collect(),
             fetched_at: SystemTime::now(),
             value,
+            json_index: std::sync::OnceLock::new(),
         })
     }
 }

@@ -54,6 +54,16 @@ impl Vars {
         None
     }
 
+    /// The value of each placeholder in `templates`, in order (what ids built from them depend
+    /// on). Reads only the variables named, never the whole environment.
+    pub(crate) fn placeholder_values(&self, templates: &[&str]) -> Vec<Option<String>> {
+        templates
+            .iter()
+            .flat_map(|t| placeholders(t))
+            .map(|name| self.lookup(name))
+            .collect()
+    }
+
     /// Substitutes every `${VAR}` in `template`; `field` names the field for the error.
     ///
     /// # Errors
@@ -86,6 +96,17 @@ impl Vars {
     }
 }
 
+/// The names of the `${VAR}` placeholders in `template`, up to an unclosed `${`.
+fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    let mut rest = template;
+    std::iter::from_fn(move || {
+        let after = &rest[rest.find("${")? + 2..];
+        let end = after.find('}')?;
+        rest = &after[end + 1..];
+        Some(&after[..end])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +132,16 @@ mod tests {
             }
             other => panic!("expected UnresolvedPlaceholder, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn placeholder_values_read_only_the_variables_named() {
+        let vars = Vars::new().set("ENV", "prod").set("UNUSED", "x");
+        assert_eq!(
+            vars.placeholder_values(&["${ENV}/db-${REGION}", "static", "${ENV}/${x"]),
+            [Some("prod".to_owned()), None, Some("prod".to_owned())]
+        );
+        assert!(vars.placeholder_values(&["prod/db"]).is_empty());
     }
 
     #[test]

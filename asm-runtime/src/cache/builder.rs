@@ -150,7 +150,11 @@ impl SecretCacheBuilder {
         self
     }
 
-    /// The version read when none is given (default `AWSCURRENT`).
+    /// The version read when none is given (default `AWSCURRENT`): by
+    /// [`SecretCache::get`](crate::SecretCache::get),
+    /// [`SecretCache::refresh_now`](crate::SecretCache::refresh_now), and every field of a
+    /// derived struct without `version_stage` or `version_id`, so a `refresh_now(id)` always
+    /// refreshes the entry such a field reads.
     pub fn version(mut self, version: Version) -> Self {
         self.settings.version = version;
         self
@@ -291,6 +295,7 @@ impl SecretCacheBuilder {
                 counters: Counters::default(),
                 batch_denied_until: Mutex::new(None),
                 changes: tokio::sync::watch::Sender::new(0),
+                plans: crate::loader::Plans::default(),
             }),
         })
     }

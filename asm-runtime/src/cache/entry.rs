@@ -172,9 +172,13 @@ impl Entry {
 
     /// Records a TTL a struct declared: it replaces the cache's; when several structs declare
     /// one, the shortest wins, as they share the one cached value.
+    /// A plain load first: a warm load re-declares its TTLs each time, and must not write a
+    /// shared cache line when nothing changes.
     pub(crate) fn declare_ttl(&self, ttl: Duration) {
-        self.declared_ttl_nanos
-            .fetch_min(nanos(ttl).min(u64::MAX - 1), Relaxed);
+        let declared = nanos(ttl).min(u64::MAX - 1);
+        if declared < self.declared_ttl_nanos.load(Relaxed) {
+            self.declared_ttl_nanos.fetch_min(declared, Relaxed);
+        }
     }
 
     /// Asks the next fetch to bypass the source's own cache.

@@ -74,6 +74,8 @@ async fn a_rotation_rebuilds_the_whole_struct_and_wakes_watchers() {
     let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
     let mut live = Db::watch(&cache).await.expect("load");
     assert_eq!(version_of(&live.current()), "v1");
+    let reader = live.clone();
+    let before = reader.read();
 
     let start = Instant::now();
     let rotated = timeout(Duration::from_secs(600), live.changed())
@@ -89,6 +91,8 @@ async fn a_rotation_rebuilds_the_whole_struct_and_wakes_watchers() {
         "adopted at the second refresh"
     );
     assert_eq!(get.num_calls(), 2, "fetched only when the version changed");
+    assert_eq!(version_of(&before), "v1", "a borrow keeps its snapshot");
+    drop(before);
 
     for _ in 0..30 {
         sleep(Duration::from_secs(7)).await;
@@ -97,6 +101,7 @@ async fn a_rotation_rebuilds_the_whole_struct_and_wakes_watchers() {
             "v2",
             "the old value never returns"
         );
+        assert_eq!(version_of(&live.read()), "v2");
         let read = cache.get("prod/db").now_or_never().expect("a hit");
         assert_eq!(read.expect("value").version_id(), "v2");
     }
@@ -411,4 +416,23 @@ async fn refresh_now_re_reads_every_secret_and_publishes_a_rotation() {
         .expect("the task runs");
     assert_eq!(version_of(&next), "v2");
     assert_eq!(version_of(&live.current()), "v2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_borrows_the_snapshot_without_allocating() {
+    let get = get_v1_then_v2();
+    let describe = describe_always("v1");
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let live = Db::watch(&cache).await.expect("load");
+    let owned = live.current();
+    let mut versions = Vec::with_capacity(100);
+    let counted = allocation_counter::measure(|| {
+        for _ in 0..100 {
+            let db = live.read();
+            versions.push(Arc::ptr_eq(&owned, &live.current()) && std::ptr::eq(&*db, &*owned));
+        }
+    });
+    assert!(versions.iter().all(|same| *same), "the published snapshot");
+    assert_eq!(counted.count_total, 0, "allocations on the read path");
+    assert_eq!(format!("{:?}", live.read()), format!("{owned:?}"));
 }

@@ -700,6 +700,7 @@ async fn debug_of_every_public_type_redacts_the_value() {
     assert_eq!(live.current().password.expose_secret(), CANARY);
     let surfaces: Vec<(&str, String)> = vec![
         ("Live", format!("{live:?} {live:#?}")),
+        ("LiveRef", format!("{:?} {:#?}", live.read(), live.read())),
         ("Secret", format!("{secret:?}")),
         ("Secret pretty", format!("{secret:#?}")),
         ("SecretValue", format!("{:?}", secret.value())),

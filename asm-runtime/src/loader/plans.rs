@@ -1,0 +1,60 @@
+//! The plans a cache has built, by struct type and placeholder values: a warm `load` reuses
+//! one instead of resolving ids and merging reads again.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+use foldhash::fast::RandomState;
+
+use super::{AwsSecrets, Plan};
+use crate::{Error, Vars, Version};
+
+/// Plans kept before the table starts over: distinct placeholder values are few in a service
+/// (an environment, a region), but `load_with` could be handed new ones on every call.
+const MAX_PLANS: usize = 256;
+
+/// A struct type and the values its ids' placeholders had when its plan was built.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    ty: TypeId,
+    values: Vec<Option<String>>,
+}
+
+type Table = HashMap<Key, Arc<Plan>, RandomState>;
+
+/// Built plans; readers `load()` lock-free, writers copy, add and swap.
+#[derive(Default)]
+pub(crate) struct Plans {
+    table: ArcSwap<Table>,
+    write: Mutex<()>,
+}
+
+impl Plans {
+    /// `T`'s plan under `vars`, built on first use; `default_version` is what a field without
+    /// a version reads.
+    pub(crate) fn of<T: AwsSecrets>(
+        &self,
+        vars: &Vars,
+        default_version: &Version,
+    ) -> Result<Arc<Plan>, Error> {
+        let key = Key {
+            ty: TypeId::of::<T>(),
+            values: vars.placeholder_values(T::SECRET_IDS),
+        };
+        if let Some(plan) = self.table.load().get(&key) {
+            return Ok(Arc::clone(plan));
+        }
+        let plan = Arc::new(Plan::of::<T>(vars.clone(), default_version.clone())?);
+        let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = if self.table.load().len() >= MAX_PLANS {
+            Table::default()
+        } else {
+            Table::clone(&self.table.load())
+        };
+        table.insert(key, Arc::clone(&plan));
+        self.table.store(Arc::new(table));
+        Ok(plan)
+    }
+}
