@@ -186,9 +186,9 @@ impl SecretCache {
 
     /// The secret `id` (name or ARN) at the default version.
     ///
-    /// A hit returns at once, without locking or allocating. Concurrent misses of one secret
-    /// make one API call between them; a value past its soft TTL is returned while a
-    /// background refresh runs.
+    /// A hit is answered when `get` is called, without locking or allocating; the returned
+    /// future is ready on its first poll. Concurrent misses of one secret make one API call
+    /// between them; a value past its soft TTL is returned while a background refresh runs.
     ///
     /// # Errors
     /// The first load fails fast with the typed error; past `max_staleness`, [`Error::Stale`].
@@ -208,15 +208,15 @@ impl SecretCache {
         id: &'a str,
         version: &'a Version,
     ) -> impl Future<Output = Result<Arc<Secret>, Error>> + Send + 'a {
-        // A hit is answered here, before any future exists: the future it returns holds only
-        // the value (the miss path's state machine is boxed, a miss allocates anyway).
-        let now = Instant::now();
-        if let Some(secret) = self.shared.hit(id, version, now) {
+        // A hit is answered here, when `get` is called, before any future exists: the future
+        // holds only the value (the miss path's state machine is boxed; a miss allocates
+        // anyway, and looks at the clock again when first polled).
+        if let Some(secret) = self.shared.hit(id, version, Instant::now()) {
             return Read::Hit(Some(secret));
         }
         Read::Miss(Box::pin(async move {
             let entry = self.shared.entry(id, version, None);
-            self.shared.read(&entry, now).await
+            self.shared.read(&entry, Instant::now()).await
         }))
     }
 
