@@ -209,7 +209,12 @@ impl SecretCache {
             .filter(|e| e.due_at(now) <= now)
             .cloned()
             .collect();
-        join_all(self.shared.flights(&due))
+        self.refresh_all(&due).await
+    }
+
+    /// Refreshes all of `entries` in one round, due or not, and returns the failures.
+    pub(crate) async fn refresh_all(&self, entries: &[Arc<Entry>]) -> Vec<Error> {
+        join_all(self.shared.flights(entries))
             .await
             .into_iter()
             .filter_map(Result::err)
@@ -231,6 +236,11 @@ impl SecretCache {
     /// an entry.
     pub(crate) fn changes(&self) -> watch::Receiver<u64> {
         self.shared.changes.subscribe()
+    }
+
+    /// The source's own change signal, if it has one (see `Source::changes`).
+    pub(crate) fn source_changes(&self) -> Option<watch::Receiver<u64>> {
+        self.shared.source.changes()
     }
 
     /// Re-reads `id` (default version) from the service now, e.g. after a database rejected

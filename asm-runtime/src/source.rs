@@ -3,7 +3,12 @@
 //! remembered failures, live handles, `Stats`, typed errors); a source only answers "this
 //! (secret, version)" and, where it can, "which version is current".
 
+#[cfg(feature = "files")]
+mod files;
 mod sdk;
+
+#[cfg(feature = "files")]
+pub use files::FileSource;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -41,6 +46,13 @@ pub(crate) trait Source: Send + Sync + fmt::Debug {
     /// The current values of up to 20 `ids` in one call, as `(index into ids, result)`; ids
     /// left out are fetched one by one. `None` when the source has no such call.
     fn get_batch<'a>(&'a self, _ids: &'a [Arc<str>]) -> Option<BoxFuture<'a, BatchResult>> {
+        None
+    }
+
+    /// A signal the source sends when its values may have changed (a mounted directory was
+    /// swapped); `None` when it has none. Live handles wait on it beside their timers, and on
+    /// a change re-read all their secrets in one round, due or not.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         None
     }
 
