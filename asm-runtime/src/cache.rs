@@ -115,7 +115,15 @@ impl SecretCache {
     ///
     /// Its client has connect and read timeouts (3 s each), besides the per-attempt and per-call
     /// deadlines the cache applies to every call on any client.
+    ///
+    /// With the feature `files`, `ASM_SECRETS_DIR` (`FileSource::ENV_DIR`) set to a directory
+    /// selects a `FileSource` over it instead (secrets mounted on Kubernetes); no AWS
+    /// configuration is read then.
     pub async fn from_env() -> Result<Self, Error> {
+        #[cfg(feature = "files")]
+        if let Some(dir) = std::env::var_os(crate::FileSource::ENV_DIR).filter(|d| !d.is_empty()) {
+            return Ok(Self::new(crate::FileSource::new(dir)));
+        }
         let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
             .connect_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
             .read_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
