@@ -244,7 +244,11 @@ impl<T: AwsSecrets> Refresher<T> {
                 stuck = 0;
                 not_before = now;
             }
-            if let Err(err) = self.republish(&entries) {
+            // A source with its own signal reads a round's secrets together (one generation of
+            // a mounted directory): after a partial failure they may come from two, so the
+            // last good snapshot stays until a round reads them all.
+            let partial = self.source_changes.is_some() && !errors.is_empty();
+            if let Err(err) = if partial { Ok(()) } else { self.republish(&entries) } {
                 tracing::error!(
                     settings = std::any::type_name::<T>(),
                     error = %err,

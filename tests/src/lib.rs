@@ -5,8 +5,10 @@
 //! these tests never skip silently.
 
 mod endpoint;
+mod mount;
 
 pub use endpoint::Endpoint;
+pub use mount::DriverDir;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

@@ -3,3 +3,4 @@
 mod cache;
 mod derive;
 mod live;
+mod mounted;
