@@ -133,7 +133,7 @@ pub enum Error {
         message: String,
     },
     /// A secret mounted as a file (the Secrets Store CSI driver, an External Secrets Operator
-    /// volume) could not be read; see [`FileSource`](crate::FileSource).
+    /// volume) could not be read; see `FileSource` (feature `files`).
     Mount {
         /// The secret id or ARN asked for.
         secret_id: String,

@@ -248,7 +248,11 @@ impl<T: AwsSecrets> Refresher<T> {
             // a mounted directory): after a partial failure they may come from two, so the
             // last good snapshot stays until a round reads them all.
             let partial = self.source_changes.is_some() && !errors.is_empty();
-            if let Err(err) = if partial { Ok(()) } else { self.republish(&entries) } {
+            if let Err(err) = if partial {
+                Ok(())
+            } else {
+                self.republish(&entries)
+            } {
                 tracing::error!(
                     settings = std::any::type_name::<T>(),
                     error = %err,

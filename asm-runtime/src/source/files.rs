@@ -143,7 +143,10 @@ impl FileSource {
 /// The secret name in `id`: the id itself, or for an ARN the name after `:secret:` without the
 /// `-` and six characters Secrets Manager appends.
 fn secret_name(id: &str) -> &str {
-    let Some((_, name)) = id.strip_prefix("arn:").and_then(|a| a.split_once(":secret:")) else {
+    let Some((_, name)) = id
+        .strip_prefix("arn:")
+        .and_then(|a| a.split_once(":secret:"))
+    else {
         return id;
     };
     let cut = name.len().saturating_sub(7);
@@ -183,6 +186,9 @@ struct Files {
     signal: Arc<watch::Sender<u64>>,
     _following: follow::Following,
 }
+
+/// A file's bytes (zeroized on drop), and its stamp.
+type Contents = (Zeroizing<Vec<u8>>, Stamp);
 
 /// One generation of the mount: where its files are, and its name.
 struct Generation {
@@ -273,10 +279,18 @@ impl Files {
     }
 
     /// The version id of `file` holding `bytes`: the one its contents were first seen under.
-    fn version_id(&self, file: &str, bytes: &[u8], generation: Option<&str>, stamp: Stamp) -> Arc<str> {
+    fn version_id(
+        &self,
+        file: &str,
+        bytes: &[u8],
+        generation: Option<&str>,
+        stamp: Stamp,
+    ) -> Arc<str> {
         let digest = self.digests.hash_one(bytes);
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = seen.entry(file.to_owned()).or_insert_with(|| (Arc::from(""), 0));
+        let entry = seen
+            .entry(file.to_owned())
+            .or_insert_with(|| (Arc::from(""), 0));
         if entry.1 != digest || entry.0.is_empty() {
             let mut name = generation.map_or_else(|| stamp.to_string(), str::to_owned);
             if *entry.0 == *name {
@@ -294,7 +308,7 @@ impl Files {
         generation: &Generation,
         id: &str,
         path: &Path,
-    ) -> Result<(Zeroizing<Vec<u8>>, Stamp), Error> {
+    ) -> Result<Contents, Error> {
         let problem = |e: io::Error| self.error(id, path, io_problem(&e));
         let real = fs::canonicalize(path).map_err(problem)?;
         if !real.starts_with(&generation.root) {
@@ -331,7 +345,7 @@ impl Files {
         generation: &Generation,
         id: &str,
         file: &str,
-    ) -> Result<Option<(Zeroizing<Vec<u8>>, Stamp)>, Error> {
+    ) -> Result<Option<Contents>, Error> {
         let prefix = format!("{file}.");
         let listing = fs::read_dir(&generation.dir)
             .map_err(|e| self.error(id, &generation.dir, io_problem(&e)))?;

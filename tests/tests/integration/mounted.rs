@@ -45,7 +45,10 @@ fn generation(n: u32) -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("prod_db", db_json(n)),
         ("prod_api", format!("key-{n}").into_bytes()),
-        ("prod_tls", vec![0xff, 0x00, u8::try_from(n % 256).unwrap_or(0)]),
+        (
+            "prod_tls",
+            vec![0xff, 0x00, u8::try_from(n % 256).unwrap_or(0)],
+        ),
     ]
 }
 
@@ -74,7 +77,10 @@ fn assert_generation(app: &App, n: u32) {
     assert_eq!(app.db.username.expose_secret(), format!("user-{n}"));
     assert_eq!(app.db.password.expose_secret(), format!("pass-{n}"));
     assert_eq!(app.api_key.expose_secret(), format!("key-{n}"));
-    assert_eq!(app.tls_key.expose_secret()[2], u8::try_from(n % 256).unwrap_or(0));
+    assert_eq!(
+        app.tls_key.expose_secret()[2],
+        u8::try_from(n % 256).unwrap_or(0)
+    );
 }
 
 #[tokio::test]
@@ -123,9 +129,16 @@ async fn text_that_is_not_json_and_bytes_that_are_not_utf8() {
     assert_eq!(plain.string().expect("text").expose_secret(), "just text");
     assert!(matches!(plain.json_key("k"), Err(Error::NotJson { .. })));
     let raw = cache.get("raw").await.expect("read");
-    assert_eq!(raw.binary().expect("bytes").expose_secret(), &[0xde, 0xad, 0xbe, 0xef]);
+    assert_eq!(
+        raw.binary().expect("bytes").expose_secret(),
+        &[0xde, 0xad, 0xbe, 0xef]
+    );
     let pem = cache.get("pem").await.expect("read");
-    assert_eq!(pem.value().kind(), "SecretBinary", "named binary by the builder");
+    assert_eq!(
+        pem.value().kind(),
+        "SecretBinary",
+        "named binary by the builder"
+    );
 }
 
 #[tokio::test]
@@ -138,20 +151,41 @@ async fn safety_limits_give_typed_errors() {
     let cache = cache(FileSource::new(dir.path()).alias("dots", "..data"));
     let err = cache.get("escape").await.expect_err("outside the mount");
     assert!(
-        matches!(err, Error::Mount { problem: MountProblem::OutsideMount, .. }),
+        matches!(
+            err,
+            Error::Mount {
+                problem: MountProblem::OutsideMount,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = cache.get("big").await.expect_err("over 64 KiB");
-    assert!(matches!(err, Error::TooLarge { bytes: 65_537, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::TooLarge { bytes: 65_537, .. }),
+        "{err:?}"
+    );
     cache.get("exact").await.expect("64 KiB exactly is allowed");
     let err = cache.get("dots").await.expect_err("the writer's own names");
     assert!(
-        matches!(err, Error::Mount { problem: MountProblem::OutsideMount, .. }),
+        matches!(
+            err,
+            Error::Mount {
+                problem: MountProblem::OutsideMount,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = cache.get("absent").await.expect_err("no such file");
     assert!(
-        matches!(err, Error::Mount { problem: MountProblem::Missing, .. }),
+        matches!(
+            err,
+            Error::Mount {
+                problem: MountProblem::Missing,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = cache
@@ -159,13 +193,25 @@ async fn safety_limits_give_typed_errors() {
         .await
         .expect_err("only the current version is mounted");
     assert!(
-        matches!(err, Error::Mount { problem: MountProblem::OtherVersion, .. }),
+        matches!(
+            err,
+            Error::Mount {
+                problem: MountProblem::OtherVersion,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let missing = SecretCache::new(FileSource::new(dir.path().join("nope")));
     let err = missing.get("any").await.expect_err("no mount");
     assert!(
-        matches!(err, Error::Mount { problem: MountProblem::Missing, .. }),
+        matches!(
+            err,
+            Error::Mount {
+                problem: MountProblem::Missing,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -200,7 +246,9 @@ async fn a_driver_swap_wakes_changed_through_directory_events() {
 async fn polling_follows_a_swap_without_events() {
     let mut dir = mount(1);
     let poll = Duration::from_millis(200);
-    let source = FileSource::new(dir.path()).events(false).poll_interval(poll);
+    let source = FileSource::new(dir.path())
+        .events(false)
+        .poll_interval(poll);
     let took = adoption_time(&mut dir, source).await;
     println!("polling every {poll:?}: swap to changed() in {took:?}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
@@ -226,7 +274,13 @@ async fn a_torn_rotation_keeps_the_last_good_snapshot() {
     dir.rotate(&files(&torn)).expect("torn rotation");
     let err = wait_for_error(&live).await;
     assert!(
-        matches!(err, Error::Mount { problem: MountProblem::Missing, .. }),
+        matches!(
+            err,
+            Error::Mount {
+                problem: MountProblem::Missing,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_generation(&live.current(), 1);
@@ -305,22 +359,37 @@ async fn refresh_now_rereads_and_staleness_counts_from_the_last_good_read() {
     let cached = cache.get("prod/db").await.expect("hit");
     assert_eq!(cached.version_id(), first.version_id(), "within the TTL");
     let reread = cache.refresh_now("prod/db").await.expect("re-read");
-    assert_eq!(reread.json_key("password").expect("key").expose_secret(), "pass-2");
+    assert_eq!(
+        reread.json_key("password").expect("key").expose_secret(),
+        "pass-2"
+    );
     assert_eq!(cache.stats().rotations, 1);
     // The file disappears: the last good value is served until max_staleness after its read.
     dir.rotate(&files(&generation(3)[1..])).expect("torn");
     tokio::time::advance(Duration::from_secs(61)).await;
-    let served = cache.get("prod/db").await.expect("stale but within max_staleness");
+    let served = cache
+        .get("prod/db")
+        .await
+        .expect("stale but within max_staleness");
     assert_eq!(served.version_id(), reread.version_id());
     tokio::time::sleep(Duration::from_secs(1)).await;
     tokio::time::advance(Duration::from_secs(60)).await;
     let err = cache.get("prod/db").await.expect_err("past max_staleness");
-    let Error::Stale { last_failure, age, .. } = err else {
+    let Error::Stale {
+        last_failure, age, ..
+    } = err
+    else {
         panic!("{err:?}")
     };
     assert!(age >= Duration::from_secs(120), "{age:?}");
     assert!(
-        matches!(*last_failure, Error::Mount { problem: MountProblem::Missing, .. }),
+        matches!(
+            *last_failure,
+            Error::Mount {
+                problem: MountProblem::Missing,
+                ..
+            }
+        ),
         "{last_failure:?}"
     );
 }
@@ -331,23 +400,61 @@ async fn refresh_now_rereads_and_staleness_counts_from_the_last_good_read() {
 fn from_env_reads_the_directory_named_by_asm_secrets_dir() {
     let dir = mount(7);
     let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--ignored", "--exact", "mounted::from_env_child", "--nocapture"])
+        .args([
+            "--ignored",
+            "--exact",
+            "mounted::from_env_child",
+            "--nocapture",
+        ])
         .env(FileSource::ENV_DIR, dir.path())
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
         .output()
         .expect("child ran");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("1 passed"), "{stdout}");
 }
 
 #[tokio::test]
 #[ignore = "run by from_env_reads_the_directory_named_by_asm_secrets_dir, with ASM_SECRETS_DIR set"]
 async fn from_env_child() {
-    assert!(std::env::var_os(FileSource::ENV_DIR).is_some(), "run by its parent test");
-    let cache = SecretCache::from_env().await.expect("no region needed for files");
+    assert!(
+        std::env::var_os(FileSource::ENV_DIR).is_some(),
+        "run by its parent test"
+    );
+    let cache = SecretCache::from_env()
+        .await
+        .expect("no region needed for files");
     assert!(cache.client().is_none());
     let db = Db::load(&cache).await.expect("loaded from the mount");
     assert_eq!(db.password.expose_secret(), "pass-7");
+}
+
+#[derive(AwsSecrets, Debug)]
+struct ApiOnly {
+    #[allow(dead_code, reason = "the test prints the policy only")]
+    #[aws_secrets(arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-AbCdEf")]
+    api_key: SecretString,
+}
+
+/// The CSI driver's role needs what the API source needs: `iam_policy` over a file-source
+/// cache prints `GetSecretValue` and `DescribeSecret` on the exact ARN.
+#[test]
+fn iam_policy_prints_what_the_drivers_role_needs() {
+    let dir = mount(1);
+    let cache = SecretCache::new(FileSource::new(dir.path()));
+    let policy = ApiOnly::iam_policy(&cache).expect("an ARN needs no region");
+    assert_eq!(policy.resources(), [ARN]);
+    let json = policy.to_json();
+    for action in [
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    ] {
+        assert!(json.contains(action), "{json}");
+    }
 }

@@ -37,7 +37,11 @@ pub(super) fn follow(
     poll: Duration,
     signal: &Arc<watch::Sender<u64>>,
 ) -> Following {
-    let watcher = if events { watch_events(dir, signal) } else { None };
+    let watcher = if events {
+        watch_events(dir, signal)
+    } else {
+        None
+    };
     let (dir, weak) = (dir.to_owned(), Arc::downgrade(signal));
     let polling = thread::Builder::new()
         .name("asm-files-poll".into())

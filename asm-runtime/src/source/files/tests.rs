@@ -22,7 +22,17 @@ fn only_plain_integers_become_numbers() {
     for yes in ["0", "5432", "-17", "123456789012345678"] {
         assert!(is_integer(yes), "{yes}");
     }
-    for no in ["", "-", "007", "1e5", "1.0", "+1", " 1", "1234567890123456789", "hunter2"] {
+    for no in [
+        "",
+        "-",
+        "007",
+        "1e5",
+        "1.0",
+        "+1",
+        " 1",
+        "1234567890123456789",
+        "hunter2",
+    ] {
         assert!(!is_integer(no), "{no}");
     }
 }

@@ -68,23 +68,59 @@ async fn leak_file_source_errors() {
     .expect("mount");
     dir.plant_link("escape", &outside.path().join("elsewhere"))
         .expect("link");
-    std::fs::create_dir(dir.path().join(dir.generation().expect("..data")).join("adir"))
-        .expect("a directory");
+    std::fs::create_dir(
+        dir.path()
+            .join(dir.generation().expect("..data"))
+            .join("adir"),
+    )
+    .expect("a directory");
     let cache = SecretCache::new(FileSource::new(dir.path()));
     let get = async |id: &str| cache.get(id).await.expect_err(id);
-    check("missing file", &get("absent").await, mount_err(MountProblem::Missing));
-    check("link outside", &get("escape").await, mount_err(MountProblem::OutsideMount));
-    check("not a file", &get("adir").await, mount_err(MountProblem::NotAFile));
-    check("too large", &get("big").await, |e| matches!(e, Error::TooLarge { .. }));
-    check("split not UTF-8", &get("split").await, mount_err(MountProblem::Unreadable));
-    let other = cache.get_version("prod/db", &Version::stage("AWSPREVIOUS")).await;
-    check("other version", &other.expect_err("not mounted"), mount_err(MountProblem::OtherVersion));
-    let err = FromText::load_with(&cache, Vars::new()).await.expect_err("not JSON");
+    check(
+        "missing file",
+        &get("absent").await,
+        mount_err(MountProblem::Missing),
+    );
+    check(
+        "link outside",
+        &get("escape").await,
+        mount_err(MountProblem::OutsideMount),
+    );
+    check(
+        "not a file",
+        &get("adir").await,
+        mount_err(MountProblem::NotAFile),
+    );
+    check("too large", &get("big").await, |e| {
+        matches!(e, Error::TooLarge { .. })
+    });
+    check(
+        "split not UTF-8",
+        &get("split").await,
+        mount_err(MountProblem::Unreadable),
+    );
+    let other = cache
+        .get_version("prod/db", &Version::stage("AWSPREVIOUS"))
+        .await;
+    check(
+        "other version",
+        &other.expect_err("not mounted"),
+        mount_err(MountProblem::OtherVersion),
+    );
+    let err = FromText::load_with(&cache, Vars::new())
+        .await
+        .expect_err("not JSON");
     check("not JSON", &err, |e| matches!(e, Error::NotJson { .. }));
-    let err = PortOnly::load_with(&cache, Vars::new()).await.expect_err("wrong type");
+    let err = PortOnly::load_with(&cache, Vars::new())
+        .await
+        .expect_err("wrong type");
     check("wrong type", &err, |e| matches!(e, Error::WrongType { .. }));
-    let err = MissingKey::load_with(&cache, Vars::new()).await.expect_err("missing key");
-    check("missing key", &err, |e| matches!(e, Error::MissingKey { .. }));
+    let err = MissingKey::load_with(&cache, Vars::new())
+        .await
+        .expect_err("missing key");
+    check("missing key", &err, |e| {
+        matches!(e, Error::MissingKey { .. })
+    });
     let db = cache.get("prod/db").await.expect("readable");
     assert_clean("secret Debug", &format!("{db:?} {db:#?}"));
     assert_clean("cache Debug", &format!("{cache:?}"));
@@ -99,7 +135,8 @@ async fn leak_file_source_torn_rotation_under_a_live_handle() {
     let cache = SecretCache::new(FileSource::new(dir.path()));
     let live = Db::watch_with(&cache, Vars::new()).await.expect("watching");
     let half = &json.as_bytes()[..json.len() - 3];
-    dir.rotate(&[("prod_db", half)]).expect("half-written rotation");
+    dir.rotate(&[("prod_db", half)])
+        .expect("half-written rotation");
     let mut reported = None;
     for _ in 0..300 {
         reported = live.last_error();
@@ -109,7 +146,9 @@ async fn leak_file_source_torn_rotation_under_a_live_handle() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let err = reported.expect("the torn rotation is reported");
-    check("torn rotation", &err, |e| matches!(e, Error::NotJson { .. }));
+    check("torn rotation", &err, |e| {
+        matches!(e, Error::NotJson { .. })
+    });
     assert_clean("live Debug", &format!("{live:?}"));
     capture.assert_all_clean("torn rotation");
 }
