@@ -303,12 +303,7 @@ impl Files {
     }
 
     /// A regular file inside the mount, at most 64 KiB, in memory that is zeroized on drop.
-    fn read_file(
-        &self,
-        generation: &Generation,
-        id: &str,
-        path: &Path,
-    ) -> Result<Contents, Error> {
+    fn read_file(&self, generation: &Generation, id: &str, path: &Path) -> Result<Contents, Error> {
         let problem = |e: io::Error| self.error(id, path, io_problem(&e));
         let real = fs::canonicalize(path).map_err(problem)?;
         if !real.starts_with(&generation.root) {

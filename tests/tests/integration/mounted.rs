@@ -72,6 +72,14 @@ fn events_only(dir: &DriverDir) -> FileSource {
     FileSource::new(dir.path()).poll_interval(Duration::from_secs(3600))
 }
 
+/// Asserts `err` is the mount problem `problem`.
+fn assert_mount(err: &Error, problem: MountProblem) {
+    assert!(
+        matches!(err, Error::Mount { problem: p, .. } if *p == problem),
+        "{err:?}"
+    );
+}
+
 /// Asserts every field of `app` carries generation `n`.
 fn assert_generation(app: &App, n: u32) {
     assert_eq!(app.db.username.expose_secret(), format!("user-{n}"));
@@ -150,16 +158,7 @@ async fn safety_limits_give_typed_errors() {
         .expect("link");
     let cache = cache(FileSource::new(dir.path()).alias("dots", "..data"));
     let err = cache.get("escape").await.expect_err("outside the mount");
-    assert!(
-        matches!(
-            err,
-            Error::Mount {
-                problem: MountProblem::OutsideMount,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_mount(&err, MountProblem::OutsideMount);
     let err = cache.get("big").await.expect_err("over 64 KiB");
     assert!(
         matches!(err, Error::TooLarge { bytes: 65_537, .. }),
@@ -167,53 +166,17 @@ async fn safety_limits_give_typed_errors() {
     );
     cache.get("exact").await.expect("64 KiB exactly is allowed");
     let err = cache.get("dots").await.expect_err("the writer's own names");
-    assert!(
-        matches!(
-            err,
-            Error::Mount {
-                problem: MountProblem::OutsideMount,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_mount(&err, MountProblem::OutsideMount);
     let err = cache.get("absent").await.expect_err("no such file");
-    assert!(
-        matches!(
-            err,
-            Error::Mount {
-                problem: MountProblem::Missing,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_mount(&err, MountProblem::Missing);
     let err = cache
         .get_version("exact", &Version::stage("AWSPREVIOUS"))
         .await
         .expect_err("only the current version is mounted");
-    assert!(
-        matches!(
-            err,
-            Error::Mount {
-                problem: MountProblem::OtherVersion,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_mount(&err, MountProblem::OtherVersion);
     let missing = SecretCache::new(FileSource::new(dir.path().join("nope")));
     let err = missing.get("any").await.expect_err("no mount");
-    assert!(
-        matches!(
-            err,
-            Error::Mount {
-                problem: MountProblem::Missing,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_mount(&err, MountProblem::Missing);
 }
 
 /// Rotates to generation 2 and returns how long `changed()` took to wake.
@@ -273,16 +236,7 @@ async fn a_torn_rotation_keeps_the_last_good_snapshot() {
     torn.retain(|(name, _)| *name != "prod_api");
     dir.rotate(&files(&torn)).expect("torn rotation");
     let err = wait_for_error(&live).await;
-    assert!(
-        matches!(
-            err,
-            Error::Mount {
-                problem: MountProblem::Missing,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_mount(&err, MountProblem::Missing);
     assert_generation(&live.current(), 1);
     // A half-written JSON file.
     let mut half = generation(3);
@@ -382,16 +336,7 @@ async fn refresh_now_rereads_and_staleness_counts_from_the_last_good_read() {
         panic!("{err:?}")
     };
     assert!(age >= Duration::from_secs(120), "{age:?}");
-    assert!(
-        matches!(
-            *last_failure,
-            Error::Mount {
-                problem: MountProblem::Missing,
-                ..
-            }
-        ),
-        "{last_failure:?}"
-    );
+    assert_mount(&last_failure, MountProblem::Missing);
 }
 
 /// `ASM_SECRETS_DIR` selects the file source in `SecretCache::from_env` (checked in a child
