@@ -403,3 +403,59 @@ fn iam_policy_prints_what_the_drivers_role_needs() {
         assert!(json.contains(action), "{json}");
     }
 }
+
+/// A swap that leaves a struct's own files as they were keeps their version ids, and does not
+/// wake its handle: version ids name the generation a file's contents first appeared in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_that_changes_other_files_does_not_wake_the_handle() {
+    let mut dir = mount(1);
+    let cache = cache(events_only(&dir));
+    let mut live = Db::watch(&cache).await.expect("watching");
+    let before = cache.get("prod/db").await.expect("read").version_id().to_owned();
+    let mut next = generation(1);
+    next[1].1 = b"key-2".to_vec();
+    dir.rotate(&files(&next)).expect("rotated another file");
+    let api = async {
+        loop {
+            let api = cache.refresh_now(ARN).await.expect("re-read");
+            if api.string().expect("text").expose_secret() == "key-2" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    timeout(Duration::from_secs(5), api).await.expect("the other file's rotation is seen");
+    assert!(
+        timeout(Duration::from_millis(300), live.changed()).await.is_err(),
+        "woken by another secret's rotation"
+    );
+    let after = cache.refresh_now("prod/db").await.expect("re-read");
+    assert_eq!(after.version_id(), before, "same contents, same version");
+}
+
+/// A plain directory (no `..data`: a hostPath, a Docker secret) is versioned by inode and
+/// modification time, and polling notices a file replaced in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_directory_is_followed_by_polling() {
+    let dir = std::env::temp_dir().join(format!("asm-plain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let write = |n: u32| {
+        std::fs::write(dir.join("prod_db.tmp"), db_json(n)).expect("write");
+        std::fs::rename(dir.join("prod_db.tmp"), dir.join("prod_db")).expect("rename");
+    };
+    write(1);
+    let source = FileSource::new(&dir)
+        .events(false)
+        .poll_interval(Duration::from_millis(100));
+    let cache = cache(source);
+    let mut live = Db::watch(&cache).await.expect("watching");
+    let first = cache.get("prod/db").await.expect("read").version_id().to_owned();
+    assert!(!first.is_empty() && !first.starts_with(".."), "{first}");
+    write(2);
+    let db = timeout(Duration::from_secs(5), live.changed())
+        .await
+        .expect("noticed by polling")
+        .expect("running");
+    assert_eq!(db.password.expose_secret(), "pass-2");
+    let _ = std::fs::remove_dir_all(&dir);
+}
