@@ -411,7 +411,12 @@ async fn a_swap_that_changes_other_files_does_not_wake_the_handle() {
     let mut dir = mount(1);
     let cache = cache(events_only(&dir));
     let mut live = Db::watch(&cache).await.expect("watching");
-    let before = cache.get("prod/db").await.expect("read").version_id().to_owned();
+    let before = cache
+        .get("prod/db")
+        .await
+        .expect("read")
+        .version_id()
+        .to_owned();
     let mut next = generation(1);
     next[1].1 = b"key-2".to_vec();
     dir.rotate(&files(&next)).expect("rotated another file");
@@ -424,9 +429,13 @@ async fn a_swap_that_changes_other_files_does_not_wake_the_handle() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    timeout(Duration::from_secs(5), api).await.expect("the other file's rotation is seen");
+    timeout(Duration::from_secs(5), api)
+        .await
+        .expect("the other file's rotation is seen");
     assert!(
-        timeout(Duration::from_millis(300), live.changed()).await.is_err(),
+        timeout(Duration::from_millis(300), live.changed())
+            .await
+            .is_err(),
         "woken by another secret's rotation"
     );
     let after = cache.refresh_now("prod/db").await.expect("re-read");
@@ -449,7 +458,12 @@ async fn a_plain_directory_is_followed_by_polling() {
         .poll_interval(Duration::from_millis(100));
     let cache = cache(source);
     let mut live = Db::watch(&cache).await.expect("watching");
-    let first = cache.get("prod/db").await.expect("read").version_id().to_owned();
+    let first = cache
+        .get("prod/db")
+        .await
+        .expect("read")
+        .version_id()
+        .to_owned();
     assert!(!first.is_empty() && !first.starts_with(".."), "{first}");
     write(2);
     let db = timeout(Duration::from_secs(5), live.changed())
