@@ -8,6 +8,7 @@
 mod follow;
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::fs::{self, File};
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read};
@@ -59,7 +60,8 @@ const DATA_LINK: &str = "..data";
 /// of them changed. Plain [`SecretCache::get`](crate::SecretCache::get) reads follow the TTL.
 ///
 /// Only the current version is mounted: asking for another stage or version id gives
-/// [`MountProblem::OtherVersion`].
+/// [`MountProblem::OtherVersion`]. Each cache built over a `FileSource` runs one polling thread
+/// (and one inotify watch), which ends within one poll interval of the cache being dropped.
 ///
 /// # Examples
 /// ```no_run
@@ -175,7 +177,6 @@ impl sealed::Sealed for FileSource {
 }
 
 /// The source the cache calls.
-#[derive(Debug)]
 struct Files {
     config: FileSource,
     /// Per file: the version id its contents were first seen under, and a digest of them
@@ -185,6 +186,15 @@ struct Files {
     /// Bumped by the directory's events and by polling.
     signal: Arc<watch::Sender<u64>>,
     _following: follow::Following,
+}
+
+impl fmt::Debug for Files {
+    /// The configuration only: the digests of contents are never shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Files")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A file's bytes (zeroized on drop), and its stamp.
@@ -437,8 +447,8 @@ impl Stamp {
     }
 }
 
-impl std::fmt::Display for Stamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:x}-{:x}", self.inode, self.modified_ns)
     }
 }
