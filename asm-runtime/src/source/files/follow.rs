@@ -43,9 +43,11 @@ pub(super) fn follow(
         None
     };
     let (dir, weak) = (dir.to_owned(), Arc::downgrade(signal));
+    // Taken now, before any read: a swap after it is noticed however late the thread starts.
+    let first = fingerprint(&dir);
     let polling = thread::Builder::new()
         .name("asm-files-poll".into())
-        .spawn(move || poll_until_dropped(&dir, poll, &weak));
+        .spawn(move || poll_until_dropped(&dir, poll, first, &weak));
     if let Err(err) = polling {
         tracing::warn!(error = %err, "could not start polling the secrets directory");
     }
@@ -93,8 +95,8 @@ fn relevant(event: &Event) -> bool {
         })
 }
 
-fn poll_until_dropped(dir: &Path, every: Duration, signal: &Weak<watch::Sender<u64>>) {
-    let mut last = fingerprint(dir);
+fn poll_until_dropped(dir: &Path, every: Duration, first: u64, signal: &Weak<watch::Sender<u64>>) {
+    let mut last = first;
     loop {
         thread::sleep(every);
         let Some(signal) = signal.upgrade() else {
