@@ -101,7 +101,8 @@ enum Lookup {
 impl SecretCache {
     /// A builder with the default settings (TTL 600 s, `max_staleness` 1 h, `AWSCURRENT`)
     /// over `source`: an SDK client (`aws_sdk_secretsmanager::Client`), an
-    /// [`AgentSource`](crate::AgentSource), or a `MemorySource` (feature `testing`).
+    /// [`AgentSource`](crate::AgentSource), a `FileSource` (feature `files`), or a
+    /// `MemorySource` (feature `testing`).
     pub fn builder(source: impl SecretSource) -> SecretCacheBuilder {
         SecretCacheBuilder::new(source)
     }
@@ -127,8 +128,15 @@ impl SecretCache {
     ///
     /// With `ASM_SECRETS_AGENT` set (`1`, or the agent's `http://HOST:PORT`), the cache reads
     /// through the Secrets Manager Agent or Lambda extension instead: see
-    /// [`AgentSource`](crate::AgentSource).
+    /// [`AgentSource`](crate::AgentSource). With the feature `files`, `ASM_SECRETS_DIR`
+    /// (`FileSource::ENV_DIR`) set to a directory selects a `FileSource` over it (secrets
+    /// mounted on Kubernetes); no AWS configuration is read then. The directory wins over the
+    /// agent when both are set.
     pub async fn from_env() -> Result<Self, Error> {
+        #[cfg(feature = "files")]
+        if let Some(dir) = std::env::var_os(crate::FileSource::ENV_DIR).filter(|d| !d.is_empty()) {
+            return Ok(Self::new(crate::FileSource::new(dir)));
+        }
         if let Some(agent) = crate::AgentSource::from_env()? {
             return Ok(Self::new(agent));
         }
@@ -276,7 +284,12 @@ impl SecretCache {
             .filter(|e| e.due_at(now) <= now)
             .cloned()
             .collect();
-        join_all(self.shared.flights(&due))
+        self.refresh_all(&due).await
+    }
+
+    /// Refreshes all of `entries` in one round, due or not, and returns the failures.
+    pub(crate) async fn refresh_all(&self, entries: &[Arc<Entry>]) -> Vec<Error> {
+        join_all(self.shared.flights(entries))
             .await
             .into_iter()
             .filter_map(Result::err)
@@ -303,6 +316,11 @@ impl SecretCache {
     /// an entry.
     pub(crate) fn changes(&self) -> watch::Receiver<u64> {
         self.shared.changes.subscribe()
+    }
+
+    /// The source's own change signal, if it has one (see `Source::changes`).
+    pub(crate) fn source_changes(&self) -> Option<watch::Receiver<u64>> {
+        self.shared.source.changes()
     }
 
     /// Re-reads `id` (default version) from the service now, e.g. after a database rejected

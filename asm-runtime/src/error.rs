@@ -151,6 +151,16 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A secret mounted as a file (the Secrets Store CSI driver, an External Secrets Operator
+    /// volume) could not be read; see `FileSource` (feature `files`).
+    Mount {
+        /// The secret id or ARN asked for.
+        secret_id: String,
+        /// The file (or mount directory) that could not be read.
+        path: String,
+        /// What is wrong with it.
+        problem: MountProblem,
+    },
     /// Code the struct's fields run while it is built (a custom [`SecretField`] or
     /// `Deserialize` implementation) panicked inside a live handle's refresh task. The task
     /// keeps serving the last good snapshot.
@@ -176,6 +186,35 @@ pub enum TransportKind {
     Other,
 }
 
+/// The kinds of [`Error::Mount`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MountProblem {
+    /// No such file (or directory): a name that maps to no file, or a file missing during a
+    /// rotation (a torn write).
+    Missing,
+    /// The path, or a symlink on it, resolves outside the mount directory; it is not followed.
+    OutsideMount,
+    /// The path is not a regular file (a directory, a device).
+    NotAFile,
+    /// The file could not be read (permissions, I/O), or a split key file is not UTF-8.
+    Unreadable,
+    /// Only the current version is mounted; another stage or version id was asked for.
+    OtherVersion,
+}
+
+impl MountProblem {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Missing => "no such file",
+            Self::OutsideMount => "it resolves outside the mount directory, so it is not followed",
+            Self::NotAFile => "not a regular file",
+            Self::Unreadable => "it could not be read",
+            Self::OtherVersion => "only the current version of a secret is mounted",
+        }
+    }
+}
+
 /// The `secret_id` field of an error (by reference or mutable reference), if it has one.
 macro_rules! secret_id_of {
     ($error:expr) => {
@@ -194,7 +233,8 @@ macro_rules! secret_id_of {
             | Self::Invalidated { secret_id }
             | Self::Transport { secret_id, .. }
             | Self::Service { secret_id, .. }
-            | Self::TtlNotBelowRotation { secret_id, .. } => Some(secret_id),
+            | Self::TtlNotBelowRotation { secret_id, .. }
+            | Self::Mount { secret_id, .. } => Some(secret_id),
             Self::UnresolvedPlaceholder { .. } | Self::Config { .. } | Self::Panicked { .. } => {
                 None
             }
@@ -369,6 +409,17 @@ impl fmt::Display for Error {
                 rotation.as_secs()
             ),
             Self::Config { message } => write!(f, "invalid cache configuration: {message}"),
+            Self::Mount {
+                secret_id,
+                path,
+                problem,
+            } => write!(
+                f,
+                "reading `{secret_id}` from the mounted file `{path}` failed: {}; check the \
+                 volume's SecretProviderClass (objectName, objectAlias) against the file name \
+                 `FileSource::file_name` gives",
+                problem.describe()
+            ),
             Self::Panicked { settings } => write!(
                 f,
                 "building `{settings}` panicked in a field's `SecretField` or `Deserialize` \

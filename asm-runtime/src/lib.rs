@@ -25,13 +25,15 @@ mod proptests;
 pub mod __private;
 
 pub use cache::{RotationGuardrail, SecretCache, SecretCacheBuilder, Stats};
-pub use error::{Error, TransportKind};
+pub use error::{Error, MountProblem, TransportKind};
 pub use global::global;
 pub use iam::IamPolicy;
 pub use json::SecretField;
 pub use live::{Live, LiveRef};
 pub use loader::AwsSecrets;
 pub use secret::{Secret, SecretValue, Version};
+#[cfg(feature = "files")]
+pub use source::FileSource;
 pub use source::SecretSource;
 pub use source::agent::{AgentSource, TOKEN_VARIABLES as AGENT_TOKEN_VARIABLES};
 #[cfg(feature = "testing")]

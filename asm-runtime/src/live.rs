@@ -97,6 +97,7 @@ impl<T: AwsSecrets> Live<T> {
         let requests = plan.requests().to_vec();
         // Subscribed before loading, so a rotation adopted meanwhile is not missed.
         let rotations = cache.changes();
+        let source_changes = cache.source_changes();
         cache.get_many(&requests).await?;
         let entries = cache.entries(&requests);
         let loaded = held_or_invalidated(&entries)?;
@@ -113,6 +114,7 @@ impl<T: AwsSecrets> Live<T> {
             published: Arc::clone(&published),
             changes: tx,
             rotations,
+            source_changes,
         };
         Ok(Self {
             published,
@@ -279,6 +281,9 @@ struct Refresher<T> {
     published: Arc<Published<T>>,
     changes: watch::Sender<u64>,
     rotations: watch::Receiver<u64>,
+    /// The source's own signal (a mounted directory swapped): every round then re-reads all
+    /// the struct's secrets together, so a snapshot is built from one read of the source.
+    source_changes: Option<watch::Receiver<u64>>,
 }
 
 impl<T: AwsSecrets> Refresher<T> {
@@ -300,13 +305,16 @@ impl<T: AwsSecrets> Refresher<T> {
                         return; // the cache is gone (not while this task holds it)
                     }
                 }
+                () = source_changed(self.source_changes.as_mut()) => {}
             }
             // Woken by another secret's change: look again, but refresh only when allowed.
             let entries = self.cache.entries(&self.requests);
-            let mut errors = if Instant::now() >= not_before {
-                self.cache.refresh_due(&entries).await
-            } else {
+            let mut errors = if Instant::now() < not_before {
                 Vec::new()
+            } else if self.source_changes.is_some() {
+                self.cache.refresh_all(&entries).await
+            } else {
+                self.cache.refresh_due(&entries).await
             };
             let now = Instant::now();
             if entries.iter().any(|e| e.due_at(now) <= now) {
@@ -316,7 +324,15 @@ impl<T: AwsSecrets> Refresher<T> {
                 stuck = 0;
                 not_before = now;
             }
-            if let Err(err) = self.republish(&entries) {
+            // A source with its own signal reads a round's secrets together (one generation of
+            // a mounted directory): after a partial failure they may come from two, so the
+            // last good snapshot stays until a round reads them all.
+            let partial = self.source_changes.is_some() && !errors.is_empty();
+            if let Err(err) = if partial {
+                Ok(())
+            } else {
+                self.republish(&entries)
+            } {
                 tracing::error!(
                     settings = std::any::type_name::<T>(),
                     error = %err,
@@ -377,6 +393,16 @@ async fn sleep_or_park(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => pending().await,
+    }
+}
+
+/// Returns when the source signals a change; never when it has no signal (or dropped it).
+async fn source_changed(signal: Option<&mut watch::Receiver<u64>>) {
+    let Some(signal) = signal else {
+        return pending().await;
+    };
+    if signal.changed().await.is_err() {
+        pending().await
     }
 }
 

@@ -4,9 +4,14 @@
 //! (secret, version)" and, where it can, "which version is current".
 
 pub(crate) mod agent;
+#[cfg(feature = "files")]
+mod files;
 #[cfg(feature = "testing")]
 pub(crate) mod memory;
 mod sdk;
+
+#[cfg(feature = "files")]
+pub use files::FileSource;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -47,6 +52,13 @@ pub(crate) trait Source: Send + Sync + fmt::Debug {
         None
     }
 
+    /// A signal the source sends when its values may have changed (a mounted directory was
+    /// swapped); `None` when it has none. Live handles wait on it beside their timers, and on
+    /// a change re-read all their secrets in one round, due or not.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
     /// The AWS region the source reads from, when it knows.
     fn region(&self) -> Option<&str> {
         None
@@ -63,8 +75,9 @@ pub(crate) type BatchResult = Result<Vec<(usize, Result<Secret, Error>)>, Error>
 
 /// Something a [`SecretCache`](crate::SecretCache) can read secrets from: the Secrets Manager
 /// API through an SDK client (`aws_sdk_secretsmanager::Client`), the Secrets Manager Agent or
-/// Lambda extension ([`AgentSource`](crate::AgentSource)), or values held in memory for tests
-/// (`MemorySource`, feature `testing`). Sealed: the cache's semantics are tested against each.
+/// Lambda extension ([`AgentSource`](crate::AgentSource)), files mounted on Kubernetes
+/// (`FileSource`, feature `files`), or values held in memory for tests (`MemorySource`, feature
+/// `testing`). Sealed: the cache's semantics are tested against each.
 pub trait SecretSource: sealed::Sealed + Send + 'static {}
 
 pub(crate) mod sealed {

@@ -6,10 +6,12 @@
 
 mod agent;
 mod endpoint;
+mod mount;
 mod proxy;
 
 pub use agent::{AGENT_BINARY, Agent};
 pub use endpoint::Endpoint;
+pub use mount::DriverDir;
 pub use proxy::CountingProxy;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

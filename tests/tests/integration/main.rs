@@ -4,4 +4,5 @@
 mod cache;
 mod derive;
 mod live;
+mod mounted;
 mod sources;

@@ -944,3 +944,6 @@ async fn traced_denials_remembered_failures_and_panics_log_no_value() {
     }
     capture.assert_ours_clean("denials, remembered failures, panics");
 }
+
+/// The file source (`FileSource`): the canary in every mounted file, through each of its errors.
+mod mounted;
