@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueOutput;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::SecretValueEntry;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
 use futures_util::FutureExt;
@@ -53,6 +54,69 @@ async fn second_read_is_a_hit() {
     assert_eq!(
         (stats.hits, stats.misses, stats.get_secret_value_calls),
         (1, 1, 1)
+    );
+}
+
+/// Secrets loaded one after another at one instant (each `get` its own fetch round, so its own
+/// jitter draw) refresh at different instants. With a constant soft TTL (jitter off, or the
+/// fraction fixed at 0) all twenty are due together at 600 s: a fleet's secrets would be too.
+#[tokio::test(start_paused = true)]
+async fn secrets_loaded_in_separate_rounds_refresh_at_different_instants() {
+    let start = Instant::now();
+    let fetched = Arc::new(std::sync::Mutex::new(Vec::<Duration>::new()));
+    let log = Arc::clone(&fetched);
+    let rule = mock!(Client::get_secret_value).then_compute_output(move |request| {
+        log.lock().expect("not poisoned").push(start.elapsed());
+        let id = request.secret_id().unwrap_or_default();
+        GetSecretValueOutput::builder()
+            .arn(format!(
+                "{}{id}-AbCdEf",
+                &ARN[..ARN.len() - "prod/db-AbCdEf".len()]
+            ))
+            .name(id)
+            .version_id("v1")
+            .secret_string("value")
+            .build()
+    });
+    let ttl = Duration::from_secs(600);
+    let cache = fetching(client(RuleMode::MatchAny, &[&rule]))
+        .ttl(ttl)
+        .build()
+        .expect("valid settings");
+    let ids: Vec<String> = (0..20).map(|i| format!("app/s{i}")).collect();
+    for id in &ids {
+        cache.get(id).await.expect("first load");
+    }
+    // A read every 10 s for one TTL: a read past an entry's soft TTL starts its refresh.
+    for _ in 0..60 {
+        tokio::time::advance(Duration::from_secs(10)).await;
+        for id in &ids {
+            cache.get(id).await.expect("served");
+        }
+        settle().await;
+    }
+    let refreshes: Vec<Duration> = fetched
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .copied()
+        .filter(|at| !at.is_zero())
+        .collect();
+    assert_eq!(
+        refreshes.len(),
+        ids.len(),
+        "one refresh each: {refreshes:?}"
+    );
+    assert!(
+        refreshes.iter().all(|at| *at >= ttl / 2 && *at <= ttl),
+        "inside [ttl/2, ttl]: {refreshes:?}"
+    );
+    let instants: std::collections::HashSet<u64> =
+        refreshes.iter().map(Duration::as_secs).collect();
+    assert!(
+        instants.len() >= 5,
+        "20 secrets refreshed at only {} distinct instants: {refreshes:?}",
+        instants.len()
     );
 }
 
