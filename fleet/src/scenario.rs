@@ -84,7 +84,9 @@ impl Run {
         if self.nodes.is_empty() {
             self.fleet.profile.cache(&self.service)
         } else {
-            Ok(self.nodes[pod % self.nodes.len()].clone())
+            // Nodes fill as the rollout proceeds (a scale-out): pods 0-19 on node 0, and so on.
+            let per_node = self.fleet.per_node.unwrap_or(1).max(1);
+            Ok(self.nodes[(pod / per_node).min(self.nodes.len() - 1)].clone())
         }
     }
 
