@@ -23,6 +23,7 @@ pub(crate) struct Settings {
     pub(crate) max_backoff: Duration,
     pub(crate) refresh_now_interval: Duration,
     pub(crate) version_checks: bool,
+    pub(crate) batch: bool,
     pub(crate) guardrail: RotationGuardrail,
 }
 
@@ -37,6 +38,7 @@ impl Default for Settings {
             max_backoff: SecretCacheBuilder::DEFAULT_MAX_BACKOFF,
             refresh_now_interval: SecretCacheBuilder::DEFAULT_REFRESH_NOW_INTERVAL,
             version_checks: true,
+            batch: true,
             guardrail: RotationGuardrail::default(),
         }
     }
@@ -138,6 +140,16 @@ impl SecretCacheBuilder {
     /// (`BatchGetSecretValue`, up to 20 secrets a call) when several are due together.
     pub fn version_checks(mut self, on: bool) -> Self {
         self.settings.version_checks = on;
+        self
+    }
+
+    /// Fetch several secrets due together with one `BatchGetSecretValue` (up to 20 a call; on
+    /// by default). The batch saves calls in one process, but its quota is 100 calls/s per
+    /// account against 10,000 for `GetSecretValue`: a fleet starting more than about 100
+    /// processes a second should turn it off (FLEET.md). A throttled or failing batch falls
+    /// back to one `GetSecretValue` per secret either way.
+    pub fn batch(mut self, on: bool) -> Self {
+        self.settings.batch = on;
         self
     }
 

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::SystemTime;
 
+use aws_sdk_secretsmanager::Config;
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::types::SecretValueEntry;
 use aws_smithy_types::Blob;
 use futures_util::future::join_all;
@@ -75,7 +77,7 @@ pub(crate) async fn run(shared: Arc<Shared>, jobs: Vec<Job>) {
         .into_iter()
         .partition(|job| job.entry.version.is_current());
     let mut single = single;
-    if batchable.len() > 1 && !shared.batch_denied.load(Relaxed) {
+    if batchable.len() > 1 && shared.settings.batch && !shared.batch_denied.load(Relaxed) {
         // Chunks go out together: 40 secrets take one round trip, not two.
         let chunks = into_chunks(batchable, MAX_BATCH);
         let unanswered = join_all(chunks.into_iter().map(|c| batch(&shared, c, fraction))).await;
@@ -136,6 +138,11 @@ async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>, fraction: f64) -> Vec<J
             .batch_get_secret_value()
             .set_secret_id_list(Some(ids.clone()))
             .set_next_token(next_token.take())
+            .customize()
+            // One attempt: the batch's quota (100/s per account) is a hundredth of
+            // GetSecretValue's, so a throttled or failing batch falls back at once to one call
+            // per secret (retried by the SDK as configured) instead of retrying the batch.
+            .config_override(Config::builder().retry_config(RetryConfig::disabled()))
             .send()
             .await;
         let mut out = match sent {
@@ -149,6 +156,13 @@ async fn batch(shared: &Arc<Shared>, mut jobs: Vec<Job>, fraction: f64) -> Vec<J
                              (grant secretsmanager:BatchGetSecretValue to save calls)"
                         );
                     }
+                    return jobs;
+                }
+                if mapped.is_transient() {
+                    tracing::debug!(
+                        error = %mapped,
+                        "BatchGetSecretValue failed; fetching its secrets one by one"
+                    );
                     return jobs;
                 }
                 for job in jobs {

@@ -497,6 +497,74 @@ async fn a_denied_batch_falls_back_to_one_call_per_secret_once() {
     assert_eq!(stats.get_secret_value_calls, 4);
 }
 
+/// A throttled batch is not retried against its 100/s quota: its secrets are fetched one by one
+/// at once, and the next round tries the batch again.
+#[tokio::test(start_paused = true)]
+async fn a_throttled_batch_falls_back_to_one_call_per_secret() {
+    let batch = mock!(Client::batch_get_secret_value)
+        .sequence()
+        .http_status(400, Some(error_body("ThrottlingException")))
+        .repeatedly()
+        .build();
+    let single = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", "x"))
+        .repeatedly()
+        .build();
+    // The SDK's standard retries on: the batch alone opts out of them.
+    let client = aws_smithy_mocks::mock_client!(
+        aws_sdk_secretsmanager,
+        RuleMode::MatchAny,
+        &[&batch, &single],
+        |c| c.retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::standard())
+    );
+    let cache = cache(client);
+    let started = Instant::now();
+    cache
+        .get_many(&requests(&["a", "b"]))
+        .await
+        .expect("fallback");
+    assert_eq!(started.elapsed(), Duration::ZERO, "no retry waits");
+    cache
+        .get_many(&requests(&["c", "d"]))
+        .await
+        .expect("fallback again");
+    assert_eq!(
+        batch.num_calls(),
+        2,
+        "one attempt a round, tried again next round"
+    );
+    let stats = cache.stats();
+    assert_eq!(
+        (
+            stats.batch_get_secret_value_calls,
+            stats.get_secret_value_calls
+        ),
+        (2, 4)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn batching_off_fetches_one_secret_a_call() {
+    let rule = always_v1();
+    let cache = fetching(client(RuleMode::MatchAny, &[&rule]))
+        .batch(false)
+        .build()
+        .expect("valid settings");
+    cache
+        .get_many(&requests(&["a", "b", "c"]))
+        .await
+        .expect("singles");
+    let stats = cache.stats();
+    assert_eq!(
+        (
+            stats.batch_get_secret_value_calls,
+            stats.get_secret_value_calls
+        ),
+        (0, 3)
+    );
+}
+
 #[test]
 fn invalid_settings_are_typed_errors() {
     let rule = always_v1();
