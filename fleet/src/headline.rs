@@ -26,6 +26,7 @@ pub async fn largest_clean(
     let probe = |pods: usize| {
         let fleet = Fleet {
             pods,
+            stop_when_unclean: true,
             ..fleet.clone()
         };
         async move { fleet.run(Scenario::Deploy { window }).await }

@@ -66,6 +66,8 @@ pub struct Profile {
     pub ttl: Duration,
     /// `DescribeSecret` version checks on refresh.
     pub version_checks: bool,
+    /// `BatchGetSecretValue` for secrets due together.
+    pub batch: bool,
     /// The rotation guardrail (`DescribeSecret` per secret at first load).
     pub guardrail: RotationGuardrail,
     /// The SDK's retry settings.
@@ -81,6 +83,7 @@ impl Profile {
             name: "default",
             ttl: asm_runtime::SecretCacheBuilder::DEFAULT_TTL,
             version_checks: true,
+            batch: true,
             guardrail: RotationGuardrail::default(),
             retry: RetryConfig::standard(),
             startup_jitter: Duration::ZERO,
@@ -91,6 +94,7 @@ impl Profile {
     pub fn recommended() -> Self {
         Self {
             name: "recommended",
+            batch: false,
             retry: RetryConfig::standard()
                 .with_max_attempts(8)
                 .with_max_backoff(Duration::from_secs(20)),
@@ -134,6 +138,7 @@ impl Profile {
         SecretCache::builder(client)
             .ttl(self.ttl)
             .version_checks(self.version_checks)
+            .batch(self.batch)
             .rotation_guardrail(self.guardrail)
             .build()
     }

@@ -122,6 +122,7 @@ pub struct Quotas {
     buckets: Vec<Bucket>,
     start: Instant,
     seconds: [Vec<Second>; 3],
+    over_quota: bool,
 }
 
 impl Quotas {
@@ -135,6 +136,7 @@ impl Quotas {
                 .collect(),
             start,
             seconds: Default::default(),
+            over_quota: false,
         }
     }
 
@@ -146,12 +148,20 @@ impl Quotas {
     /// Records a request of `action` at `now`; whether the quota admits it.
     pub fn admit(&mut self, action: Action, now: Instant) -> bool {
         let admitted = self.buckets[self.model.bucket(action)].take(now);
+        let limit = self.model.limit(action);
         let second = self.second(action, now);
         second.offered += 1;
         if !admitted {
             second.throttled += 1;
         }
+        let over = !admitted || second.offered > limit;
+        self.over_quota |= over;
         admitted
+    }
+
+    /// Whether any action has been throttled, or asked more than its quota in one second.
+    pub fn ever_over_quota(&self) -> bool {
+        self.over_quota
     }
 
     /// Records a request that a failing service refused (an outage): offered, not throttled.

@@ -2,6 +2,7 @@
 //! the event each scenario is about (nothing, a rotation, an outage), measured.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use asm_runtime::{AwsSecrets, ExposeSecret, Live, SecretCache};
@@ -51,6 +52,9 @@ pub struct Fleet {
     pub per_node: Option<usize>,
     /// Seed of every random draw the simulator makes (latency, start-up jitter).
     pub seed: u64,
+    /// Stop starting pods once the run cannot be clean (a failed start, an action above its
+    /// quota): the headline's bisection needs only the verdict of a failing probe.
+    pub stop_when_unclean: bool,
 }
 
 /// When a live scenario's event happens.
@@ -76,9 +80,15 @@ struct Run {
     start: Instant,
     nodes: Vec<SecretCache>,
     rng: Rng,
+    failed: AtomicBool,
 }
 
 impl Run {
+    /// Whether a pod failed to start or an action went above its quota.
+    fn unclean(&self) -> bool {
+        self.failed.load(Relaxed) || self.service.with_quotas(|q| q.ever_over_quota())
+    }
+
     /// A fresh process's cache (or the node agent's, already running).
     fn cache_for(&self, pod: usize) -> Result<SecretCache, asm_runtime::Error> {
         if self.nodes.is_empty() {
@@ -100,6 +110,13 @@ impl Run {
         deadline: Instant,
     ) -> PodStart {
         sleep_until(at).await;
+        if self.fleet.stop_when_unclean && self.unclean() {
+            return PodStart {
+                ready: None,
+                failed_starts: 0,
+                live: None,
+            };
+        }
         let jitter = self.fleet.profile.startup_jitter;
         let mut failed_starts = 0;
         let mut restart_wait = Duration::from_secs(10);
@@ -126,7 +143,8 @@ impl Run {
                 }
                 Err(_) => failed_starts += 1,
             }
-            if Instant::now() + restart_wait > deadline {
+            self.failed.store(true, Relaxed);
+            if self.fleet.stop_when_unclean || Instant::now() + restart_wait > deadline {
                 return PodStart {
                     ready: None,
                     failed_starts,
@@ -222,6 +240,7 @@ impl Fleet {
             service,
             start: Instant::now(),
             nodes,
+            failed: AtomicBool::new(false),
         });
         let title = run.title(scenario);
         match scenario {
