@@ -98,6 +98,8 @@ pub struct Report {
     pub loads: Vec<ActionLoad>,
     /// Calls per secret per hour of simulated time, the whole fleet together; and per pod.
     pub per_secret_hour: (f64, f64),
+    /// The simulated time the traffic figures cover.
+    pub measured: Duration,
     /// Time from a rotation until each pod serves the new version.
     pub adoption: Option<Spread>,
     /// Pods that had not adopted the rotation when the scenario ended.
@@ -141,24 +143,24 @@ impl Report {
                 load.action, load.seconds_above, load.peak
             ));
         }
-        if let (Some(limit), Some(ready)) = (ready_p99, self.ready) {
-            if ready.p99 > limit {
-                missed.push(format!(
-                    "p99 time to ready {} above {}",
-                    secs(ready.p99),
-                    secs(limit)
-                ));
-            }
+        if let (Some(limit), Some(ready)) = (ready_p99, self.ready)
+            && ready.p99 > limit
+        {
+            missed.push(format!(
+                "p99 time to ready {} above {}",
+                secs(ready.p99),
+                secs(limit)
+            ));
         }
-        if let Some(adoption) = self.adoption {
-            if adoption.p99 > ttl || self.not_adopted > 0 {
-                missed.push(format!(
-                    "rotation adoption p99 {} (TTL {}), {} pods not adopted",
-                    secs(adoption.p99),
-                    secs(ttl),
-                    self.not_adopted
-                ));
-            }
+        if let Some(adoption) = self.adoption
+            && (adoption.p99 > ttl || self.not_adopted > 0)
+        {
+            missed.push(format!(
+                "rotation adoption p99 {} (TTL {}), {} pods not adopted",
+                secs(adoption.p99),
+                secs(ttl),
+                self.not_adopted
+            ));
         }
         if let Some(outage) = self.outage {
             let quota = self
@@ -189,11 +191,21 @@ impl fmt::Display for Report {
             "; failed starts {}; never ready {}",
             self.failed_starts, self.never_ready
         )?;
-        writeln!(
-            f,
-            "- calls per secret-hour: {:.1} for the fleet, {:.3} per pod",
-            self.per_secret_hour.0, self.per_secret_hour.1
-        )?;
+        let hours = self.measured.as_secs_f64() / 3600.0;
+        if hours >= 1.0 {
+            writeln!(
+                f,
+                "- calls per secret-hour (over {hours:.0} h): {:.1} for the fleet, {:.3} per pod",
+                self.per_secret_hour.0, self.per_secret_hour.1
+            )?;
+        } else {
+            writeln!(
+                f,
+                "- calls per secret per pod (over {:.0} s): {:.2}",
+                self.measured.as_secs_f64(),
+                self.per_secret_hour.1 * hours
+            )?;
+        }
         if let Some(adoption) = self.adoption {
             writeln!(
                 f,

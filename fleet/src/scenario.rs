@@ -214,6 +214,7 @@ impl Run {
             never_ready: starts.iter().filter(|s| s.ready.is_none()).count() as u64,
             loads,
             per_secret_hour: (fleet_rate, fleet_rate / self.fleet.pods.max(1) as f64),
+            measured: to - from,
             adoption: None,
             not_adopted: 0,
             outage: None,
@@ -289,8 +290,14 @@ impl Run {
             QuotaModel::Current => "current quotas",
             QuotaModel::SharedGetDescribe => "older shared 10,000/s quota",
         };
+        let jitter = f.profile.startup_jitter;
+        let jitter = if jitter.is_zero() {
+            String::new()
+        } else {
+            format!(" + start-up jitter {} s", jitter.as_secs())
+        };
         format!(
-            "{what}: {} pods x {} secrets, {} settings{via}, {quotas}",
+            "{what}: {} pods x {} secrets, {} settings{jitter}{via}, {quotas}",
             f.pods, f.secrets, f.profile.name
         )
     }

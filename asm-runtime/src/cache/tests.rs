@@ -465,21 +465,19 @@ async fn many_misses_share_one_batch_call() {
     );
 }
 
+/// Answers every `BatchGetSecretValue` with the service error `code` (HTTP 400).
+fn failing_batch(code: &str) -> Rule {
+    mock!(Client::batch_get_secret_value)
+        .sequence()
+        .http_status(400, Some(error_body(code)))
+        .repeatedly()
+        .build()
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_denied_batch_falls_back_to_one_call_per_secret_once() {
-    let batch = mock!(Client::batch_get_secret_value)
-        .sequence()
-        .http_status(
-            400,
-            Some(r#"{"__type":"AccessDeniedException","message":"no"}"#.into()),
-        )
-        .repeatedly()
-        .build();
-    let single = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", "x"))
-        .repeatedly()
-        .build();
+    let batch = failing_batch("AccessDeniedException");
+    let single = always_v1();
     let cache = cache(client(RuleMode::MatchAny, &[&batch, &single]));
     cache
         .get_many(&requests(&["a", "b"]))
@@ -501,16 +499,8 @@ async fn a_denied_batch_falls_back_to_one_call_per_secret_once() {
 /// at once, and the next round tries the batch again.
 #[tokio::test(start_paused = true)]
 async fn a_throttled_batch_falls_back_to_one_call_per_secret() {
-    let batch = mock!(Client::batch_get_secret_value)
-        .sequence()
-        .http_status(400, Some(error_body("ThrottlingException")))
-        .repeatedly()
-        .build();
-    let single = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", "x"))
-        .repeatedly()
-        .build();
+    let batch = failing_batch("ThrottlingException");
+    let single = always_v1();
     // The SDK's standard retries on: the batch alone opts out of them.
     let client = aws_smithy_mocks::mock_client!(
         aws_sdk_secretsmanager,

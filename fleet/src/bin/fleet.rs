@@ -16,7 +16,8 @@ const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|o
                          |headline|headline-agent]
              [--pods N] [--secrets K<=10] [--settings default|recommended]
              [--quota current|shared] [--window SECONDS] [--hours H] [--per-node N]
-             [--max-pods N] [--from N] [--seed S] [--check]
+             [--startup-jitter SECONDS] [--max-pods N] [--from N]
+             [--seed S] [--check]
 --check exits 1 when a scenario misses one of the goals in FLEET.md.";
 
 struct Args {
@@ -86,6 +87,9 @@ fn parse() -> Result<Args, String> {
             "--window" => args.window = Duration::from_secs(number(&value)? as u64),
             "--hours" => args.hours = number(&value)? as u32,
             "--per-node" => args.per_node = number(&value)?.max(1),
+            "--startup-jitter" => {
+                args.fleet.profile.startup_jitter = Duration::from_secs(number(&value)? as u64);
+            }
             "--max-pods" => args.max_pods = number(&value)?,
             "--from" => args.from = number(&value)?.max(1),
             "--seed" => args.fleet.seed = number(&value)? as u64,

@@ -25,10 +25,9 @@ enum Seen {
     Stale,
 }
 
-/// Drives readers every 5 s for 15 simulated minutes while the endpoint does `during` from
-/// t = 60 s to t = 600 s (and answers normally outside that window: `v1` before, `v2` after).
-/// The cache: TTL 60 s, `max_staleness` 300 s, backoff cap 8 s.
-async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
+/// An endpoint that answers `v1` ("before") until t = 60 s, does `during` until t = 600 s
+/// (counting those requests), and answers `v2` ("after") from then on.
+fn outage_endpoint(during: Step) -> (Scripted, Arc<AtomicUsize>) {
     let start = Instant::now();
     let faults = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&faults);
@@ -43,6 +42,15 @@ async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
             Step::Respond(200, value_body("v2", "after"))
         }
     });
+    (scripted, faults)
+}
+
+/// Drives readers every 5 s for 15 simulated minutes while the endpoint does `during` from
+/// t = 60 s to t = 600 s (and answers normally outside that window: `v1` before, `v2` after).
+/// The cache: TTL 60 s, `max_staleness` 300 s, backoff cap 8 s.
+async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
+    let start = Instant::now();
+    let (scripted, faults) = outage_endpoint(during);
     let cache = cache(scripted.client());
     let mut timeline = Vec::new();
     loop {
@@ -120,19 +128,10 @@ struct Whole {
 #[tokio::test(start_paused = true)]
 async fn a_live_handle_backs_off_through_an_outage() {
     let start = Instant::now();
-    let during = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&during);
-    let scripted = Scripted::new(move |_| {
-        let t = start.elapsed();
-        if t < Duration::from_secs(60) {
-            Step::Respond(200, value_body("v1", "before"))
-        } else if t < Duration::from_secs(600) {
-            counted.fetch_add(1, Ordering::SeqCst);
-            Step::Respond(503, error_body("ServiceUnavailableException"))
-        } else {
-            Step::Respond(200, value_body("v2", "after"))
-        }
-    });
+    let (scripted, during) = outage_endpoint(Step::Respond(
+        503,
+        error_body("ServiceUnavailableException"),
+    ));
     let cache = cache(scripted.client());
     let live = Whole::watch(&cache).await.expect("first load");
     tokio::time::sleep_until(start + Duration::from_secs(700)).await;
