@@ -52,7 +52,7 @@ async fn a_rolling_deploy_meets_the_goals_with_one_batch_per_pod() {
     assert_eq!(load(&report, Action::Get).calls, 0);
 }
 
-/// 150 pods in one second ask `BatchGetSecretValue` for 1.5 times its quota: the throttled
+/// 300 pods in one second ask `BatchGetSecretValue` for three times its quota: the throttled
 /// batches fall back to `GetSecretValue`, and every pod starts first time. (Before that change,
 /// a throttled batch failed the load after the SDK's retries.)
 #[tokio::test(start_paused = true)]
@@ -60,7 +60,7 @@ async fn a_burst_above_the_batch_quota_falls_back_and_every_pod_starts() {
     let burst = Scenario::Deploy {
         window: Duration::from_secs(1),
     };
-    let report = fleet(150, Profile::defaults()).run(burst).await;
+    let report = fleet(300, Profile::defaults()).run(burst).await;
     let batch = load(&report, Action::Batch);
     assert!(batch.throttled > 0 && batch.seconds_above > 0, "{report}");
     assert!(
