@@ -95,6 +95,32 @@ mod tests {
         assert_eq!(soft_ttl(ttl, jitter_fraction(false), true), ttl);
     }
 
+    /// Staying inside the window is not enough: a constant (no jitter, or a fraction fixed at 0)
+    /// stays inside it too. The draws must cover it, near both ends.
+    #[test]
+    fn soft_ttl_draws_spread_over_their_window() {
+        let ttl = Duration::from_secs(600);
+        let draws = |first_load| -> Vec<Duration> {
+            (0..1_000)
+                .map(|_| soft_ttl(ttl, jitter_fraction(true), first_load))
+                .collect()
+        };
+        let first = draws(true);
+        assert!(
+            first.iter().any(|d| *d < ttl * 6 / 10) && first.iter().any(|d| *d > ttl * 9 / 10),
+            "first-load soft TTLs do not cover [300s, 600s]: min {:?}, max {:?}",
+            first.iter().min(),
+            first.iter().max()
+        );
+        let later = draws(false);
+        assert!(
+            later.iter().any(|d| *d < ttl * 8 / 10) && later.iter().any(|d| *d > ttl * 95 / 100),
+            "refresh soft TTLs do not cover [450s, 600s]: min {:?}, max {:?}",
+            later.iter().min(),
+            later.iter().max()
+        );
+    }
+
     #[test]
     fn backoff_doubles_from_one_second_to_the_cap() {
         let cap = Duration::from_secs(128);

@@ -197,6 +197,12 @@ async fn batch(shared: &Arc<Shared>, jobs: Vec<Job>, round: &Round) -> Vec<Job> 
             shared.deny_batch(Instant::now());
             return jobs;
         }
+        Err(err) if err.is_transient() => {
+            // The batch's quota (100 calls/s per account) is a hundredth of GetSecretValue's:
+            // a throttled or failing batch falls back at once to one call per secret.
+            tracing::debug!(error = %err, "BatchGetSecretValue failed; fetching one secret per call");
+            return jobs;
+        }
         Err(err) => {
             for job in jobs {
                 let err = with_secret_id(&err, &job.entry.id);

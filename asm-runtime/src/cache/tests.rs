@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueOutput;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::SecretValueEntry;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
 use futures_util::FutureExt;
@@ -54,6 +55,69 @@ async fn second_read_is_a_hit() {
     assert_eq!(
         (stats.hits, stats.misses, stats.get_secret_value_calls),
         (1, 1, 1)
+    );
+}
+
+/// Secrets loaded one after another at one instant (each `get` its own fetch round, so its own
+/// jitter draw) refresh at different instants. With a constant soft TTL (jitter off, or the
+/// fraction fixed at 0) all twenty are due together at 600 s: a fleet's secrets would be too.
+#[tokio::test(start_paused = true)]
+async fn secrets_loaded_in_separate_rounds_refresh_at_different_instants() {
+    let start = Instant::now();
+    let fetched = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let log = Arc::clone(&fetched);
+    let rule = mock!(Client::get_secret_value).then_compute_output(move |request| {
+        log.lock().expect("not poisoned").push(start.elapsed());
+        let id = request.secret_id().unwrap_or_default();
+        GetSecretValueOutput::builder()
+            .arn(format!(
+                "{}{id}-AbCdEf",
+                &ARN[..ARN.len() - "prod/db-AbCdEf".len()]
+            ))
+            .name(id)
+            .version_id("v1")
+            .secret_string("value")
+            .build()
+    });
+    let ttl = Duration::from_secs(600);
+    let cache = fetching(client(RuleMode::MatchAny, &[&rule]))
+        .ttl(ttl)
+        .build()
+        .expect("valid settings");
+    let ids: Vec<String> = (0..20).map(|i| format!("app/s{i}")).collect();
+    for id in &ids {
+        cache.get(id).await.expect("first load");
+    }
+    // A read every 10 s for one TTL: a read past an entry's soft TTL starts its refresh.
+    for _ in 0..60 {
+        tokio::time::advance(Duration::from_secs(10)).await;
+        for id in &ids {
+            cache.get(id).await.expect("served");
+        }
+        settle().await;
+    }
+    let refreshes: Vec<Duration> = fetched
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .copied()
+        .filter(|at| !at.is_zero())
+        .collect();
+    assert_eq!(
+        refreshes.len(),
+        ids.len(),
+        "one refresh each: {refreshes:?}"
+    );
+    assert!(
+        refreshes.iter().all(|at| *at >= ttl / 2 && *at <= ttl),
+        "inside [ttl/2, ttl]: {refreshes:?}"
+    );
+    let instants: std::collections::HashSet<u64> =
+        refreshes.iter().map(Duration::as_secs).collect();
+    assert!(
+        instants.len() >= 5,
+        "20 secrets refreshed at only {} distinct instants: {refreshes:?}",
+        instants.len()
     );
 }
 
@@ -405,21 +469,19 @@ async fn many_misses_share_one_batch_call() {
     );
 }
 
+/// Answers every `BatchGetSecretValue` with the service error `code` (HTTP 400).
+fn failing_batch(code: &str) -> Rule {
+    mock!(Client::batch_get_secret_value)
+        .sequence()
+        .http_status(400, Some(error_body(code)))
+        .repeatedly()
+        .build()
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_denied_batch_falls_back_to_one_call_per_secret_until_retried() {
-    let batch = mock!(Client::batch_get_secret_value)
-        .sequence()
-        .http_status(
-            400,
-            Some(r#"{"__type":"AccessDeniedException","message":"no"}"#.into()),
-        )
-        .repeatedly()
-        .build();
-    let single = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", "x"))
-        .repeatedly()
-        .build();
+    let batch = failing_batch("AccessDeniedException");
+    let single = always_v1();
     let cache = cache(client(RuleMode::MatchAny, &[&batch, &single]));
     cache
         .get_many(&requests(&["a", "b"]))
@@ -444,6 +506,66 @@ async fn a_denied_batch_falls_back_to_one_call_per_secret_until_retried() {
         cache.stats().batch_get_secret_value_calls,
         2,
         "tried again after the denial period"
+    );
+}
+
+/// A throttled batch is not retried against its 100/s quota: its secrets are fetched one by one
+/// at once, and the next round tries the batch again.
+#[tokio::test(start_paused = true)]
+async fn a_throttled_batch_falls_back_to_one_call_per_secret() {
+    let batch = failing_batch("ThrottlingException");
+    let single = always_v1();
+    // The SDK's standard retries on: the batch alone opts out of them.
+    let client = aws_smithy_mocks::mock_client!(
+        aws_sdk_secretsmanager,
+        RuleMode::MatchAny,
+        &[&batch, &single],
+        |c| c.retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::standard())
+    );
+    let cache = cache(client);
+    let started = Instant::now();
+    cache
+        .get_many(&requests(&["a", "b"]))
+        .await
+        .expect("fallback");
+    assert_eq!(started.elapsed(), Duration::ZERO, "no retry waits");
+    cache
+        .get_many(&requests(&["c", "d"]))
+        .await
+        .expect("fallback again");
+    assert_eq!(
+        batch.num_calls(),
+        2,
+        "one attempt a round, tried again next round"
+    );
+    let stats = cache.stats();
+    assert_eq!(
+        (
+            stats.batch_get_secret_value_calls,
+            stats.get_secret_value_calls
+        ),
+        (2, 4)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn batching_off_fetches_one_secret_a_call() {
+    let rule = always_v1();
+    let cache = fetching(client(RuleMode::MatchAny, &[&rule]))
+        .batch(false)
+        .build()
+        .expect("valid settings");
+    cache
+        .get_many(&requests(&["a", "b", "c"]))
+        .await
+        .expect("singles");
+    let stats = cache.stats();
+    assert_eq!(
+        (
+            stats.batch_get_secret_value_calls,
+            stats.get_secret_value_calls
+        ),
+        (0, 3)
     );
 }
 

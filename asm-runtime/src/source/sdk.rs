@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Builder as ConfigBuilder;
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::FutureExt;
@@ -79,7 +80,10 @@ impl Sdk {
                 .set_secret_id_list(Some(list.clone()))
                 .set_next_token(next_token.take())
                 .customize()
-                .config_override(self.call_config())
+                // One attempt: a throttled or failing batch falls back to one call per secret
+                // (retried as the client is configured) instead of retrying against its
+                // 100 calls/s quota.
+                .config_override(self.call_config().retry_config(RetryConfig::disabled()))
                 .send()
                 .await
                 .map_err(|e| from_sdk(&e, "(batch)", Operation::BatchGetSecretValue))?;

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use asm_runtime::{Error, Secret, SecretCache, SecretCacheBuilder, TransportKind};
+use asm_runtime::{
+    AwsSecrets, Error, ExposeSecret, Secret, SecretCache, SecretCacheBuilder, SecretString,
+    TransportKind,
+};
 use asm_tests::Moto;
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_mocks::{RuleMode, mock};
@@ -23,10 +26,9 @@ enum Seen {
     Stale,
 }
 
-/// Drives readers every 5 s for 15 simulated minutes while the endpoint does `during` from
-/// t = 60 s to t = 600 s (and answers normally outside that window: `v1` before, `v2` after).
-/// The cache: TTL 60 s, `max_staleness` 300 s, backoff cap 8 s.
-async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
+/// An endpoint that answers `v1` ("before") until t = 60 s, does `during` until t = 600 s
+/// (counting those requests), and answers `v2` ("after") from then on.
+fn outage_endpoint(during: Step) -> (Scripted, Arc<AtomicUsize>) {
     let start = Instant::now();
     let faults = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&faults);
@@ -41,6 +43,15 @@ async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
             Step::Respond(200, value_body("v2", "after"))
         }
     });
+    (scripted, faults)
+}
+
+/// Drives readers every 5 s for 15 simulated minutes while the endpoint does `during` from
+/// t = 60 s to t = 600 s (and answers normally outside that window: `v1` before, `v2` after).
+/// The cache: TTL 60 s, `max_staleness` 300 s, backoff cap 8 s.
+async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
+    let start = Instant::now();
+    let (scripted, faults) = outage_endpoint(during);
     let cache = cache(scripted.client());
     let mut timeline = Vec::new();
     loop {
@@ -102,6 +113,35 @@ async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
         "{name}: the outage was retried ({} failures)",
         stats.failures
     );
+}
+
+/// One whole secret, kept current by a live handle.
+#[derive(AwsSecrets, Debug)]
+struct Whole {
+    #[aws_secrets(name = "prod/db")]
+    value: SecretString,
+}
+
+/// A live handle's task retries a failing refresh on its own clock, with nobody reading: the
+/// backoff (1 s doubling to the 8 s cap, full jitter) holds it to about one call per 4 s through
+/// a 9-minute outage, some 135 calls. A constant 100 ms retry would make 5,400, a constant 1 s
+/// one 540; never retrying, none.
+#[tokio::test(start_paused = true)]
+async fn a_live_handle_backs_off_through_an_outage() {
+    let start = Instant::now();
+    let (scripted, during) = outage_endpoint(Step::Respond(
+        503,
+        error_body("ServiceUnavailableException"),
+    ));
+    let cache = cache(scripted.client());
+    let live = Whole::watch(&cache).await.expect("first load");
+    tokio::time::sleep_until(start + Duration::from_secs(700)).await;
+    let calls = during.load(Ordering::SeqCst);
+    assert!(
+        (60..=270).contains(&calls),
+        "{calls} calls in the 540 s outage: expected about 135 (one per ~4 s of backoff)"
+    );
+    assert_eq!(live.current().value.expose_secret(), "after", "recovered");
 }
 
 fn error_body(code: &str) -> String {

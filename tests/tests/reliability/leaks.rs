@@ -507,6 +507,35 @@ async fn leak_batch_error_entries() {
     capture.assert_all_clean("batch errors");
 }
 
+/// A throttled batch falls back to one `GetSecretValue` per secret (debug-logged with its
+/// error): the throttling message (a canary) and the values reach none of asm's log lines
+/// (the SDK traces raw response bodies itself).
+#[tokio::test(start_paused = true)]
+async fn leak_throttled_batch_fallback() {
+    let (capture, _guard) = Capture::start();
+    let batch = mock!(Client::batch_get_secret_value)
+        .sequence()
+        .http_status(400, Some(service_error_body("ThrottlingException")))
+        .repeatedly()
+        .build();
+    let single = mock!(Client::get_secret_value).then_compute_output(|request| {
+        let id = request.secret_id().unwrap_or_default();
+        GetSecretValueOutput::builder()
+            .arn(format!(
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:{id}-AbCdEf"
+            ))
+            .name(id)
+            .version_id("v1")
+            .secret_string(serde_json::json!({ "password": CANARY, "token": CANARY }).to_string())
+            .build()
+    });
+    let cache = cache(mocked(RuleMode::MatchAny, &[&batch, &single]));
+    let loaded = TwoSecrets::load(&cache).await.expect("loaded one by one");
+    assert_clean("TwoSecrets Debug", &format!("{loaded:?}"));
+    assert_eq!((batch.num_calls(), single.num_calls()), (1, 2));
+    capture.assert_ours_clean("throttled batch fallback");
+}
+
 #[tokio::test(start_paused = true)]
 async fn leak_stale() {
     let (capture, _guard) = Capture::start();

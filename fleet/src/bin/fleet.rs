@@ -1,0 +1,230 @@
+//! `fleet`: runs the fleet scenarios of FLEET.md and prints their tables.
+//!
+//! ```text
+//! cargo run --release -p asm-fleet --bin fleet -- --pods 10000 --secrets 10 --scenario deploy
+//! ```
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use asm_fleet::headline::{clean, largest_clean};
+use asm_fleet::pod::Profile;
+use asm_fleet::quota::QuotaModel;
+use asm_fleet::scenario::{Fleet, Scenario};
+
+const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|outage|agent|all
+                         |headline|headline-agent]
+             [--pods N] [--secrets K<=10] [--settings default|recommended]
+             [--quota current|shared] [--window SECONDS] [--hours H] [--per-node N]
+             [--startup-jitter SECONDS] [--max-pods N] [--from N]
+             [--seed S] [--check]
+--check exits 1 when a scenario misses one of the goals in FLEET.md.";
+
+struct Args {
+    scenario: String,
+    fleet: Fleet,
+    window: Duration,
+    hours: u32,
+    per_node: usize,
+    max_pods: usize,
+    from: usize,
+    check: bool,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut args = Args {
+        scenario: "deploy".to_owned(),
+        fleet: Fleet {
+            pods: 10_000,
+            secrets: 10,
+            profile: Profile::defaults(),
+            model: QuotaModel::Current,
+            per_node: None,
+            seed: 1,
+            stop_when_unclean: false,
+        },
+        window: Duration::from_secs(60),
+        hours: 24,
+        per_node: 20,
+        max_pods: 200_000,
+        from: 100,
+        check: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--check" {
+            args.check = true;
+            continue;
+        }
+        if flag == "--help" || flag == "-h" {
+            return Err(String::new());
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |v: &str| {
+            v.parse::<usize>()
+                .map_err(|_| format!("{flag}: not a number: {v}"))
+        };
+        match flag.as_str() {
+            "--scenario" => args.scenario = value,
+            "--pods" => args.fleet.pods = number(&value)?,
+            "--secrets" => {
+                args.fleet.secrets = number(&value)?;
+                if !(1..=asm_fleet::pod::MAX_SECRETS).contains(&args.fleet.secrets) {
+                    return Err("--secrets must be 1 to 10".to_owned());
+                }
+            }
+            "--settings" => {
+                args.fleet.profile =
+                    Profile::named(&value).ok_or_else(|| format!("unknown settings {value}"))?;
+            }
+            "--quota" => {
+                args.fleet.model = match value.as_str() {
+                    "current" => QuotaModel::Current,
+                    "shared" => QuotaModel::SharedGetDescribe,
+                    _ => return Err(format!("unknown quota model {value}")),
+                }
+            }
+            "--window" => args.window = Duration::from_secs(number(&value)? as u64),
+            "--hours" => args.hours = number(&value)? as u32,
+            "--per-node" => args.per_node = number(&value)?.max(1),
+            "--startup-jitter" => {
+                args.fleet.profile.startup_jitter = Duration::from_secs(number(&value)? as u64);
+            }
+            "--max-pods" => args.max_pods = number(&value)?,
+            "--from" => args.from = number(&value)?.max(1),
+            "--seed" => args.fleet.seed = number(&value)? as u64,
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(args)
+}
+
+fn scenarios(args: &Args) -> Result<Vec<(Fleet, Scenario)>, String> {
+    let direct = args.fleet.clone();
+    let agent = Fleet {
+        per_node: Some(args.per_node),
+        ..direct.clone()
+    };
+    let deploy = Scenario::Deploy {
+        window: args.window,
+    };
+    let burst = Scenario::Deploy {
+        window: Duration::from_secs(1),
+    };
+    let steady = Scenario::Steady { hours: args.hours };
+    let outage = Scenario::Outage {
+        length: Duration::from_secs(600),
+    };
+    Ok(match args.scenario.as_str() {
+        "deploy" => vec![(direct, deploy)],
+        "deploy-1s" => vec![(direct, burst)],
+        "steady" => vec![(direct, steady)],
+        "rotation" => vec![(direct, Scenario::Rotation)],
+        "outage" => vec![(direct, outage)],
+        "agent" => vec![(agent, deploy)],
+        "all" => vec![
+            (direct.clone(), deploy),
+            (direct.clone(), burst),
+            (direct.clone(), steady),
+            (direct.clone(), Scenario::Rotation),
+            (direct, outage),
+            (agent.clone(), deploy),
+            (agent, burst),
+        ],
+        other => return Err(format!("unknown scenario {other}")),
+    })
+}
+
+/// Bisects on the pod count for the largest clean 60 s rollout of the fleet `args` describe
+/// (`through_agent`: one cache per `--per-node` pods) and prints the headline line.
+async fn headline(args: &Args, through_agent: bool) {
+    let fleet = Fleet {
+        per_node: through_agent.then_some(args.per_node),
+        ..args.fleet.clone()
+    };
+    let label = match fleet.per_node {
+        Some(n) => format!(
+            "node agent ({n} pods/node), {} settings",
+            fleet.profile.name
+        ),
+        None => format!("direct, {} settings", fleet.profile.name),
+    };
+    let found = largest_clean(
+        &fleet,
+        args.window,
+        args.from,
+        args.max_pods,
+        0.05,
+        |pods, r| {
+            let verdict = if clean(r) { "clean" } else { "not clean" };
+            eprintln!("  {label}: {pods} pods: {verdict}");
+        },
+    )
+    .await;
+    let figure = match found {
+        Some(n) if n >= args.max_pods => format!("at least {n} pods (the search's bound)"),
+        Some(n) => format!("{n} pods"),
+        None => format!("fewer than {} pods", args.from),
+    };
+    println!(
+        "- {label}: {figure} x {} secrets complete a {} s rolling deploy with 0 failed starts \
+         and no action above its quota",
+        args.fleet.secrets,
+        args.window.as_secs()
+    );
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(args) => args,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start a runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(rest) = args.scenario.strip_prefix("headline") {
+        runtime.block_on(headline(&args, rest == "-agent"));
+        return ExitCode::SUCCESS;
+    }
+    let runs = match scenarios(&args) {
+        Ok(runs) => runs,
+        Err(message) => {
+            eprintln!("{message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut missed_any = false;
+    for (fleet, scenario) in runs {
+        let wall = std::time::Instant::now();
+        let report = runtime.block_on(fleet.run(scenario));
+        println!("{report}");
+        let ready_goal =
+            matches!(scenario, Scenario::Deploy { window } if window >= Duration::from_secs(60))
+                .then_some(Duration::from_secs(5));
+        let missed = report.missed_goals(ready_goal, fleet.profile.ttl);
+        for goal in &missed {
+            println!("- goal missed: {goal}");
+        }
+        println!("- wall time {:.1} s\n", wall.elapsed().as_secs_f64());
+        missed_any |= !missed.is_empty();
+    }
+    if args.check && missed_any {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,231 @@
+//! Secrets Manager's request quotas as token buckets, and a per-second meter of what each
+//! action was asked for, admitted and refused.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// The actions the simulated service answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `GetSecretValue`.
+    Get,
+    /// `DescribeSecret`.
+    Describe,
+    /// `BatchGetSecretValue`.
+    Batch,
+}
+
+impl Action {
+    /// Every action, in report order.
+    pub const ALL: [Action; 3] = [Action::Get, Action::Describe, Action::Batch];
+
+    /// Its position in per-action arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The action named by an `X-Amz-Target` header (`secretsmanager.GetSecretValue`).
+    pub fn from_target(target: &str) -> Option<Self> {
+        match target.rsplit('.').next()? {
+            "GetSecretValue" => Some(Self::Get),
+            "DescribeSecret" => Some(Self::Describe),
+            "BatchGetSecretValue" => Some(Self::Batch),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Get => "GetSecretValue",
+            Self::Describe => "DescribeSecret",
+            Self::Batch => "BatchGetSecretValue",
+        })
+    }
+}
+
+/// Which published quotas the service enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaModel {
+    /// Since 2025: `GetSecretValue` 10,000/s, `DescribeSecret` 40,000/s,
+    /// `BatchGetSecretValue` 100/s, each its own bucket.
+    Current,
+    /// Older pages: `GetSecretValue` and `DescribeSecret` share 10,000/s; the batch 100/s.
+    SharedGetDescribe,
+}
+
+impl QuotaModel {
+    /// Requests per second allowed for `action`.
+    pub fn limit(self, action: Action) -> u32 {
+        match (self, action) {
+            (_, Action::Batch) => 100,
+            (Self::Current, Action::Describe) => 40_000,
+            _ => 10_000,
+        }
+    }
+
+    /// The bucket `action` draws from (the shared model pools get and describe).
+    fn bucket(self, action: Action) -> usize {
+        match (self, action) {
+            (Self::SharedGetDescribe, Action::Describe) => Action::Get.index(),
+            _ => action.index(),
+        }
+    }
+}
+
+/// A token bucket: `rate` tokens a second, holding at most one second's worth.
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(rate: u32, now: Instant) -> Self {
+        Self {
+            rate: f64::from(rate),
+            tokens: f64::from(rate),
+            at: now,
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Requests of one action in one second of simulated time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Second {
+    /// Requests that arrived.
+    pub offered: u32,
+    /// Requests refused with `ThrottlingException`.
+    pub throttled: u32,
+}
+
+/// The quota buckets and the per-second meter.
+#[derive(Debug)]
+pub struct Quotas {
+    model: QuotaModel,
+    buckets: Vec<Bucket>,
+    start: Instant,
+    seconds: [Vec<Second>; 3],
+    over_quota: bool,
+}
+
+impl Quotas {
+    /// Full buckets at `start`.
+    pub fn new(model: QuotaModel, start: Instant) -> Self {
+        Self {
+            model,
+            buckets: Action::ALL
+                .iter()
+                .map(|a| Bucket::new(model.limit(*a), start))
+                .collect(),
+            start,
+            seconds: Default::default(),
+            over_quota: false,
+        }
+    }
+
+    /// The model enforced.
+    pub fn model(&self) -> QuotaModel {
+        self.model
+    }
+
+    /// Records a request of `action` at `now`; whether the quota admits it.
+    pub fn admit(&mut self, action: Action, now: Instant) -> bool {
+        let admitted = self.buckets[self.model.bucket(action)].take(now);
+        let limit = self.model.limit(action);
+        let second = self.second(action, now);
+        second.offered += 1;
+        if !admitted {
+            second.throttled += 1;
+        }
+        let over = !admitted || second.offered > limit;
+        self.over_quota |= over;
+        admitted
+    }
+
+    /// Whether any action has been throttled, or asked more than its quota in one second.
+    pub fn ever_over_quota(&self) -> bool {
+        self.over_quota
+    }
+
+    /// Records a request that a failing service refused (an outage): offered, not throttled.
+    pub fn record_failed(&mut self, action: Action, now: Instant) {
+        self.second(action, now).offered += 1;
+    }
+
+    fn second(&mut self, action: Action, now: Instant) -> &mut Second {
+        let at = usize::try_from(now.saturating_duration_since(self.start).as_secs())
+            .unwrap_or(usize::MAX);
+        let seconds = &mut self.seconds[action.index()];
+        if seconds.len() <= at {
+            seconds.resize(at + 1, Second::default());
+        }
+        &mut seconds[at]
+    }
+
+    /// The per-second record of `action` from the start.
+    pub fn seconds(&self, action: Action) -> &[Second] {
+        &self.seconds[action.index()]
+    }
+
+    /// Seconds since the start at `now`.
+    pub fn elapsed(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bucket_admits_its_rate_and_refuses_the_rest() {
+        let start = Instant::now();
+        let mut quotas = Quotas::new(QuotaModel::Current, start);
+        let admitted = (0..150)
+            .filter(|_| quotas.admit(Action::Batch, start))
+            .count();
+        assert_eq!(admitted, 100, "one second's worth at once");
+        let later = start + Duration::from_millis(500);
+        let admitted = (0..100)
+            .filter(|_| quotas.admit(Action::Batch, later))
+            .count();
+        assert_eq!(admitted, 50, "refilled at 100/s");
+        assert_eq!(quotas.seconds(Action::Batch)[0].offered, 250);
+        assert_eq!(quotas.seconds(Action::Batch)[0].throttled, 100);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_shared_model_pools_get_and_describe() {
+        let start = Instant::now();
+        let mut quotas = Quotas::new(QuotaModel::SharedGetDescribe, start);
+        let gets = (0..6_000)
+            .filter(|_| quotas.admit(Action::Get, start))
+            .count();
+        let describes = (0..6_000)
+            .filter(|_| quotas.admit(Action::Describe, start))
+            .count();
+        assert_eq!(gets + describes, 10_000);
+        let mut current = Quotas::new(QuotaModel::Current, start);
+        let describes = (0..50_000)
+            .filter(|_| current.admit(Action::Describe, start))
+            .count();
+        assert_eq!(describes, 40_000);
+    }
+}

@@ -1,0 +1,399 @@
+//! The scenarios: a fleet of pods started on a timeline against one simulated service, then
+//! the event each scenario is about (nothing, a rotation, an outage), measured.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+use asm_runtime::{AwsSecrets, ExposeSecret, Live, SecretCache};
+use futures_util::future::join_all;
+use tokio::time::{Instant, sleep, sleep_until, timeout_at};
+
+use crate::pod::{FleetSecrets, MAX_SECRETS, Profile, vars};
+use crate::quota::{Action, QuotaModel};
+use crate::report::{ActionLoad, OutageFigures, Report, Spread};
+use crate::rng::Rng;
+use crate::service::{Latency, Service};
+
+/// What happens to the fleet once it runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scenario {
+    /// Every pod starts once, spread evenly over `window`; each loads its settings and is done.
+    Deploy {
+        /// How long the rollout takes from the first pod to the last.
+        window: Duration,
+    },
+    /// Pods keep live handles for `hours`; calls are counted after the first hour.
+    Steady {
+        /// Simulated hours in all.
+        hours: u32,
+    },
+    /// Pods keep live handles; secret 0 rotates 15 minutes in.
+    Rotation,
+    /// Pods keep live handles; 15 minutes in, every call fails for `length`.
+    Outage {
+        /// How long the service is down.
+        length: Duration,
+    },
+}
+
+/// The fleet: how many pods, what they read, with which settings, against which quotas.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// Pods (processes).
+    pub pods: usize,
+    /// Distinct secrets each pod reads (at most [`MAX_SECRETS`]).
+    pub secrets: usize,
+    /// Settings of each pod's cache and SDK client (of each node agent's, with `per_node`).
+    pub profile: Profile,
+    /// The quotas the service enforces.
+    pub model: QuotaModel,
+    /// With `Some(n)`, pods read through one cache per node of `n` pods (a node agent).
+    pub per_node: Option<usize>,
+    /// Seed of every random draw the simulator makes (latency, start-up jitter).
+    pub seed: u64,
+    /// Stop starting pods once the run cannot be clean (a failed start, an action above its
+    /// quota): the headline's bisection needs only the verdict of a failing probe.
+    pub stop_when_unclean: bool,
+}
+
+/// When a live scenario's event happens.
+const EVENT_AT: Duration = Duration::from_secs(15 * 60);
+/// The window over which a live scenario's pods start.
+const LIVE_START_WINDOW: Duration = Duration::from_secs(60);
+/// How long a rollout waits for its last pod before counting it as never ready.
+const DEPLOY_DEADLINE: Duration = Duration::from_secs(30 * 60);
+/// A pod reaching its node's agent: a loopback round trip.
+const AGENT_LATENCY: Duration = Duration::from_millis(1);
+
+/// How one pod's start went.
+struct PodStart {
+    ready: Option<Duration>,
+    failed_starts: u64,
+    live: Option<Live<FleetSecrets>>,
+}
+
+/// Shared by every pod task of a run.
+struct Run {
+    fleet: Fleet,
+    service: Service,
+    start: Instant,
+    nodes: Vec<SecretCache>,
+    rng: Rng,
+    failed: AtomicBool,
+}
+
+impl Run {
+    /// Whether a pod failed to start or an action went above its quota.
+    fn unclean(&self) -> bool {
+        self.failed.load(Relaxed) || self.service.with_quotas(|q| q.ever_over_quota())
+    }
+
+    /// A fresh process's cache (or the node agent's, already running).
+    fn cache_for(&self, pod: usize) -> Result<SecretCache, asm_runtime::Error> {
+        if self.nodes.is_empty() {
+            self.fleet.profile.cache(&self.service)
+        } else {
+            // Nodes fill as the rollout proceeds (a scale-out): pods 0-19 on node 0, and so on.
+            let per_node = self.fleet.per_node.unwrap_or(1).max(1);
+            Ok(self.nodes[(pod / per_node).min(self.nodes.len() - 1)].clone())
+        }
+    }
+
+    /// Starts pod `pod` at `at`: waits its start-up jitter, loads its settings (or starts a
+    /// live handle), and restarts like Kubernetes (10 s doubling to 300 s) after a failure.
+    async fn start_pod(
+        self: Arc<Self>,
+        pod: usize,
+        at: Instant,
+        live: bool,
+        deadline: Instant,
+    ) -> PodStart {
+        sleep_until(at).await;
+        if self.fleet.stop_when_unclean && self.unclean() {
+            return PodStart {
+                ready: None,
+                failed_starts: 0,
+                live: None,
+            };
+        }
+        let jitter = self.fleet.profile.startup_jitter;
+        let mut failed_starts = 0;
+        let mut restart_wait = Duration::from_secs(10);
+        loop {
+            if !jitter.is_zero() {
+                sleep(jitter.mul_f64(self.rng.unit())).await;
+            }
+            if !self.nodes.is_empty() {
+                sleep(AGENT_LATENCY).await;
+            }
+            let vars = vars(self.fleet.secrets);
+            let started = match self.cache_for(pod) {
+                Ok(cache) if live => FleetSecrets::watch_with(&cache, vars).await.map(Some),
+                Ok(cache) => FleetSecrets::load_with(&cache, vars).await.map(|_| None),
+                Err(err) => Err(err),
+            };
+            match started {
+                Ok(live) => {
+                    return PodStart {
+                        ready: Some(Instant::now() - at),
+                        failed_starts,
+                        live,
+                    };
+                }
+                Err(_) => failed_starts += 1,
+            }
+            self.failed.store(true, Relaxed);
+            if self.fleet.stop_when_unclean || Instant::now() + restart_wait > deadline {
+                return PodStart {
+                    ready: None,
+                    failed_starts,
+                    live: None,
+                };
+            }
+            sleep(restart_wait).await;
+            restart_wait = (restart_wait * 2).min(Duration::from_secs(300));
+        }
+    }
+
+    /// Starts every pod, spread evenly over `window`, and waits for all of them.
+    async fn start_fleet(self: &Arc<Self>, window: Duration, live: bool) -> Vec<PodStart> {
+        let pods = self.fleet.pods;
+        let deadline = self.start + window + DEPLOY_DEADLINE;
+        let tasks: Vec<_> = (0..pods)
+            .map(|pod| {
+                let at = self.start + window.mul_f64(pod as f64 / pods.max(1) as f64);
+                tokio::spawn(Arc::clone(self).start_pod(pod, at, live, deadline))
+            })
+            .collect();
+        join_all(tasks)
+            .await
+            .into_iter()
+            .map(|joined| {
+                joined.unwrap_or_else(|_| PodStart {
+                    ready: None,
+                    failed_starts: 1,
+                    live: None,
+                })
+            })
+            .collect()
+    }
+
+    /// The report's traffic figures over `[from, to)`, with the start-up figures of `starts`.
+    fn report(&self, title: String, starts: &[PodStart], from: Instant, to: Instant) -> Report {
+        let mut ready: Vec<Duration> = starts.iter().filter_map(|s| s.ready).collect();
+        let model = self.fleet.model;
+        let (first, last) = self
+            .service
+            .with_quotas(|q| (q.elapsed(from), q.elapsed(to)));
+        let range = |len: usize| {
+            let lo = usize::try_from(first.as_secs()).unwrap_or(len).min(len);
+            // The second `to` falls in is counted: a call made in it happened before `to`.
+            let hi = usize::try_from(last.as_secs() + u64::from(last.subsec_nanos() > 0))
+                .unwrap_or(len)
+                .min(len);
+            lo..hi.max(lo)
+        };
+        let loads: Vec<ActionLoad> = Action::ALL
+            .iter()
+            .map(|a| {
+                self.service.with_quotas(|q| {
+                    let seconds = q.seconds(*a);
+                    ActionLoad::of(*a, model, &seconds[range(seconds.len())])
+                })
+            })
+            .collect();
+        let calls: u64 = loads.iter().map(|l| l.calls).sum();
+        let hours = (to - from).as_secs_f64() / 3600.0;
+        let secrets = self.fleet.secrets as f64;
+        let fleet_rate = calls as f64 / secrets / hours;
+        Report {
+            title,
+            ready: Spread::of(&mut ready),
+            failed_starts: starts.iter().map(|s| s.failed_starts).sum(),
+            never_ready: starts.iter().filter(|s| s.ready.is_none()).count() as u64,
+            loads,
+            per_secret_hour: (fleet_rate, fleet_rate / self.fleet.pods.max(1) as f64),
+            measured: to - from,
+            adoption: None,
+            not_adopted: 0,
+            outage: None,
+        }
+    }
+}
+
+impl Fleet {
+    /// Runs `scenario` on the current runtime (paused time expected) and reports it.
+    pub async fn run(&self, scenario: Scenario) -> Report {
+        let mut fleet = self.clone();
+        fleet.secrets = fleet.secrets.clamp(1, MAX_SECRETS);
+        let service = Service::new(fleet.secrets, fleet.model, Latency::IN_REGION, fleet.seed);
+        let nodes = match fleet.per_node {
+            Some(per_node) => (0..fleet.pods.div_ceil(per_node.max(1)))
+                .map(|_| fleet.profile.cache(&service))
+                .collect::<Result<_, _>>()
+                .unwrap_or_else(|err| panic!("the profile's settings are invalid: {err}")),
+            None => Vec::new(),
+        };
+        let run = Arc::new(Run {
+            rng: Rng::new(fleet.seed ^ 0x5EED),
+            fleet,
+            service,
+            start: Instant::now(),
+            nodes,
+            failed: AtomicBool::new(false),
+        });
+        let title = run.title(scenario);
+        match scenario {
+            Scenario::Deploy { window } => {
+                let starts = run.start_fleet(window, false).await;
+                run.report(title, &starts, run.start, Instant::now())
+            }
+            Scenario::Steady { hours } => {
+                let starts = run.start_fleet(LIVE_START_WINDOW, true).await;
+                let end = run.start + Duration::from_secs(3600 * u64::from(hours.max(2)));
+                sleep_until(end).await;
+                let mut report =
+                    run.report(title, &starts, run.start + Duration::from_secs(3600), end);
+                // Start-up figures are the rollout's; the traffic is the steady state's.
+                report.ready =
+                    Spread::of(&mut starts.iter().filter_map(|s| s.ready).collect::<Vec<_>>());
+                report
+            }
+            Scenario::Rotation => run.rotation(title).await,
+            Scenario::Outage { length } => run.outage(title, length).await,
+        }
+    }
+}
+
+impl Run {
+    fn title(&self, scenario: Scenario) -> String {
+        let f = &self.fleet;
+        let what = match scenario {
+            Scenario::Deploy { window } => {
+                format!("rolling deploy over {} s", window.as_secs_f64())
+            }
+            Scenario::Steady { hours } => {
+                format!("steady state, {hours} h (counted after the first hour)")
+            }
+            Scenario::Rotation => "rotation of one secret under live handles".to_owned(),
+            Scenario::Outage { length } => format!(
+                "{}-minute regional outage and recovery",
+                length.as_secs() / 60
+            ),
+        };
+        let via = match f.per_node {
+            Some(n) => format!(", through a node agent ({n} pods/node)"),
+            None => String::new(),
+        };
+        let quotas = match f.model {
+            QuotaModel::Current => "current quotas",
+            QuotaModel::SharedGetDescribe => "older shared 10,000/s quota",
+        };
+        let jitter = f.profile.startup_jitter;
+        let jitter = if jitter.is_zero() {
+            String::new()
+        } else {
+            format!(" + start-up jitter {} s", jitter.as_secs())
+        };
+        format!(
+            "{what}: {} pods x {} secrets, {} settings{jitter}{via}, {quotas}",
+            f.pods, f.secrets, f.profile.name
+        )
+    }
+
+    async fn rotation(self: &Arc<Self>, title: String) -> Report {
+        let starts = self.start_fleet(LIVE_START_WINDOW, true).await;
+        let rotated_at = self.start + EVENT_AT;
+        sleep_until(rotated_at).await;
+        self.service.rotate(0);
+        let want = Service::value(0, self.service.version(0));
+        let give_up = rotated_at + self.fleet.profile.ttl * 3;
+        let waits = starts
+            .iter()
+            .filter_map(|s| s.live.clone())
+            .map(|mut live| {
+                let want = want.clone();
+                tokio::spawn(async move {
+                    timeout_at(give_up, async {
+                        loop {
+                            if live.current().s0.expose_secret() == want {
+                                return Some(Instant::now() - rotated_at);
+                            }
+                            live.changed().await?;
+                        }
+                    })
+                    .await
+                    .ok()
+                    .flatten()
+                })
+            });
+        let adopted: Vec<Option<Duration>> = join_all(waits.collect::<Vec<_>>())
+            .await
+            .into_iter()
+            .map(|r| r.ok().flatten())
+            .collect();
+        let mut report = self.report(
+            title,
+            &starts,
+            self.start,
+            Instant::now().max(rotated_at + Duration::from_secs(1)),
+        );
+        let mut times: Vec<Duration> = adopted.iter().flatten().copied().collect();
+        report.adoption = Spread::of(&mut times);
+        report.not_adopted = (self.fleet.pods - times.len()) as u64;
+        drop(starts);
+        report
+    }
+
+    async fn outage(self: &Arc<Self>, title: String, length: Duration) -> Report {
+        let starts = self.start_fleet(LIVE_START_WINDOW, true).await;
+        let down = self.start + EVENT_AT;
+        let up = down + length;
+        sleep_until(down).await;
+        self.service.set_outage(true);
+        sleep_until(up).await;
+        self.service.set_outage(false);
+        let stale_pods = starts
+            .iter()
+            .filter_map(|s| s.live.as_ref())
+            .filter(|live| live.try_current().is_err())
+            .count() as u64;
+        let end = up + Duration::from_secs(30 * 60);
+        sleep_until(end).await;
+        let mut report = self.report(title, &starts, self.start, end);
+        let during = self.report(String::new(), &[], down, up);
+        let after = self.service.with_quotas(|q| {
+            let lo = usize::try_from(q.elapsed(up).as_secs()).unwrap_or(usize::MAX);
+            let window = |a: Action| -> Vec<u32> {
+                q.seconds(a)
+                    .iter()
+                    .skip(lo)
+                    .take(60)
+                    .map(|s| s.offered)
+                    .collect()
+            };
+            let get = window(Action::Get);
+            let describe = window(Action::Describe);
+            let batch = window(Action::Batch);
+            let total = (0..60)
+                .map(|i| {
+                    [&get, &describe, &batch]
+                        .iter()
+                        .map(|w| w.get(i).copied().unwrap_or(0))
+                        .sum::<u32>()
+                })
+                .max()
+                .unwrap_or(0);
+            (total, get.iter().copied().max().unwrap_or(0))
+        });
+        report.outage = Some(OutageFigures {
+            calls_during: during.loads.iter().map(|l| l.calls).sum(),
+            peak_after: after.0,
+            peak_get_after: after.1,
+            stale_pods,
+        });
+        drop(starts);
+        report
+    }
+}

@@ -1,0 +1,269 @@
+//! The simulated Secrets Manager: answers the SDK's JSON requests for the three read actions,
+//! enforces the quotas, adds a network latency, and can be switched into an outage. It is
+//! plugged into real SDK clients as their HTTP client, so everything above the socket (signing,
+//! serialisation, retries, the cache) is the production code.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::quota::{Action, QuotaModel, Quotas};
+use crate::rng::Rng;
+
+/// The account and region of every simulated secret.
+const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
+
+/// Round-trip latency of one request: uniform in `[min, max]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Latency {
+    /// The fastest answer.
+    pub min: Duration,
+    /// The slowest answer.
+    pub max: Duration,
+}
+
+impl Latency {
+    /// 15 to 40 ms, an in-region call through a VPC endpoint.
+    pub const IN_REGION: Self = Self {
+        min: Duration::from_millis(15),
+        max: Duration::from_millis(40),
+    };
+}
+
+/// The service's mutable state.
+#[derive(Debug)]
+struct State {
+    quotas: Quotas,
+    /// Current version number of each secret `fleet/s{i}`.
+    versions: Vec<u64>,
+    /// While set, every call fails with HTTP 503.
+    outage: bool,
+}
+
+/// A simulated Secrets Manager, shared by every client of the fleet.
+#[derive(Clone)]
+pub struct Service {
+    state: Arc<Mutex<State>>,
+    latency: Latency,
+    rng: Arc<Rng>,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("latency", &self.latency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// A service holding `secrets` secrets (`fleet/s0`…), each at version 1, enforcing `model`
+    /// from now on.
+    pub fn new(secrets: usize, model: QuotaModel, latency: Latency, seed: u64) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State {
+                quotas: Quotas::new(model, Instant::now()),
+                versions: vec![1; secrets],
+                outage: false,
+            })),
+            latency,
+            rng: Arc::new(Rng::new(seed)),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The HTTP client to hand an SDK config.
+    pub fn http_client(&self) -> SharedHttpClient {
+        SharedHttpClient::new(self.clone())
+    }
+
+    /// Rotates secret `index`: a new version becomes `AWSCURRENT`.
+    pub fn rotate(&self, index: usize) {
+        if let Some(version) = self.state().versions.get_mut(index) {
+            *version += 1;
+        }
+    }
+
+    /// The current version number of secret `index`.
+    pub fn version(&self, index: usize) -> u64 {
+        self.state().versions.get(index).copied().unwrap_or(0)
+    }
+
+    /// Starts or ends an outage: while on, every call fails with HTTP 503.
+    pub fn set_outage(&self, on: bool) {
+        self.state().outage = on;
+    }
+
+    /// Reads the per-second meter.
+    pub fn with_quotas<R>(&self, f: impl FnOnce(&Quotas) -> R) -> R {
+        f(&self.state().quotas)
+    }
+
+    /// The value of secret `index` at `version` (what the fleet should end up holding).
+    pub fn value(index: usize, version: u64) -> String {
+        format!("value-{index}-v{version}")
+    }
+
+    /// Answers one request: admitted by the quota or throttled, after the network latency.
+    async fn answer(self, request: HttpRequest) -> HttpResponse {
+        let spread = self.latency.max.saturating_sub(self.latency.min);
+        let latency = self.latency.min + spread.mul_f64(self.rng.unit());
+        // Half the latency on the way in, half on the way out.
+        tokio::time::sleep(latency / 2).await;
+        let (status, body) = self.respond(&request);
+        tokio::time::sleep(latency / 2).await;
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(status).unwrap_or_else(|_| unreachable!("a valid status")),
+            SdkBody::from(body.to_string()),
+        );
+        response
+            .headers_mut()
+            .insert("content-type", "application/x-amz-json-1.1");
+        response
+    }
+
+    fn respond(&self, request: &HttpRequest) -> (u16, Value) {
+        let action = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(Action::from_target);
+        let Some(action) = action else {
+            return error(400, "UnknownOperationException", "not simulated");
+        };
+        let body: Value = request
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        let now = Instant::now();
+        let mut state = self.state();
+        if state.outage {
+            state.quotas.record_failed(action, now);
+            return error(503, "ServiceUnavailableException", "simulated outage");
+        }
+        if !state.quotas.admit(action, now) {
+            return error(400, "ThrottlingException", "Rate exceeded");
+        }
+        match action {
+            Action::Get => match secret_index(&body["SecretId"], state.versions.len()) {
+                Some(i) => (200, secret_value(i, state.versions[i])),
+                None => not_found(),
+            },
+            Action::Describe => match secret_index(&body["SecretId"], state.versions.len()) {
+                Some(i) => (200, description(i, state.versions[i])),
+                None => not_found(),
+            },
+            Action::Batch => {
+                let ids = body["SecretIdList"].as_array().cloned().unwrap_or_default();
+                let mut values = Vec::new();
+                let mut errors = Vec::new();
+                for id in &ids {
+                    match secret_index(id, state.versions.len()) {
+                        Some(i) => values.push(secret_value(i, state.versions[i])),
+                        None => errors.push(json!({
+                            "SecretId": id,
+                            "ErrorCode": "ResourceNotFoundException",
+                            "Message": "not found",
+                        })),
+                    }
+                }
+                (200, json!({ "SecretValues": values, "Errors": errors }))
+            }
+        }
+    }
+}
+
+/// The index of `fleet/s{i}` named by `id` (a name or an ARN), if it exists.
+fn secret_index(id: &Value, secrets: usize) -> Option<usize> {
+    let id = id.as_str()?;
+    let name = id.strip_prefix(ARN_PREFIX).unwrap_or(id);
+    let digits = name.strip_prefix("fleet/s")?;
+    let digits = digits.split('-').next()?;
+    digits.parse().ok().filter(|i| *i < secrets)
+}
+
+fn arn(index: usize) -> String {
+    format!("{ARN_PREFIX}fleet/s{index}-AbCdEf")
+}
+
+fn secret_value(index: usize, version: u64) -> Value {
+    json!({
+        "ARN": arn(index),
+        "Name": format!("fleet/s{index}"),
+        "VersionId": format!("v{version}"),
+        "SecretString": Service::value(index, version),
+        "VersionStages": ["AWSCURRENT"],
+        "CreatedDate": 1_700_000_000,
+    })
+}
+
+fn description(index: usize, version: u64) -> Value {
+    let mut stages = serde_json::Map::new();
+    stages.insert(format!("v{version}"), json!(["AWSCURRENT"]));
+    if version > 1 {
+        stages.insert(format!("v{}", version - 1), json!(["AWSPREVIOUS"]));
+    }
+    json!({
+        "ARN": arn(index),
+        "Name": format!("fleet/s{index}"),
+        "RotationEnabled": true,
+        "RotationRules": { "AutomaticallyAfterDays": 30 },
+        "VersionIdsToStages": stages,
+    })
+}
+
+fn not_found() -> (u16, Value) {
+    error(
+        400,
+        "ResourceNotFoundException",
+        "Secrets Manager can't find the specified secret.",
+    )
+}
+
+fn error(status: u16, code: &str, message: &str) -> (u16, Value) {
+    (status, json!({ "__type": code, "message": message }))
+}
+
+impl HttpConnector for Service {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let service = self.clone();
+        HttpConnectorFuture::new(async move { Ok(service.answer(request).await) })
+    }
+}
+
+impl HttpClient for Service {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_resolve_by_name_and_arn() {
+        assert_eq!(secret_index(&json!("fleet/s3"), 10), Some(3));
+        assert_eq!(secret_index(&json!(arn(7)), 10), Some(7));
+        assert_eq!(secret_index(&json!("fleet/s10"), 10), None);
+        assert_eq!(secret_index(&json!("other"), 10), None);
+    }
+}

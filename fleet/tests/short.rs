@@ -1,0 +1,162 @@
+//! The short form of FLEET.md's scenarios: each one at a small pod count, in paused time,
+//! checked against the goals. The long form's figures, and the commands that print them, are
+//! in FLEET.md.
+
+use std::time::Duration;
+
+use asm_fleet::pod::Profile;
+use asm_fleet::quota::{Action, QuotaModel};
+use asm_fleet::report::Report;
+use asm_fleet::scenario::{Fleet, Scenario};
+
+const TTL: Duration = Duration::from_secs(600);
+
+fn fleet(pods: usize, profile: Profile) -> Fleet {
+    Fleet {
+        pods,
+        secrets: 10,
+        profile,
+        model: QuotaModel::Current,
+        per_node: None,
+        seed: 7,
+        stop_when_unclean: false,
+    }
+}
+
+fn load(report: &Report, action: Action) -> asm_fleet::report::ActionLoad {
+    *report
+        .loads
+        .iter()
+        .find(|l| l.action == action)
+        .expect("every action reported")
+}
+
+fn assert_goals(report: &Report, ready_p99: Option<Duration>) {
+    let missed = report.missed_goals(ready_p99, TTL);
+    assert!(missed.is_empty(), "{report}\nmissed: {missed:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rolling_deploy_meets_the_goals_with_one_batch_per_pod() {
+    let deploy = Scenario::Deploy {
+        window: Duration::from_secs(60),
+    };
+    let report = fleet(300, Profile::defaults()).run(deploy).await;
+    assert_goals(&report, Some(Duration::from_secs(5)));
+    assert_eq!(load(&report, Action::Batch).calls, 300, "{report}");
+    assert_eq!(
+        load(&report, Action::Describe).calls,
+        3_000,
+        "the guardrail"
+    );
+    assert_eq!(load(&report, Action::Get).calls, 0);
+}
+
+/// 300 pods in one second ask `BatchGetSecretValue` for three times its quota: the throttled
+/// batches fall back to `GetSecretValue`, and every pod starts first time. (Before that change,
+/// a throttled batch failed the load after the SDK's retries.)
+#[tokio::test(start_paused = true)]
+async fn a_burst_above_the_batch_quota_falls_back_and_every_pod_starts() {
+    let burst = Scenario::Deploy {
+        window: Duration::from_secs(1),
+    };
+    let report = fleet(300, Profile::defaults()).run(burst).await;
+    let batch = load(&report, Action::Batch);
+    assert!(batch.throttled > 0 && batch.seconds_above > 0, "{report}");
+    assert!(
+        load(&report, Action::Get).calls >= batch.throttled * 10,
+        "{report}"
+    );
+    assert_eq!(
+        (report.failed_starts, report.never_ready),
+        (0, 0),
+        "{report}"
+    );
+    assert!(
+        report.ready.expect("pods started").max < Duration::from_secs(1),
+        "{report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_recommended_settings_keep_a_burst_under_every_quota() {
+    let burst = Scenario::Deploy {
+        window: Duration::from_secs(1),
+    };
+    let report = fleet(150, Profile::recommended()).run(burst).await;
+    assert_goals(&report, None);
+    assert!(report.over_quota(0).is_none(), "{report}");
+    assert_eq!(load(&report, Action::Get).calls, 1_500, "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_steady_state_costs_one_version_check_per_secret_per_refresh() {
+    let report = fleet(20, Profile::defaults())
+        .run(Scenario::Steady { hours: 3 })
+        .await;
+    assert_goals(&report, None);
+    // Refreshes every [450 s, 600 s] (a little earlier with a live handle): about 6.9 an hour.
+    let per_pod = report.per_secret_hour.1;
+    assert!(
+        (6.0..8.5).contains(&per_pod),
+        "{per_pod} calls per pod-secret-hour\n{report}"
+    );
+    assert_eq!(
+        load(&report, Action::Get).calls,
+        0,
+        "no rotation, no fetch: {report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_pod_adopts_a_rotation_within_one_ttl() {
+    let report = fleet(50, Profile::defaults()).run(Scenario::Rotation).await;
+    assert_goals(&report, None);
+    let adoption = report.adoption.expect("pods adopted");
+    assert!(adoption.max <= TTL, "{report}");
+    assert!(
+        adoption.p50 < adoption.max,
+        "adoption is spread by the jitter: {report}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outage_is_ridden_out_with_bounded_calls_and_no_storm_after() {
+    let pods = 20;
+    let report = fleet(pods, Profile::defaults())
+        .run(Scenario::Outage {
+            length: Duration::from_secs(600),
+        })
+        .await;
+    assert_goals(&report, None);
+    let outage = report.outage.expect("outage figures");
+    assert_eq!(
+        outage.stale_pods, 0,
+        "max_staleness (1 h) outlasts the outage"
+    );
+    // Backoff from 1 s doubling to 128 s: about 10 rounds of 3 SDK attempts per secret in ten
+    // minutes. A constant 100 ms retry would make thousands.
+    let per_secret = outage.calls_during as f64 / (pods * 10) as f64;
+    assert!(
+        per_secret < 40.0,
+        "{per_secret} calls per pod-secret during the outage\n{report}"
+    );
+    // After it, the backoff timers are spread: no second carries every pod's secrets at once.
+    assert!(outage.peak_after < (pods * 10) as u32, "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_agent_makes_one_load_per_node() {
+    let agent = Fleet {
+        per_node: Some(20),
+        ..fleet(400, Profile::defaults())
+    };
+    let report = agent
+        .run(Scenario::Deploy {
+            window: Duration::from_secs(60),
+        })
+        .await;
+    assert_goals(&report, Some(Duration::from_secs(5)));
+    assert_eq!(load(&report, Action::Batch).calls, 20, "{report}");
+    assert_eq!(load(&report, Action::Describe).calls, 200, "{report}");
+}
