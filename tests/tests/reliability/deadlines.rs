@@ -29,7 +29,7 @@ fn is_timeout(err: &Error) -> bool {
 
 /// `get`, a derived `load` and `watch` against a silent endpoint, with the default settings,
 /// on a client built the way a new user builds one (no timeouts of its own): each fails with a
-/// transient timeout at the cache's 10 s call deadline (simulated time), not never.
+/// transient timeout by the cache's 10 s call deadline (simulated time), not never.
 #[tokio::test(start_paused = true)]
 async fn a_silent_endpoint_times_out_at_the_call_deadline() {
     let silent = Endpoint::silent().await;
@@ -50,9 +50,11 @@ async fn a_silent_endpoint_times_out_at_the_call_deadline() {
         let err = result.expect_err(what);
         assert!(is_timeout(&err), "{what}: {err:?}");
         assert!(err.is_transient(), "{what}");
-        // The first load's deadline, plus the guardrail's DescribeSecret made beside it.
+        // By the call deadline: the SDK's three 3 s attempts, or the deadline itself, whichever
+        // ends first (the guardrail's DescribeSecret runs beside the load, not after it).
+        let three_attempts = SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT * 3;
         assert!(
-            took >= deadline && took <= deadline + Duration::from_secs(1),
+            took >= three_attempts && took <= deadline,
             "{what}: answered after {took:?}"
         );
         println!("{what}: Transport/Timeout after {took:?} (simulated)");
