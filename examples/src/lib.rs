@@ -10,6 +10,11 @@
 //! | `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_SECRETS_MANAGER` set | that endpoint through [`SecretCache::from_env`] | created first when the endpoint is on loopback |
 //! | neither | a `moto_server` this process starts on a free loopback port | created first |
 
+pub mod database;
+pub mod load;
+pub mod rotation_function;
+pub mod service;
+
 use std::error::Error;
 use std::fmt;
 use std::process::Command;
@@ -102,7 +107,9 @@ impl Backend {
             ));
             let cache = SecretCache::from_env().await?;
             let writer = if is_loopback(&url) {
-                step(&format!("creating {names} at {url}"));
+                if !seeds.is_empty() {
+                    step(&format!("creating {names} at {url}"));
+                }
                 for seed in seeds {
                     write(cache.client(), seed).await?;
                 }
@@ -114,7 +121,9 @@ impl Backend {
         }
         step("starting a local Secrets Manager (moto_server) on 127.0.0.1");
         let moto = Moto::start();
-        step(&format!("creating {names} at {}", moto.endpoint()));
+        if !seeds.is_empty() {
+            step(&format!("creating {names} at {}", moto.endpoint()));
+        }
         for seed in seeds {
             write(&moto.client(), seed).await?;
         }
@@ -223,7 +232,7 @@ fn is_loopback(url: &str) -> bool {
 
 /// Creates `seed`, or puts its value as a new version when it already exists (a second run
 /// against the same endpoint).
-async fn write(client: &Client, seed: &Seed<'_>) -> Result<()> {
+pub(crate) async fn write(client: &Client, seed: &Seed<'_>) -> Result<()> {
     let create = client.create_secret().name(seed.name);
     let create = match seed.value {
         SeedValue::Text(text) => create.secret_string(text),
