@@ -14,6 +14,8 @@ pub mod database;
 pub mod load;
 pub mod rotation_function;
 pub mod service;
+#[cfg(test)]
+mod service_tests;
 
 use std::error::Error;
 use std::fmt;
