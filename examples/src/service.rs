@@ -25,7 +25,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
 
-// recipe: credentials
 /// The database login, in the JSON shape of Secrets Manager's database secrets. `${APP_ENV}`
 /// picks the deployment's secret (`prod/orders-db`…).
 #[derive(AwsSecrets, Debug)]
@@ -58,7 +57,6 @@ impl OrdersDb {
             .password(self.password.expose_secret())
     }
 }
-// end recipe
 
 /// A [`PgPool`] that follows the rotations of its credentials; cheap to clone (the axum
 /// state).
@@ -341,7 +339,6 @@ pub fn is_refused_login(error: &sqlx::Error) -> bool {
     matches!(db.code().as_deref(), Some("28P01" | "28000"))
 }
 
-// recipe: router
 /// The HTTP API: `GET /orders/{id}` reads one order through the rotating pool.
 pub fn router(pool: RotatingPool) -> Router {
     Router::new()
@@ -368,4 +365,3 @@ async fn order(
     let quantity: i32 = row.try_get(1).map_err(unavailable)?;
     Ok(format!("{quantity} x {item}\n"))
 }
-// end recipe

@@ -205,3 +205,45 @@ async fn refused_logins_share_one_refresh_now_and_retry() {
     );
     pool.close().await;
 }
+
+/// The README's "Database credentials that rotate" blocks are verbatim (up to indentation)
+/// excerpts of this example, so the recipe is the code that runs in `scripts/test.sh`.
+#[test]
+fn readme_recipe_is_the_example_code() {
+    let readme_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(readme_path).expect("README.md");
+    let section = readme
+        .split("\n## Database credentials that rotate\n")
+        .nth(1)
+        .expect("the README has the recipe")
+        .split("\n## ")
+        .next()
+        .unwrap_or_default();
+    let sources: Vec<Vec<&str>> = [include_str!("service.rs"), include_str!("bin/service.rs")]
+        .iter()
+        .map(|s| s.lines().map(str::trim).collect())
+        .collect();
+    let blocks: Vec<Vec<&str>> = section
+        .split("```rust,ignore\n")
+        .skip(1)
+        .map(|b| {
+            b.split("```")
+                .next()
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .collect()
+        })
+        .collect();
+    assert!(blocks.len() >= 5, "{} blocks", blocks.len());
+    for block in blocks {
+        let found = sources
+            .iter()
+            .any(|source| source.windows(block.len()).any(|w| w == block.as_slice()));
+        assert!(
+            found,
+            "not in examples/src/service.rs:\n{}",
+            block.join("\n")
+        );
+    }
+}

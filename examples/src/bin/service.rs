@@ -125,14 +125,14 @@ async fn run(
     };
     let cache = SecretCache::builder(client.clone()).ttl(ttl).build()?;
     let vars = Vars::new().set("APP_ENV", deployment.app_env);
-    let live = OrdersDb::watch_with(&cache, vars).await?;
     let settings = Settings {
         max_lifetime: config.max_lifetime,
         ..Settings::default()
     };
-    let pool = RotatingPool::connect(cache, live, &deployment.secret_id, settings).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    let live = OrdersDb::watch_with(&cache, vars).await?; // kept fresh; rebuilt on rotation
+    let pool = RotatingPool::connect(cache, live, &deployment.secret_id, settings).await?;
     let server = tokio::spawn(axum::serve(listener, router(pool.clone())).into_future());
     println!(
         "   GET http://{addr}/orders/1 at {}/s for {:?}; {ROTATIONS} rotations, {spacing:?} apart",
