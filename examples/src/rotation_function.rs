@@ -17,7 +17,9 @@ use serde_json::{Map, Value};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 
-use crate::Result;
+/// The rotation function's result: its error can cross threads (it runs apart from the service,
+/// as a Lambda does).
+pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
 /// How the database side of a rotation works.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
