@@ -9,6 +9,11 @@
 //! | `ASM_DEMO_AWS=1` | real AWS through the default credential chain ([`SecretCache::from_env`]) | read, never written |
 //! | `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_SECRETS_MANAGER` set | that endpoint through [`SecretCache::from_env`] | created first when the endpoint is on loopback |
 //! | neither | a `moto_server` this process starts on a free loopback port | created first |
+//!
+//! The `service` example's parts live here too, so its tests can reach them: [`service`] (axum
+//! and a sqlx pool that follows rotations), [`rotation_function`] (AWS's two rotation
+//! strategies, step by step), [`database`] (its PostgreSQL roles and secrets) and [`load`] (a
+//! loopback HTTP load generator).
 
 pub mod database;
 pub mod load;
