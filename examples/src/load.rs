@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
-/// How much load, for how long.
+/// How much load, for how long at most.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
     /// Requests per second.
     pub rate: u32,
-    /// How long the load lasts.
+    /// How long the load lasts at most (it stops earlier when told).
     pub duration: Duration,
     /// Connections (each sends its requests one after another).
     pub connections: u32,
@@ -26,7 +27,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The number of requests the plan sends.
+    /// The number of requests the plan sends at most.
     pub fn requests(&self) -> u64 {
         // Whole milliseconds: the rate times the duration, rounded down.
         u64::from(self.rate) * u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX) / 1000
@@ -44,8 +45,15 @@ pub struct Sample {
     pub ok: bool,
 }
 
-/// Sends `GET path` to `addr` as `plan` says; returns every request's sample, in due order.
-pub async fn run(addr: SocketAddr, path: &str, plan: Plan, start: Instant) -> Vec<Sample> {
+/// Sends `GET path` to `addr` as `plan` says, until `stop` turns true or the plan's duration
+/// is over; returns every request's sample, in due order.
+pub async fn run(
+    addr: SocketAddr,
+    path: &str,
+    plan: Plan,
+    start: Instant,
+    stop: watch::Receiver<bool>,
+) -> Vec<Sample> {
     let total = plan.requests();
     let period = Duration::from_secs(1) / plan.rate.max(1);
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
@@ -53,11 +61,12 @@ pub async fn run(addr: SocketAddr, path: &str, plan: Plan, start: Instant) -> Ve
         .map(|first| {
             let request = request.clone();
             let step = u64::from(plan.connections.max(1));
+            let stop = stop.clone();
             tokio::spawn(async move {
                 let mut conn = None;
                 let mut samples = Vec::new();
                 let mut k = first;
-                while k < total {
+                while k < total && !*stop.borrow() {
                     let due = period * u32::try_from(k).unwrap_or(u32::MAX);
                     sleep_until(start + due).await;
                     let ok = timeout(plan.request_timeout, send(&mut conn, addr, &request))

@@ -25,6 +25,7 @@ use asm_examples::{Backend, Result, step};
 use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, Vars};
 use asm_tests::Postgres;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
 /// Rotations per strategy.
@@ -57,6 +58,12 @@ impl Config {
                 max_lifetime: Duration::from_secs(2),
             }
         }
+    }
+
+    /// How long after `finishSecret` a rotation must be adopted: a rotation interval, and at
+    /// least 10 s (a debug build on a busy machine spends seconds in SCRAM logins).
+    fn adopt_within(&self) -> Duration {
+        self.spacing().max(Duration::from_secs(10))
     }
 
     /// Time between rotations (the first comes after one spacing, the last one spacing
@@ -142,12 +149,15 @@ async fn run(
 
     let plan = Plan {
         rate: config.rate,
-        duration: config.duration,
+        // A bound: the load stops at `config.duration`, or after the last rotation has been
+        // adopted and has had time to open connections, whichever is later.
+        duration: config.duration * 3,
         connections: 16,
         request_timeout: Duration::from_secs(10),
     };
     let start = Instant::now();
-    let load = tokio::spawn(load::run(addr, "/orders/1", plan, start));
+    let (stop, stopped) = watch::channel(false);
+    let load = tokio::spawn(load::run(addr, "/orders/1", plan, start, stopped));
     let function = Lambda::new(RotationFunction::new(
         client.clone(),
         &deployment.secret_id,
@@ -162,7 +172,7 @@ async fn run(
         let finished = start.elapsed();
         let mut adoptions = pool.adoptions();
         let adopted = timeout(
-            spacing,
+            config.adopt_within(),
             adoptions.wait_for(|a| {
                 a.db.password.expose_secret() == rotated.password.expose_secret()
                     && a.db.username.expose_secret() == rotated.username
@@ -171,7 +181,8 @@ async fn run(
         .await;
         if !matches!(adopted, Ok(Ok(_))) {
             failures.push(format!(
-                "{strategy}: rotation {n} was not adopted within {spacing:?} of finishSecret"
+                "{strategy}: rotation {n} was not adopted within {:?} of finishSecret",
+                config.adopt_within()
             ));
         }
         rotations.push(RotationTimes {
@@ -180,6 +191,9 @@ async fn run(
             adopted: start.elapsed(),
         });
     }
+    // Long enough after the last adoption for the pool to retire connections and open new ones.
+    sleep_until((start + config.duration).max(Instant::now() + config.max_lifetime * 2)).await;
+    let _ = stop.send(true);
     let samples = load.await?;
     let stats = pool.stats();
     server.abort();
@@ -251,8 +265,11 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\n{} ({} req/s for {:?}, pool max_lifetime {:?})\n",
-            self.strategy, self.config.rate, self.config.duration, self.config.max_lifetime
+            "\n{} ({} req/s for {:.1} s, pool max_lifetime {:?})\n",
+            self.strategy,
+            self.config.rate,
+            self.samples.last().map_or(0.0, |s| s.due.as_secs_f64()),
+            self.config.max_lifetime
         );
         let _ = writeln!(out, "| requests | served | failed | p50 | p99 | max |");
         let _ = writeln!(out, "|---|---|---|---|---|---|");
