@@ -178,17 +178,33 @@ async fn run(
                     && a.db.username.expose_secret() == rotated.username
             }),
         )
-        .await;
-        if !matches!(adopted, Ok(Ok(_))) {
-            failures.push(format!(
+        .await
+        .map(|found| found.map(|a| a.generation)); // the watch's read guard ends here
+        let adopted_at = start.elapsed();
+        match adopted {
+            // The next rotation waits until the new password has opened a connection.
+            Ok(Ok(generation)) => {
+                let opened = async {
+                    while !pool.stats().opened.keys().any(|(g, _)| *g == generation) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                };
+                if timeout(config.adopt_within(), opened).await.is_err() {
+                    failures.push(format!(
+                        "{strategy}: password #{generation} opened no connection within {:?} of its adoption",
+                        config.adopt_within()
+                    ));
+                }
+            }
+            _ => failures.push(format!(
                 "{strategy}: rotation {n} was not adopted within {:?} of finishSecret",
                 config.adopt_within()
-            ));
+            )),
         }
         rotations.push(RotationTimes {
             began,
             finished,
-            adopted: start.elapsed(),
+            adopted: adopted_at,
         });
     }
     // Long enough after the last adoption for the pool to retire connections and open new ones.
