@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: unit, integration against a local Secrets Manager (moto_server,
-# installed here if missing), trybuild UI tests, doctests; and every example twice: against a
+# installed here if missing) and PostgreSQL (the distribution's package, installed here if
+# missing), trybuild UI tests, doctests; and every example twice (the `service` example is the
+# short form of the load test: it fails on any failed request or unadopted rotation): against a
 # moto_server it starts itself, then against one this script starts and names in
 # AWS_ENDPOINT_URL, which the examples read through `SecretCache::from_env()`.
 # Fails if any example or test fails; ends with one line totalling every test binary's results.
@@ -22,6 +24,16 @@ if ! command -v aws_secretsmanager_agent >/dev/null 2>&1; then
   cargo install --locked aws_secretsmanager_agent --version "$agent_version"
 fi
 command -v aws_secretsmanager_agent >/dev/null 2>&1 || { echo "aws_secretsmanager_agent still not on PATH" >&2; exit 1; }
+# PostgreSQL, for the service example and its tests (each starts a throw-away cluster with
+# initdb/pg_ctl on a free loopback port; as root, they run it as the package's `postgres` user).
+pg_installed() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1; }
+if ! pg_installed; then
+  echo "PostgreSQL not found: installing the distribution's postgresql package" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+pg_installed || { echo "PostgreSQL's initdb still not found" >&2; exit 1; }
 
 log=$(mktemp)
 moto_pid=

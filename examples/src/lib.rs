@@ -10,6 +10,18 @@
 //! | `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_SECRETS_MANAGER` set | that endpoint through [`SecretCache::from_env`] | created first when the endpoint is on loopback |
 //! | neither | a `moto_server` this process starts on a free loopback port | created first |
 //! | neither, and `moto_server` not installed | an in-memory source ([`MemorySource`]), said in the first line | created first |
+//!
+//! The `service` example's parts live here too, so its tests can reach them: [`service`] (axum
+//! and a sqlx pool that follows rotations), [`rotation_function`] (AWS's two rotation
+//! strategies, step by step), [`database`] (its PostgreSQL roles and secrets) and [`load`] (a
+//! loopback HTTP load generator).
+
+pub mod database;
+pub mod load;
+pub mod rotation_function;
+pub mod service;
+#[cfg(test)]
+mod service_tests;
 
 use std::error::Error;
 use std::fmt;
@@ -105,7 +117,9 @@ impl Backend {
             let cache = SecretCache::from_env().await?;
             let writer = match cache.client().cloned() {
                 Some(client) if is_loopback(&url) => {
-                    step(&format!("creating {names} at {url}"));
+                    if !seeds.is_empty() {
+                        step(&format!("creating {names} at {url}"));
+                    }
                     for seed in seeds {
                         write(&client, seed).await?;
                     }
@@ -134,7 +148,9 @@ impl Backend {
         }
         step("starting a local Secrets Manager (moto_server) on 127.0.0.1");
         let moto = Moto::start();
-        step(&format!("creating {names} at {}", moto.endpoint()));
+        if !seeds.is_empty() {
+            step(&format!("creating {names} at {}", moto.endpoint()));
+        }
         for seed in seeds {
             write(&moto.client(), seed).await?;
         }
@@ -254,7 +270,7 @@ fn is_loopback(url: &str) -> bool {
 
 /// Creates `seed`, or puts its value as a new version when it already exists (a second run
 /// against the same endpoint).
-async fn write(client: &Client, seed: &Seed<'_>) -> Result<()> {
+pub(crate) async fn write(client: &Client, seed: &Seed<'_>) -> Result<()> {
     let create = client.create_secret().name(seed.name);
     let create = match seed.value {
         SeedValue::Text(text) => create.secret_string(text),

@@ -1,8 +1,14 @@
 //! Test support: a local Secrets Manager (`moto_server`) per test, on a free loopback port, and
-//! loopback endpoints that hang ([`Endpoint`]).
+//! loopback endpoints that hang ([`Endpoint`]), the AWS Secrets Manager Agent ([`Agent`]), a
+//! directory written as the CSI driver writes it ([`DriverDir`]), and a throw-away PostgreSQL
+//! cluster ([`Postgres`]) for the database examples.
 //!
-//! If `moto_server` is missing or does not start, [`Moto::start`] panics with what to do:
-//! these tests never skip silently.
+//! If `moto_server` (or PostgreSQL) is missing or does not start, [`Moto::start`] (or
+//! [`Postgres::start`]) panics with what to do: these tests never skip silently.
+
+mod postgres;
+
+pub use postgres::{Postgres, SUPERUSER};
 
 mod agent;
 mod endpoint;
@@ -238,6 +244,22 @@ fn spawn(port: u16) -> Child {
                  (`.ci/run` does this)"
             )
         })
+}
+
+/// `len` random characters of `[A-Za-z0-9]`, for test passwords and rotation tokens (seeded
+/// from the standard library's per-process random hasher keys: not for production secrets).
+pub fn random_token(len: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let state = std::collections::hash_map::RandomState::new();
+    (0..len)
+        .map(|i| {
+            let mut hasher = state.build_hasher();
+            hasher.write_usize(i);
+            let n = hasher.finish() % ALPHABET.len() as u64;
+            char::from(ALPHABET[usize::try_from(n).unwrap_or_default()])
+        })
+        .collect()
 }
 
 pub(crate) fn free_port() -> u16 {
