@@ -40,7 +40,8 @@ use crate::{AwsSecrets, Error, Secret, Vars, Version};
 
 /// An in-memory cache of secrets, shared by cloning (one `Arc`).
 ///
-/// - **Hits** are lock-free and allocation-free, and never wait on the network.
+/// - **Hits** are lock-free and allocation-free, and never wait on the network (an entry added
+///   since the map last published its table is found under the writers' lock until it is).
 /// - **Misses** of one entry share one API call (single flight), made in a spawned task so a
 ///   reader that gives up strands nobody.
 /// - **Freshness**: after its soft TTL (jittered into `[ttl/2, ttl]`) a value is still served
@@ -199,7 +200,8 @@ impl SecretCache {
     /// between them; a value past its soft TTL is returned while a background refresh runs.
     ///
     /// # Errors
-    /// The first load fails fast with the typed error; past `max_staleness`, [`Error::Stale`].
+    /// The first load's typed error (a transient failure is retried until `call_timeout`, a
+    /// persistent one answered from memory for a while); past `max_staleness`, [`Error::Stale`].
     pub fn get<'a>(
         &'a self,
         id: &'a str,
@@ -360,6 +362,11 @@ impl SecretCache {
             if let Some(loaded) = entry.state.load_full() {
                 return Ok(Arc::clone(&loaded.secret));
             }
+            if let Some(err) = entry.failure.active(now) {
+                // Nothing held and the last forced fetch failed: its answer, without a call.
+                self.shared.counters.failure_remembered();
+                return Err(err);
+            }
         }
         tracing::debug!(secret_id = &*entry.id, "refresh requested");
         entry.failure.forget();
@@ -461,6 +468,10 @@ impl Shared {
                 }
                 if checked.is_ok() {
                     checked = guardrail.check(&entry.id, entry.ttl(), rotation);
+                }
+                if checked.is_ok() && request.rotation.is_some() {
+                    // A declared rotation is checked on every load, warm ones included.
+                    checked = guardrail.check(&entry.id, entry.ttl(), request.rotation);
                 }
                 Some(Arc::clone(&loaded.secret))
             });
@@ -593,7 +604,10 @@ impl Shared {
             Ok(secret) => {
                 self.adopt(entry, previous.is_some(), rotated, secret);
                 entry.failure.forget();
-                let soft_ttl = backoff::soft_ttl(entry.ttl(), round.fraction, previous.is_none());
+                // A declared TTL may exceed `max_staleness`: the value is refreshed before it
+                // would turn stale, never after.
+                let ttl = entry.ttl().min(self.settings.max_staleness);
+                let soft_ttl = backoff::soft_ttl(ttl, round.fraction, previous.is_none());
                 Loaded::new(
                     Arc::clone(secret),
                     now,

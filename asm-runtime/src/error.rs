@@ -215,7 +215,7 @@ impl MountProblem {
     }
 }
 
-/// The `secret_id` field of an error (by reference or mutable reference), if it has one.
+/// The `secret_id` field of an error, if it has one.
 macro_rules! secret_id_of {
     ($error:expr) => {
         match $error {
@@ -253,14 +253,6 @@ impl Error {
             | Self::Invalidated { .. } => true,
             Self::Stale { last_failure, .. } => last_failure.is_transient(),
             _ => false,
-        }
-    }
-
-    /// Names `id` as the secret this error is about (a batch call's failure, handed to each of
-    /// its secrets).
-    pub(crate) fn set_secret_id(&mut self, id: &str) {
-        if let Some(secret_id) = secret_id_of!(self) {
-            id.clone_into(secret_id);
         }
     }
 

@@ -175,8 +175,9 @@ impl SecretCacheBuilder {
 
     /// Refresh by asking `DescribeSecret` which version is current, and fetch the value only
     /// when it changed (on by default). A check costs one call like a fetch, but no KMS decrypt,
-    /// and the value crosses the network only when it rotated. Where `DescribeSecret` is denied,
-    /// the cache logs one warning and fetches instead. Off: refreshes fetch the value, batched
+    /// and the value crosses the network only when it rotated. Where `DescribeSecret` is denied for a
+    /// secret, the cache logs one warning and fetches that secret instead until `denial_retry`
+    /// has passed. Off: refreshes fetch the value, batched
     /// (`BatchGetSecretValue`, up to 20 secrets a call) when several are due together.
     pub fn version_checks(mut self, on: bool) -> Self {
         self.settings.version_checks = on;
@@ -203,9 +204,10 @@ impl SecretCacheBuilder {
         self
     }
 
-    /// The limit on one HTTP attempt of an API call (default 3 s), applied to every call the
-    /// cache makes whatever the client's own settings: a connection that accepts and never
-    /// answers is abandoned, and the SDK retries on a fresh connection.
+    /// The limit on one HTTP attempt of an API call (default 3 s), set on every SDK call
+    /// whatever the client's own settings: a connection that accepts and never answers is
+    /// abandoned, and the SDK retries on a fresh connection. The agent source uses it as its
+    /// connect timeout; every source is bounded by [`call_timeout`](Self::call_timeout).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
         self.settings.attempt_timeout = timeout;
         self

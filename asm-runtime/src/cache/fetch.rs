@@ -197,18 +197,13 @@ async fn batch(shared: &Arc<Shared>, jobs: Vec<Job>, round: &Round) -> Vec<Job> 
             shared.deny_batch(Instant::now());
             return jobs;
         }
-        Err(err) if err.is_transient() => {
-            // The batch's quota (100 calls/s per account) is a hundredth of GetSecretValue's:
-            // a throttled or failing batch falls back at once to one call per secret.
+        Err(err) => {
+            // The batch's quota (100 calls/s per account) is a hundredth of GetSecretValue's: a
+            // throttled or failing batch falls back at once to one call per secret. A
+            // persistent batch-level error (one malformed id) is not every secret's failure:
+            // each gets its own answer from its own call.
             tracing::debug!(error = %err, "BatchGetSecretValue failed; fetching one secret per call");
             return jobs;
-        }
-        Err(err) => {
-            for job in jobs {
-                let err = with_secret_id(&err, &job.entry.id);
-                shared.complete(job, Err(err), round);
-            }
-            return Vec::new();
         }
     };
     let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
@@ -219,13 +214,6 @@ async fn batch(shared: &Arc<Shared>, jobs: Vec<Job>, round: &Round) -> Vec<Job> 
     }
     // Whatever the batch did not mention is fetched one by one.
     slots.into_iter().flatten().collect()
-}
-
-/// `err`, a batch call's failure, as the failure of the secret `id`.
-fn with_secret_id(err: &Error, id: &str) -> Error {
-    let mut err = err.clone();
-    err.set_secret_id(id);
-    err
 }
 
 impl Shared {

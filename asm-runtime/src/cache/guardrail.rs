@@ -129,8 +129,7 @@ impl Shared {
         let learnt = entry
             .rotation
             .get_or_try_init(|| async {
-                let now = Instant::now();
-                if let Some(err) = entry.guard_failure.active(now) {
+                if let Some(err) = entry.guard_failure.active(Instant::now()) {
                     return Err((err, false));
                 }
                 let err = match self.describe(&entry.id).await {
@@ -142,10 +141,14 @@ impl Shared {
                 if matches!(err, Error::AccessDenied { .. }) {
                     self.note_describe_denied(entry);
                 }
+                // Timed from the answer: a check that took the whole call deadline is still
+                // remembered for its full window.
                 let cap = self.settings.max_failure_memory;
-                entry.guard_failure.remember(err.clone(), now, |count| {
-                    super::backoff::failure_memory(count, cap)
-                });
+                entry
+                    .guard_failure
+                    .remember(err.clone(), Instant::now(), |count| {
+                        super::backoff::failure_memory(count, cap)
+                    });
                 Err((err, true))
             })
             .await;

@@ -744,6 +744,11 @@ async fn a_declared_rotation_is_checked_against_the_ttl_in_force() {
         }
         other => panic!("expected TtlNotBelowRotation, got {other:?}"),
     }
+    // The values are cached now; a warm load of the same struct is refused too.
+    match strict.hits(&declaring(None, Some(300))) {
+        Some(Err(Error::TtlNotBelowRotation { .. })) => {}
+        other => panic!("the warm path skipped the declared rotation: {other:?}"),
+    }
     let off = SecretCache::builder(client(RuleMode::MatchAny, &[&rule]))
         .rotation_guardrail(RotationGuardrail::Off)
         .build()
@@ -788,5 +793,51 @@ fn library_code_pins_its_behavior_version() {
         SecretCache::behavior_version(),
         aws_config::BehaviorVersion::v2026_01_12(),
         "the version the docs name"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_persistent_batch_error_is_not_every_secrets_failure() {
+    let batch = failing_batch("InvalidParameterException");
+    let single = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&batch, &single]));
+    cache
+        .get_many(&requests(&["a", "b"]))
+        .await
+        .expect("each secret answered by its own call");
+    let stats = cache.stats();
+    assert_eq!(
+        (
+            stats.batch_get_secret_value_calls,
+            stats.get_secret_value_calls
+        ),
+        (1, 2)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn forced_refreshes_of_a_missing_secret_are_rate_limited_too() {
+    let rule = http_error(400, "ResourceNotFoundException");
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    for _ in 0..10 {
+        let err = cache.refresh_now("app/missing").await.expect_err("missing");
+        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    }
+    assert_eq!(rule.num_calls(), 1, "within refresh_now_interval: one call");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_declared_ttl_above_max_staleness_refreshes_before_the_value_turns_stale() {
+    let rule = always_v1();
+    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    let mut long = requests(&["prod/db"]);
+    long[0].ttl = Some(Duration::from_secs(3_600));
+    cache.get_many(&long).await.expect("load");
+    let entry = &cache.entries(&long)[0];
+    let loaded = entry.state.load_full().expect("held");
+    assert!(
+        loaded.refresh_at <= loaded.stale_at,
+        "refreshed {:?} after it turned stale",
+        loaded.refresh_at - loaded.stale_at
     );
 }
