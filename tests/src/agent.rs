@@ -1,10 +1,9 @@
 //! The AWS Secrets Manager Agent, started on a free loopback port in front of a local
 //! `moto_server`, with a fresh token and a throw-away configuration file.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::free_port;
 
@@ -76,22 +75,7 @@ impl Agent {
     }
 
     fn wait_until_listening(&mut self, limit: Duration) {
-        let started = Instant::now();
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "the agent exited before listening on port {} ({status})",
-                    self.port
-                );
-            }
-            assert!(
-                started.elapsed() < limit,
-                "the agent did not listen on 127.0.0.1:{} within {limit:?}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::wait_until_listening(&mut self.child, "the agent", self.port, limit);
     }
 
     /// `http://127.0.0.1:PORT`.

@@ -82,22 +82,7 @@ impl Moto {
     }
 
     fn wait_until_listening(&mut self, limit: Duration) {
-        let started = Instant::now();
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "moto_server exited before listening on port {} ({status})",
-                    self.port
-                );
-            }
-            assert!(
-                started.elapsed() < limit,
-                "moto_server did not listen on 127.0.0.1:{} within {limit:?}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_listening(&mut self.child, "moto_server", self.port, limit);
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -260,6 +245,25 @@ pub fn random_token(len: usize) -> String {
             char::from(ALPHABET[usize::try_from(n).unwrap_or_default()])
         })
         .collect()
+}
+
+/// Waits until `child` (called `what`) accepts connections on loopback `port`.
+///
+/// # Panics
+/// When it exits first or does not listen within `limit`: a test never skips.
+pub(crate) fn wait_until_listening(child: &mut Child, what: &str, port: u16, limit: Duration) {
+    let started = Instant::now();
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening on port {port} ({status})");
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{what} did not listen on 127.0.0.1:{port} within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 pub(crate) fn free_port() -> u16 {
