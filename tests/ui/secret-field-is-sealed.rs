@@ -9,7 +9,7 @@ impl SecretField for Token {
         Ok(Token(String::new()))
     }
 
-    fn from_json(_: Option<&serde_json::Value>) -> Result<Self, asm_runtime::__private::FieldError> {
+    fn from_json(_: Option<asm_runtime::__private::JsonValue<'_>>) -> Result<Self, asm_runtime::__private::FieldError> {
         Ok(Token(String::new()))
     }
 }
