@@ -1,8 +1,8 @@
 //! Reads from memory, measured in one run over one mocked SDK client:
 //!
 //! - `hit`: AWS's `SecretsManagerCachingClient::get_secret_value` on a warm entry (the peer);
-//!   `SecretCache::get` on a warm entry; `Live::read` and `Live::current` (a derived struct kept
-//!   fresh by `watch`); a warm `Db::load(&cache)` (6 fields of one JSON secret); and the
+//!   `SecretCache::get` on a warm entry; `LiveReader::read`, `Live::read` and `Live::current`
+//!   (a derived struct kept fresh by `watch`); a warm `Db::load(&cache)` (6 fields of one JSON secret); and the
 //!   floors: `ArcSwap::load` (a guard, no reference count), `ArcSwap::load` + `Arc::clone`,
 //!   and the clock read a cache hit makes (`tokio::time::Instant::now`).
 //! - `warm_load`: a warm `load` of a struct of 1, 6 and 50 `SecretString` fields of one JSON
@@ -26,7 +26,8 @@ use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_secretsmanager_caching::SecretsManagerCachingClient;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
 
 const ID: &str = "prod/db";
@@ -171,6 +172,12 @@ fn hit(c: &mut Criterion) {
     group.bench_function("Live::current", |b| {
         b.iter(|| black_box(black_box(&live).current()))
     });
+    let mut reader = live.reader();
+    group.bench_function("LiveReader::read", |b| {
+        b.iter(|| {
+            black_box(reader.read());
+        })
+    });
     group.bench_function("Live::read", |b| {
         b.iter(|| {
             let db = black_box(&live).read();
@@ -211,18 +218,23 @@ fn warm_load(c: &mut Criterion) {
     group.finish();
 }
 
-/// Runs `read(thread index)` `iters` times on each of `threads` threads started together; the
-/// wall time.
-fn on_threads(threads: usize, iters: u64, read: &(dyn Fn(usize) + Sync)) -> Duration {
+/// Runs a reader made by `make(thread index)` `iters` times on each of `threads` threads
+/// started together; the wall time.
+fn on_threads<R: FnMut()>(
+    threads: usize,
+    iters: u64,
+    make: &(impl Fn(usize) -> R + Sync),
+) -> Duration {
     let start = Barrier::new(threads + 1);
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|thread| {
                 let start = &start;
                 s.spawn(move || {
+                    let mut read = make(thread);
                     start.wait();
                     for _ in 0..iters {
-                        read(thread);
+                        read();
                     }
                 })
             })
@@ -234,6 +246,19 @@ fn on_threads(threads: usize, iters: u64, read: &(dyn Fn(usize) + Sync)) -> Dura
         }
         began.elapsed()
     })
+}
+
+/// One row of `threads`: `make(thread index)` gives each thread its reader.
+fn row<R: FnMut()>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    threads: usize,
+    make: impl Fn(usize) -> R + Sync,
+) {
+    group.throughput(Throughput::Elements(threads as u64));
+    group.bench_function(format!("{name}/{threads}"), |b| {
+        b.iter_custom(|iters| on_threads(threads, iters, &make))
+    });
 }
 
 fn threads(c: &mut Criterion) {
@@ -256,35 +281,61 @@ fn threads(c: &mut Criterion) {
         // The struct, secret or floor thread `t` reads.
         let pick = |t: usize| if reading == "shared" { 0 } else { t };
         for threads in THREADS {
-            group.throughput(Throughput::Elements(threads as u64));
-            let mut row = |name: &str, read: &(dyn Fn(usize) + Sync)| {
-                group.bench_function(format!("{name}/{reading}/{threads}"), |b| {
-                    b.iter_custom(|iters| on_threads(threads, iters, read))
-                });
-            };
-            row("Live::read", &|t| {
-                let db = lives[pick(t)].read();
-                black_box(&*db);
+            let g = &mut group;
+            row(g, &format!("LiveReader::read/{reading}"), threads, |t| {
+                let mut reader = lives[pick(t)].reader();
+                move || {
+                    black_box(reader.read());
+                }
             });
-            row("Live::current", &|t| {
-                black_box(lives[pick(t)].current());
+            row(g, &format!("Live::read/{reading}"), threads, |t| {
+                let live = &lives[pick(t)];
+                move || {
+                    let db = live.read();
+                    black_box(&*db);
+                }
             });
-            row("SecretCache::get", &|t| {
-                black_box(ours.get(black_box(&ids[pick(t)])).now_or_never());
+            row(g, &format!("Live::current/{reading}"), threads, |t| {
+                let live = &lives[pick(t)];
+                move || {
+                    black_box(live.current());
+                }
             });
-            row("aws_secretsmanager_caching::get_secret_value", &|t| {
-                let secret = peer
-                    .get_secret_value(black_box(&ids[pick(t)]), None, None, false)
-                    .now_or_never()
-                    .map(|r| r.is_ok());
-                black_box(secret);
+            row(g, &format!("SecretCache::get/{reading}"), threads, |t| {
+                let (ours, id) = (&ours, &ids[pick(t)]);
+                move || {
+                    black_box(ours.get(black_box(id)).now_or_never());
+                }
             });
-            row("ArcSwap::load guard (floor)", &|t| {
-                let guard = floors[pick(t)].load();
-                black_box(&*guard);
+            let peer_row = format!("aws_secretsmanager_caching::get_secret_value/{reading}");
+            row(g, &peer_row, threads, |t| {
+                let (peer, id) = (&peer, &ids[pick(t)]);
+                move || {
+                    let secret = peer
+                        .get_secret_value(black_box(id), None, None, false)
+                        .now_or_never()
+                        .map(|r| r.is_ok());
+                    black_box(secret);
+                }
             });
-            row("ArcSwap::load + Arc::clone (floor)", &|t| {
-                black_box(Arc::clone(&*floors[pick(t)].load()));
+            row(
+                g,
+                &format!("ArcSwap::load guard (floor)/{reading}"),
+                threads,
+                |t| {
+                    let floor = &floors[pick(t)];
+                    move || {
+                        let guard = floor.load();
+                        black_box(&*guard);
+                    }
+                },
+            );
+            let clone_row = format!("ArcSwap::load + Arc::clone (floor)/{reading}");
+            row(g, &clone_row, threads, |t| {
+                let floor = &floors[pick(t)];
+                move || {
+                    black_box(Arc::clone(&*floor.load()));
+                }
             });
         }
     }

@@ -29,7 +29,7 @@ pub use error::{Error, MountProblem, TransportKind};
 pub use global::global;
 pub use iam::IamPolicy;
 pub use json::SecretField;
-pub use live::{Live, LiveRef};
+pub use live::{Live, LiveReader, LiveRef};
 pub use loader::AwsSecrets;
 pub use secret::{Secret, SecretValue, Version};
 #[cfg(feature = "files")]

@@ -17,6 +17,10 @@ use crate::cache::{Entry, Loaded, Request};
 use crate::loader::{Plan, Source};
 use crate::{AwsSecrets, Error, Secret, SecretCache, TransportKind};
 
+mod reader;
+
+pub use reader::LiveReader;
+
 /// A settings struct that stays current: a background task renews its secrets before they
 /// expire and rebuilds the struct when any of them rotates.
 ///

@@ -436,3 +436,39 @@ async fn a_read_borrows_the_snapshot_without_allocating() {
     assert_eq!(counted.count_total, 0, "allocations on the read path");
     assert_eq!(format!("{:?}", live.read()), format!("{owned:?}"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reader_touches_no_reference_count_and_keeps_following_rotations_alone() {
+    let get = get_v1_then_v2();
+    let describe = mock!(Client::describe_secret)
+        .sequence()
+        .output(|| described("v1", None))
+        .times(2)
+        .output(|| described("v2", None))
+        .repeatedly()
+        .build();
+    let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
+    let live = Db::watch(&cache).await.expect("load");
+    let mut reader = live.reader();
+    assert_eq!(version_of(reader.read()), "v1");
+    let references = || Arc::strong_count(&live.published.snapshot.load_full());
+    let before = references();
+    let counted = allocation_counter::measure(|| {
+        for _ in 0..100 {
+            assert_eq!(reader.read().user.expose_secret(), "user-v1");
+        }
+    });
+    assert_eq!(references(), before, "a read takes no reference");
+    assert_eq!(counted.count_total, 0, "allocations on the read path");
+    assert_eq!(format!("{reader:?}"), "LiveReader { .. }");
+
+    let v1 = Arc::downgrade(&live.current());
+    drop(live);
+    sleep(Duration::from_secs(120)).await;
+    assert_eq!(
+        version_of(reader.read()),
+        "v2",
+        "the task runs for the reader"
+    );
+    assert!(v1.upgrade().is_none(), "the rotated-out snapshot is freed");
+}

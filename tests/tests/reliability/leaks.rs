@@ -730,6 +730,11 @@ async fn debug_of_every_public_type_redacts_the_value() {
     let surfaces: Vec<(&str, String)> = vec![
         ("Live", format!("{live:?} {live:#?}")),
         ("LiveRef", format!("{:?} {:#?}", live.read(), live.read())),
+        ("LiveReader", {
+            let mut reader = live.reader();
+            let read = format!("{:?}", reader.read());
+            format!("{reader:?} {reader:#?} {read}")
+        }),
         ("Secret", format!("{secret:?}")),
         ("Secret pretty", format!("{secret:#?}")),
         ("SecretValue", format!("{:?}", secret.value())),
