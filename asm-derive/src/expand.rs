@@ -121,7 +121,7 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
                 }
 
                 fn __assemble(
-                    __source: &#private::Source,
+                    __source: &#private::Source<'_>,
                 ) -> ::core::result::Result<Self, #krate::Error> {
                     ::core::result::Result::Ok(Self {
                         #(#assemble,)*

@@ -262,6 +262,17 @@ impl SecretCache {
         shared.plans.of::<T>(vars, &shared.settings.version)
     }
 
+    /// Calls `f` with `T`'s load plan under `vars`, borrowed where it is kept (no reference
+    /// count), built first if needed.
+    pub(crate) fn with_plan<T: AwsSecrets, R>(
+        &self,
+        vars: &Vars,
+        f: impl FnOnce(&Plan) -> R,
+    ) -> Result<R, Error> {
+        let shared = &self.shared;
+        shared.plans.with::<T, R>(vars, &shared.settings.version, f)
+    }
+
     /// [`get_many`](Self::get_many)'s warm path, without a future: every request's value when
     /// each is a fresh hit (counted as one), after the rotation guardrail's check; `None` when
     /// any needs the full read.
@@ -449,7 +460,7 @@ impl Shared {
     }
 
     /// The warm path of a struct's load: when every request is a fresh hit whose rotation
-    /// interval the guardrail already knows, the values (each counted as a hit) after the
+    /// interval the guardrail already knows (or cannot learn: `DescribeSecret` denied), the values (each counted as a hit) after the
     /// guardrail's check; `None` when any must go through the full read.
     fn hits(&self, requests: &[Request], now: Instant) -> Option<Result<Vec<Arc<Secret>>, Error>> {
         let guardrail = self.settings.guardrail;
@@ -457,9 +468,16 @@ impl Shared {
         let mut secrets = Vec::with_capacity(requests.len());
         for request in requests {
             let secret = self.entries.with(&request.id, &request.version, |entry| {
-                let rotation = match guardrail.is_on() {
-                    true => *entry.rotation.get()?,
-                    false => None,
+                let rotation = match entry.rotation.get() {
+                    _ if !guardrail.is_on() => None,
+                    Some(rotation) => *rotation,
+                    // Denied: the full read would skip the check too (warned at the denial).
+                    None if guardrail != RotationGuardrail::Strict
+                        && !entry.describe_allowed(now) =>
+                    {
+                        None
+                    }
+                    None => return None,
                 };
                 let state = entry.state.load();
                 let loaded = state.as_deref().filter(|l| now < l.fresh_until)?;
@@ -467,11 +485,11 @@ impl Shared {
                     entry.declare_ttl(ttl);
                 }
                 if checked.is_ok() {
-                    checked = guardrail.check(&entry.id, entry.ttl(), rotation);
+                    checked = entry.guard(guardrail, rotation);
                 }
                 if checked.is_ok() && request.rotation.is_some() {
                     // A declared rotation is checked on every load, warm ones included.
-                    checked = guardrail.check(&entry.id, entry.ttl(), request.rotation);
+                    checked = entry.guard(guardrail, request.rotation);
                 }
                 Some(Arc::clone(&loaded.secret))
             });

@@ -311,22 +311,27 @@ impl<T: AwsSecrets> Refresher<T> {
                 }
                 () = source_changed(self.source_changes.as_mut()) => {}
             }
-            // Woken by another secret's change: look again, but refresh only when allowed.
+            // Woken by another secret's change during a backoff: look again (a rotation adopted
+            // elsewhere is published), but neither refresh nor count a round that made no
+            // attempt, and keep the failure being backed off from.
             let entries = self.cache.entries(&self.requests);
-            let mut errors = if Instant::now() < not_before {
+            let attempted = Instant::now() >= not_before;
+            let mut errors = if !attempted {
                 Vec::new()
             } else if self.source_changes.is_some() {
                 self.cache.refresh_all(&entries).await
             } else {
                 self.cache.refresh_due(&entries).await
             };
-            let now = Instant::now();
-            if entries.iter().any(|e| e.due_at(now) <= now) {
-                stuck = stuck.saturating_add(1);
-                not_before = now + self.cache.backoff(stuck);
-            } else {
-                stuck = 0;
-                not_before = now;
+            if attempted {
+                let now = Instant::now();
+                if entries.iter().any(|e| e.due_at(now) <= now) {
+                    stuck = stuck.saturating_add(1);
+                    not_before = now + self.cache.backoff(stuck);
+                } else {
+                    stuck = 0;
+                    not_before = now;
+                }
             }
             // A source with its own signal reads a round's secrets together (one generation of
             // a mounted directory): after a partial failure they may come from two, so the
@@ -344,7 +349,9 @@ impl<T: AwsSecrets> Refresher<T> {
                 );
                 errors.push(err);
             }
-            self.record(&entries, errors.pop());
+            if attempted || !errors.is_empty() {
+                self.record(&entries, errors.pop());
+            }
         }
     }
 
@@ -380,14 +387,10 @@ impl<T: AwsSecrets> Refresher<T> {
         Ok(())
     }
 
-    /// Keeps `error` readable, or the failure an entry still backs off from; clears it once
-    /// every secret refreshed.
+    /// Keeps `error` readable, or the failure an entry has not recovered from (a refresh's, or
+    /// a reload's after an invalidation); clears it once every secret holds a refreshed value.
     fn record(&self, entries: &[Arc<Entry>], error: Option<Error>) {
-        let error = error.or_else(|| {
-            entries
-                .iter()
-                .find_map(|e| e.state.load().as_ref().and_then(|l| l.last_error.clone()))
-        });
+        let error = error.or_else(|| entries.iter().find_map(|e| e.last_failure()));
         self.published.last_error.store(error.map(Arc::new));
     }
 }
@@ -422,7 +425,7 @@ fn build<T: AwsSecrets>(
     loaded: &[Arc<Loaded>],
 ) -> Result<Snapshot<T>, Error> {
     let secrets: Vec<Arc<Secret>> = loaded.iter().map(|l| Arc::clone(&l.secret)).collect();
-    let source = Source::new(Arc::clone(plan), secrets.clone());
+    let source = Source::new(plan, secrets.clone());
     // A field's own code may panic; the task must outlive it. The payload is dropped unread:
     // it may quote a value.
     let value = catch_unwind(AssertUnwindSafe(|| T::__assemble(&source))).map_err(|_| {

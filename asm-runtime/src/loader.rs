@@ -2,8 +2,10 @@
 
 mod plans;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +35,7 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
     fn __declare(plan: &mut Plan) -> Result<(), Error>;
 
     #[doc(hidden)]
-    fn __assemble(source: &Source) -> Result<Self, Error>;
+    fn __assemble(source: &Source<'_>) -> Result<Self, Error>;
 
     /// Loads the struct once through `cache`, resolving `${VAR}` placeholders from the process
     /// environment. Each distinct (secret, version) is fetched once however many fields read it;
@@ -61,13 +63,18 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
         vars: Vars,
     ) -> impl Future<Output = Result<Self, Error>> + Send {
         async move {
+            // Warm: the plan borrowed where it is kept, every secret a hit.
+            let warm = cache.with_plan::<Self, _>(&vars, |plan| {
+                let secrets = cache.hits(plan.requests())?;
+                Some(secrets.and_then(|secrets| Self::__assemble(&Source::new(plan, secrets))))
+            })?;
+            if let Some(loaded) = warm {
+                return loaded;
+            }
             let plan = cache.plan::<Self>(&vars)?;
-            let secrets = match cache.hits(plan.requests()) {
-                Some(warm) => warm?,
-                // Boxed: the cold path's state stays out of every warm load's future.
-                None => Box::pin(cache.get_many(plan.requests())).await?,
-            };
-            Self::__assemble(&Source::new(plan, secrets))
+            // Boxed: the cold path's state stays out of every warm load's future.
+            let secrets = Box::pin(cache.get_many(plan.requests())).await?;
+            Self::__assemble(&Source::new(&plan, secrets))
         }
     }
 
@@ -252,22 +259,35 @@ fn min_ttl(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
 /// The fetched secrets of one plan, from which the derive builds fields.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct Source {
-    plan: Arc<Plan>,
+pub struct Source<'p> {
+    plan: &'p Plan,
     secrets: Vec<Arc<Secret>>,
+    /// The last field's secret and where it was found: fields of one struct mostly read one
+    /// secret, named by one string, so most lookups compare a pointer instead of hashing.
+    last: Cell<Option<(&'static str, VersionRef, usize)>>,
 }
 
-impl Source {
-    pub(crate) fn new(plan: Arc<Plan>, secrets: Vec<Arc<Secret>>) -> Self {
-        Self { plan, secrets }
+impl<'p> Source<'p> {
+    pub(crate) fn new(plan: &'p Plan, secrets: Vec<Arc<Secret>>) -> Self {
+        Self {
+            plan,
+            secrets,
+            last: Cell::new(None),
+        }
     }
 
     /// The fetched secret a field reads.
     pub(crate) fn secret(&self, secret: &SecretRef) -> Result<&Arc<Secret>, Error> {
-        self.plan
-            .slots
-            .get(&(secret.id, secret.version))
-            .and_then(|&at| self.secrets.get(at))
+        let at = match self.last.get() {
+            Some((id, version, at)) if ptr::eq(id, secret.id) && version == secret.version => {
+                Some(at)
+            }
+            _ => self.plan.slots.get(&(secret.id, secret.version)).copied(),
+        };
+        if let Some(at) = at {
+            self.last.set(Some((secret.id, secret.version, at)));
+        }
+        at.and_then(|at| self.secrets.get(at))
             .ok_or_else(|| Error::Config {
                 message: format!("field `{}` was not declared by its struct", secret.field),
             })

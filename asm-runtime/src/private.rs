@@ -12,7 +12,7 @@ use crate::Error;
 ///
 /// # Errors
 /// Missing key, not JSON, or wrong type, naming the field and key, never the value.
-pub fn secret_field<T: SecretField>(source: &Source, field: &FieldRef) -> Result<T, Error> {
+pub fn secret_field<T: SecretField>(source: &Source<'_>, field: &FieldRef) -> Result<T, Error> {
     let secret = source.secret(&field.secret)?;
     let Some(key) = field.key else {
         return T::from_secret(secret, field.secret.field);
@@ -25,7 +25,7 @@ pub fn secret_field<T: SecretField>(source: &Source, field: &FieldRef) -> Result
 ///
 /// # Errors
 /// As [`secret_field`]; conversion failures report the JSON kind found, not the value.
-pub fn public_field<T: PublicField>(source: &Source, field: &FieldRef) -> Result<T, Error> {
+pub fn public_field<T: PublicField>(source: &Source<'_>, field: &FieldRef) -> Result<T, Error> {
     let secret = source.secret(&field.secret)?;
     let expected = core::any::type_name::<T>();
     match field.key {

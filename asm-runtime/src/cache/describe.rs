@@ -45,7 +45,7 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Roun
         if job.entry.set_rotation(description.rotation) {
             // Learnt after the load (its check failed then): the guardrail applies now.
             let guardrail = shared.settings.guardrail.or_warn();
-            let _ = guardrail.check(&job.entry.id, job.entry.ttl(), description.rotation);
+            let _ = job.entry.guard(guardrail, description.rotation);
         }
         if description.deleted {
             let err = Error::InvalidRequest {

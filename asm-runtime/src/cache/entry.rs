@@ -41,6 +41,9 @@ pub(crate) struct Entry {
     pub(crate) failure: FailureMemo,
     /// A failed rotation-guardrail check, not asked again until it expires.
     pub(crate) guard_failure: FailureMemo,
+    /// The last guardrail finding logged under `Warn` (TTL and interval in seconds, packed):
+    /// each is logged once.
+    pub(crate) guard_warned: AtomicU64,
     /// Until when `DescribeSecret` stays off for this secret after a denial.
     describe_denied_until: Mutex<Option<Instant>>,
     /// Set when the entry leaves the map (invalidated or evicted); a fetch completing after
@@ -96,6 +99,11 @@ impl FailureMemo {
             count,
         });
         wait
+    }
+
+    /// The remembered failure, expired or not.
+    pub(crate) fn last(&self) -> Option<Error> {
+        self.slot().as_ref().map(|r| r.error.clone())
     }
 
     /// Forgets the failure: the next read asks the service.
@@ -156,6 +164,7 @@ impl Entry {
             rotation: OnceCell::new(),
             failure: FailureMemo::default(),
             guard_failure: FailureMemo::default(),
+            guard_warned: AtomicU64::new(0),
             describe_denied_until: Mutex::new(None),
             removed: AtomicBool::new(false),
         }
@@ -233,6 +242,15 @@ impl Entry {
         let was_on = slot.is_none_or(|at| now >= at);
         *slot = Some(until);
         was_on
+    }
+
+    /// The failure this entry last met and has not recovered from: its refresh's, or, while it
+    /// holds no value, its first load's.
+    pub(crate) fn last_failure(&self) -> Option<Error> {
+        match self.state.load().as_deref() {
+            Some(loaded) => loaded.last_error.clone(),
+            None => self.failure.last(),
+        }
     }
 
     /// When a live handle should next go to the service for this entry: a little before its

@@ -1,6 +1,7 @@
 //! The rotation guardrail: a TTL at or above a secret's rotation interval is reported at load.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -45,17 +46,19 @@ impl RotationGuardrail {
     }
 
     /// Applies the guardrail to one secret whose rotation interval is `rotation` (`None`: it
-    /// does not rotate on a fixed period).
+    /// does not rotate on a fixed period). `warned(ttl, rotation)` says whether this very
+    /// finding was logged already: `Warn` logs a finding once, not at every load.
     pub(crate) fn check(
         self,
         secret_id: &str,
         ttl: Duration,
         rotation: Option<Duration>,
+        warned: impl FnOnce(Duration, Duration) -> bool,
     ) -> Result<(), Error> {
         let Some(rotation) = rotation.filter(|r| ttl >= *r) else {
             return Ok(());
         };
-        let err = Error::TtlNotBelowRotation {
+        let err = || Error::TtlNotBelowRotation {
             secret_id: secret_id.to_owned(),
             ttl,
             rotation,
@@ -63,11 +66,31 @@ impl RotationGuardrail {
         match self {
             Self::Off => Ok(()),
             Self::Warn => {
-                tracing::warn!(secret_id, error = %err, "rotation guardrail");
+                if !warned(ttl, rotation) {
+                    tracing::warn!(secret_id, error = %err(), "rotation guardrail");
+                }
                 Ok(())
             }
-            Self::Strict => Err(err),
+            Self::Strict => Err(err()),
         }
+    }
+}
+
+impl Entry {
+    /// Applies `guardrail` to this entry's TTL in force against `rotation`; a `Warn` finding
+    /// is logged once per (TTL, interval) pair, however many loads meet it.
+    pub(crate) fn guard(
+        &self,
+        guardrail: RotationGuardrail,
+        rotation: Option<Duration>,
+    ) -> Result<(), Error> {
+        guardrail.check(&self.id, self.ttl(), rotation, |ttl, rotation| {
+            let finding = (ttl.as_secs() << 32) ^ rotation.as_secs();
+            // A plain load first: a warm load meets the same finding every time, and must not
+            // write a shared cache line for it.
+            self.guard_warned.load(Relaxed) == finding
+                || self.guard_warned.swap(finding, Relaxed) == finding
+        })
     }
 }
 
@@ -83,7 +106,7 @@ impl Shared {
         entries
             .iter()
             .zip(intervals)
-            .try_for_each(|(entry, rotation)| guardrail.check(&entry.id, entry.ttl(), rotation?))
+            .try_for_each(|(entry, rotation)| entry.guard(guardrail, rotation?))
     }
 
     /// Applies the guardrail to the rotation interval each request declares
@@ -99,9 +122,7 @@ impl Shared {
             .iter()
             .zip(requests)
             .filter(|(_, request)| request.rotation.is_some())
-            .try_for_each(|(entry, request)| {
-                guardrail.check(&entry.id, entry.ttl(), request.rotation)
-            })
+            .try_for_each(|(entry, request)| entry.guard(guardrail, request.rotation))
     }
 
     /// `entry`'s rotation interval, asked of `DescribeSecret` once per entry however many
@@ -180,24 +201,31 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3_600);
 
+    fn never(_: Duration, _: Duration) -> bool {
+        false
+    }
+
     #[test]
     fn only_a_ttl_at_or_above_the_rotation_interval_is_reported() {
         let strict = RotationGuardrail::Strict;
-        assert!(strict.check("db", HOUR, Some(HOUR * 2)).is_ok());
-        assert!(strict.check("db", HOUR, None).is_ok(), "no fixed period");
+        assert!(strict.check("db", HOUR, Some(HOUR * 2), never).is_ok());
+        assert!(
+            strict.check("db", HOUR, None, never).is_ok(),
+            "no fixed period"
+        );
         let err = strict
-            .check("db", HOUR * 2, Some(HOUR * 2))
+            .check("db", HOUR * 2, Some(HOUR * 2), never)
             .expect_err("equal is too long");
         assert!(matches!(err, Error::TtlNotBelowRotation { .. }));
         assert!(err.to_string().contains("7200s"), "{err}");
         assert!(
             RotationGuardrail::Warn
-                .check("db", HOUR * 3, Some(HOUR))
+                .check("db", HOUR * 3, Some(HOUR), never)
                 .is_ok()
         );
         assert!(
             RotationGuardrail::Off
-                .check("db", HOUR * 3, Some(HOUR))
+                .check("db", HOUR * 3, Some(HOUR), never)
                 .is_ok()
         );
     }

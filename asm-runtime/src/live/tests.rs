@@ -472,3 +472,64 @@ async fn a_reader_touches_no_reference_count_and_keeps_following_rotations_alone
     );
     assert!(v1.upgrade().is_none(), "the rotated-out snapshot is freed");
 }
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate", name = "other")]
+struct Other {
+    token: SecretString,
+}
+
+/// A live task backing off from a failed reload is woken by every rotation the cache adopts
+/// (here `other`'s, every 2 s): such a wake neither clears `last_error` nor counts as an
+/// attempt. Both kinds of failure: a persistent one (remembered by the cache, so the entry is
+/// not due until the memory expires) and a transient one (the task's own backoff).
+#[tokio::test(start_paused = true)]
+async fn a_rotation_elsewhere_during_a_backoff_keeps_the_error_reported() {
+    for (status, code) in [
+        (400, "ResourceNotFoundException"),
+        (500, "InternalServiceError"),
+    ] {
+        let db = mock!(Client::get_secret_value)
+            .match_requests(|r| r.secret_id() == Some("prod/db"))
+            .sequence()
+            .output(|| output("v1", &login("v1")))
+            .http_status(status, Some(error_body(code)))
+            .repeatedly()
+            .build();
+        // A new version at every fetch: every refresh of `other` is a rotation.
+        let versions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let other = mock!(Client::get_secret_value)
+            .match_requests(|r| r.secret_id() == Some("other"))
+            .sequence()
+            .output(move || {
+                let n = versions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                output(&format!("o{n}"), r#"{"token":"t"}"#)
+            })
+            .repeatedly()
+            .build();
+        let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&db, &other]))
+            .ttl(Duration::from_secs(2))
+            .max_staleness(Duration::from_secs(3_600))
+            .max_backoff(Duration::from_secs(64))
+            .version_checks(false)
+            .rotation_guardrail(crate::RotationGuardrail::Off)
+            .jitter(false)
+            .build()
+            .expect("valid settings");
+        let live = Db::watch(&cache).await.expect("load");
+        let other = Other::watch(&cache).await.expect("load");
+        cache.invalidate("prod/db");
+        // The first reload ends by the call deadline (10 s of retries for a transient failure).
+        sleep(Duration::from_secs(12)).await;
+        for second in 12..600 {
+            sleep(Duration::from_secs(1)).await;
+            assert!(
+                live.last_error().is_some(),
+                "{code}: no failure reported at {second} s"
+            );
+        }
+        assert!(db.num_calls() > 3, "{code}: reloaded while backing off");
+        assert_eq!(version_of(&live.current()), "v1", "the last snapshot stays");
+        assert!(other.current().token.expose_secret() == "t");
+    }
+}

@@ -39,13 +39,42 @@ impl Plans {
         vars: &Vars,
         default_version: &Version,
     ) -> Result<Arc<Plan>, Error> {
-        let key = Key {
-            ty: TypeId::of::<T>(),
-            values: vars.placeholder_values(T::SECRET_IDS),
-        };
+        let key = Self::key::<T>(vars);
         if let Some(plan) = self.table.load().get(&key) {
             return Ok(Arc::clone(plan));
         }
+        self.build::<T>(key, vars, default_version)
+    }
+
+    /// Calls `f` with `T`'s plan under `vars`, borrowed from the table (no reference count on
+    /// the warm path), built first if needed.
+    pub(crate) fn with<T: AwsSecrets, R>(
+        &self,
+        vars: &Vars,
+        default_version: &Version,
+        f: impl FnOnce(&Plan) -> R,
+    ) -> Result<R, Error> {
+        let key = Self::key::<T>(vars);
+        if let Some(plan) = self.table.load().get(&key) {
+            return Ok(f(plan));
+        }
+        Ok(f(&*self.build::<T>(key, vars, default_version)?))
+    }
+
+    fn key<T: AwsSecrets>(vars: &Vars) -> Key {
+        Key {
+            ty: TypeId::of::<T>(),
+            values: vars.placeholder_values(T::SECRET_IDS),
+        }
+    }
+
+    /// Builds `T`'s plan and adds it to the table under `key`.
+    fn build<T: AwsSecrets>(
+        &self,
+        key: Key,
+        vars: &Vars,
+        default_version: &Version,
+    ) -> Result<Arc<Plan>, Error> {
         let plan = Arc::new(Plan::of::<T>(vars.clone(), default_version.clone())?);
         let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
         let mut table = if self.table.load().len() >= MAX_PLANS {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
+use futures_util::FutureExt;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::testing::{client, described, error_body};
@@ -228,4 +229,39 @@ async fn a_number_field_keeps_the_digits_of_the_secret() {
         assert_eq!(loaded.big.expose_secret(), "123456789012345678901234567890");
         assert_eq!(loaded.port, 5432);
     }
+}
+
+/// With `DescribeSecret` denied the rotation interval is never learnt: warm loads under `Warn`
+/// still take the warm path (before the fix every one took the full read: a future per
+/// secret, the guardrail's lookups), so they allocate what warm loads with it allowed do.
+#[tokio::test(start_paused = true)]
+async fn a_warm_load_with_describe_denied_takes_the_warm_path() {
+    let mut allocations = Vec::new();
+    for describe in [
+        mock!(Client::describe_secret)
+            .sequence()
+            .output(|| described("v1", None))
+            .repeatedly()
+            .build(),
+        mock!(Client::describe_secret)
+            .sequence()
+            .http_status(400, Some(error_body("AccessDeniedException")))
+            .repeatedly()
+            .build(),
+    ] {
+        let (db, token, batch) = (db(), token(), batch_denied());
+        let cache = cache(
+            client(RuleMode::MatchAny, &[&db, &token, &describe, &batch]),
+            RotationGuardrail::Warn,
+        );
+        App::load(&cache).await.expect("cold load");
+        let counted = allocation_counter::measure(|| {
+            for _ in 0..10 {
+                let warm = App::load(&cache).now_or_never().expect("ready at once");
+                assert_eq!(warm.expect("warm load").token.expose_secret(), "t1");
+            }
+        });
+        allocations.push(counted.count_total);
+    }
+    assert_eq!(allocations[0], allocations[1], "allowed, denied");
 }

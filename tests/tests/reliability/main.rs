@@ -10,6 +10,7 @@
 //! - `deadlines`: a loopback listener that never answers, keep-alive connections that go
 //!   silent, a missing secret read 200 times: every call ends by its deadline, failures are
 //!   remembered.
+//! - `guardrail`: the rotation guardrail's `Warn` finding logged once, not at every load.
 //! - `mapping`: property tests of JSON-to-field mapping on arbitrary documents.
 //!
 //! One binary for all of it: every test binary links the AWS SDK.
@@ -21,6 +22,7 @@
 mod concurrency;
 mod deadlines;
 mod faults;
+mod guardrail;
 mod leaks;
 mod mapping;
 mod support;
