@@ -473,7 +473,7 @@ async fn a_reader_touches_no_reference_count_and_keeps_following_rotations_alone
     assert!(v1.upgrade().is_none(), "the rotated-out snapshot is freed");
 }
 
-#[derive(crate::AwsSecrets, Debug)]
+#[derive(crate::AwsSecrets)]
 #[aws_secrets(crate = "crate", name = "other")]
 struct Other {
     token: SecretString,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use asm_runtime::aws_sdk_secretsmanager::Client;
 use asm_runtime::aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use asm_runtime::aws_sdk_secretsmanager::types::RotationRulesType;
-use asm_runtime::{AwsSecrets, SecretCache, SecretString};
+use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, SecretString};
 use aws_smithy_mocks::{RuleMode, mock};
 
 use crate::support::{ARN, Capture, mocked, output};
@@ -57,11 +57,13 @@ async fn a_warn_finding_is_logged_once_per_ttl_not_at_every_load() {
     let findings = || capture.text().matches("rotation guardrail").count();
 
     for _ in 0..100 {
-        Cached::load(&cache).await.expect("Warn loads anyway");
+        let cached = Cached::load(&cache).await.expect("Warn loads anyway");
+        assert_eq!(cached.password.expose_secret(), "pw");
     }
     assert_eq!(findings(), 1, "one line for 100 loads:\n{}", capture.text());
     for _ in 0..100 {
-        Declared::load(&cache).await.expect("Warn loads anyway");
+        let declared = Declared::load(&cache).await.expect("Warn loads anyway");
+        assert_eq!(declared.password.expose_secret(), "pw");
         Cached::load(&cache).await.expect("Warn loads anyway");
     }
     assert_eq!(
