@@ -132,9 +132,8 @@ impl AgentSource {
         self
     }
 
-    /// The token to send: given, or the first of [`TOKEN_VARIABLES`] that is set (a file's
-    /// content, trimmed, for `file://PATH`).
-    fn resolve_token(&self) -> Result<SecretString, Error> {
+    /// The token to send: given, or read from the first of [`TOKEN_VARIABLES`] that is set.
+    async fn resolve_token(&self) -> Result<SecretString, Error> {
         if let Token::Given(token) = &self.token {
             return Ok(token.clone());
         }
@@ -150,20 +149,11 @@ impl AgentSource {
                 ),
             });
         };
-        let value = Zeroizing::new(value);
-        let Some(path) = value.strip_prefix("file://") else {
-            return Ok(SecretString::from(value.as_str()));
-        };
-        let content = std::fs::read_to_string(path)
-            .map(Zeroizing::new)
-            .map_err(|e| Error::Config {
-                message: format!("cannot read the agent token file named by {name} ({path}): {e}"),
-            })?;
-        Ok(SecretString::from(content.trim()))
+        token_from(name, Zeroizing::new(value)).await
     }
 
     /// `GET /secretsmanager/get?secretId=…` for `id` at `version`.
-    fn request(
+    async fn request(
         &self,
         id: &str,
         version: &Version,
@@ -182,7 +172,7 @@ impl AgentSource {
         if refresh {
             uri.push_str("&refreshNow=true");
         }
-        let token = self.resolve_token()?;
+        let token = self.resolve_token().await?;
         Request::get(uri)
             .header(TOKEN_HEADER, token.expose_secret())
             .body(Empty::new())
@@ -240,7 +230,7 @@ impl sealed::Sealed for AgentSource {
 
 impl Agent {
     async fn get(&self, id: &str, version: &Version, refresh: bool) -> Result<Secret, Error> {
-        let request = self.source.request(id, version, refresh)?;
+        let request = self.source.request(id, version, refresh).await?;
         let response = self
             .http
             .request(request)
@@ -283,6 +273,25 @@ impl Source for Agent {
     ) -> BoxFuture<'a, Result<Secret, Error>> {
         Agent::get(self, id, version, refresh).boxed()
     }
+}
+
+/// The token the variable `name` holds: its value, or for `file://PATH` the file's content,
+/// trimmed. The file is read on tokio's blocking pool: it may sit on a slow volume, and the
+/// runtime's workers must not wait for it.
+async fn token_from(name: &str, value: Zeroizing<String>) -> Result<SecretString, Error> {
+    let Some(path) = value.strip_prefix("file://") else {
+        return Ok(SecretString::from(value.as_str()));
+    };
+    let owned = path.to_owned();
+    let read = tokio::task::spawn_blocking(move || std::fs::read_to_string(owned))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|read| read)
+        .map(Zeroizing::new);
+    let content = read.map_err(|e| Error::Config {
+        message: format!("cannot read the agent token file named by {name} ({path}): {e}"),
+    })?;
+    Ok(SecretString::from(content.trim()))
 }
 
 /// Reads an answer in `GetSecretValue`'s JSON shape.
@@ -435,6 +444,32 @@ mod tests {
         }
         let source = AgentSource::new().token(SecretString::from(CANARY));
         assert!(!format!("{source:?}").contains("Qz7!"));
+    }
+
+    /// `file://PATH` names a file holding the token (as the agent reads it): its content is
+    /// sent, trimmed; a missing file is a `Config` error naming the variable and the path.
+    #[tokio::test]
+    async fn a_file_url_token_is_read_from_its_file() {
+        let dir = std::env::temp_dir().join(format!("asm-agent-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("token");
+        std::fs::write(&file, "tok-from-file\n").expect("write token");
+        let url = |path: &std::path::Path| Zeroizing::new(format!("file://{}", path.display()));
+        let token = token_from("AWS_TOKEN", url(&file)).await.expect("read");
+        assert_eq!(token.expose_secret(), "tok-from-file");
+        let plain = token_from("AWS_TOKEN", Zeroizing::new("tok".to_owned())).await;
+        assert_eq!(plain.expect("value").expose_secret(), "tok");
+        let missing = dir.join("absent");
+        let err = token_from("AWS_SESSION_TOKEN", url(&missing))
+            .await
+            .expect_err("no file");
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+        let shown = err.to_string();
+        assert!(
+            shown.contains("AWS_SESSION_TOKEN") && shown.contains("absent"),
+            "{shown}"
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]
