@@ -52,6 +52,13 @@ pub(crate) trait Source: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Whether [`get_batch`](Self::get_batch) is one consistent read of local state rather than
+    /// an API call with a quota of its own (a mounted directory read from one generation): the
+    /// cache then uses it whatever its `batch` setting says.
+    fn batch_is_one_read(&self) -> bool {
+        false
+    }
+
     /// A signal the source sends when its values may have changed (a mounted directory was
     /// swapped); `None` when it has none. Live handles wait on it beside their timers, and on
     /// a change re-read all their secrets in one round, due or not.

@@ -77,16 +77,27 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Every default: `SecretCache::new`, the SDK's standard retries (3 attempts), no delay.
+    /// Every default: `SecretCache::new` (no batches), the SDK's standard retries (3
+    /// attempts), no delay.
     pub fn defaults() -> Self {
         Self {
             name: "default",
             ttl: asm_runtime::SecretCacheBuilder::DEFAULT_TTL,
             version_checks: true,
-            batch: true,
+            batch: false,
             guardrail: RotationGuardrail::default(),
             retry: RetryConfig::standard(),
             startup_jitter: Duration::ZERO,
+        }
+    }
+
+    /// The defaults with `.batch(true)`: the library's default until FLEET.md's figures
+    /// turned it off.
+    pub fn batching() -> Self {
+        Self {
+            name: "batching",
+            batch: true,
+            ..Self::defaults()
         }
     }
 
@@ -94,7 +105,6 @@ impl Profile {
     pub fn recommended() -> Self {
         Self {
             name: "recommended",
-            batch: false,
             retry: RetryConfig::standard()
                 .with_max_attempts(8)
                 .with_max_backoff(Duration::from_secs(20)),
@@ -106,6 +116,7 @@ impl Profile {
     pub fn named(name: &str) -> Option<Self> {
         match name {
             "default" => Some(Self::defaults()),
+            "batching" => Some(Self::batching()),
             "recommended" => Some(Self::recommended()),
             _ => None,
         }

@@ -37,22 +37,38 @@ fn assert_goals(report: &Report, ready_p99: Option<Duration>) {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_rolling_deploy_meets_the_goals_with_one_batch_per_pod() {
+async fn a_rolling_deploy_meets_the_goals_with_one_call_per_secret() {
     let deploy = Scenario::Deploy {
         window: Duration::from_secs(60),
     };
     let report = fleet(300, Profile::defaults()).run(deploy).await;
     assert_goals(&report, Some(Duration::from_secs(5)));
-    assert_eq!(load(&report, Action::Batch).calls, 300, "{report}");
+    assert_eq!(load(&report, Action::Get).calls, 3_000, "{report}");
     assert_eq!(
         load(&report, Action::Describe).calls,
         3_000,
         "the guardrail"
     );
+    assert_eq!(
+        load(&report, Action::Batch).calls,
+        0,
+        "batches are off by default"
+    );
+}
+
+/// With `.batch(true)` (the former default) the same deploy makes one batch per pod.
+#[tokio::test(start_paused = true)]
+async fn with_batches_a_rolling_deploy_makes_one_batch_per_pod() {
+    let deploy = Scenario::Deploy {
+        window: Duration::from_secs(60),
+    };
+    let report = fleet(300, Profile::batching()).run(deploy).await;
+    assert_goals(&report, Some(Duration::from_secs(5)));
+    assert_eq!(load(&report, Action::Batch).calls, 300, "{report}");
     assert_eq!(load(&report, Action::Get).calls, 0);
 }
 
-/// 300 pods in one second ask `BatchGetSecretValue` for three times its quota: the throttled
+/// 300 pods in one second, batching, ask `BatchGetSecretValue` for three times its quota: the throttled
 /// batches fall back to `GetSecretValue`, and every pod starts first time. (Before that change,
 /// a throttled batch failed the load after the SDK's retries.)
 #[tokio::test(start_paused = true)]
@@ -60,7 +76,7 @@ async fn a_burst_above_the_batch_quota_falls_back_and_every_pod_starts() {
     let burst = Scenario::Deploy {
         window: Duration::from_secs(1),
     };
-    let report = fleet(300, Profile::defaults()).run(burst).await;
+    let report = fleet(300, Profile::batching()).run(burst).await;
     let batch = load(&report, Action::Batch);
     assert!(batch.throttled > 0 && batch.seconds_above > 0, "{report}");
     assert!(
@@ -157,6 +173,8 @@ async fn a_node_agent_makes_one_load_per_node() {
         })
         .await;
     assert_goals(&report, Some(Duration::from_secs(5)));
-    assert_eq!(load(&report, Action::Batch).calls, 20, "{report}");
+    // One cold load per node (20 nodes): ten `GetSecretValue` and ten `DescribeSecret` each.
+    assert_eq!(load(&report, Action::Get).calls, 200, "{report}");
     assert_eq!(load(&report, Action::Describe).calls, 200, "{report}");
+    assert_eq!(load(&report, Action::Batch).calls, 0, "{report}");
 }

@@ -43,7 +43,7 @@ impl Default for Settings {
             max_backoff: SecretCacheBuilder::DEFAULT_MAX_BACKOFF,
             refresh_now_interval: SecretCacheBuilder::DEFAULT_REFRESH_NOW_INTERVAL,
             version_checks: true,
-            batch: true,
+            batch: false,
             guardrail: RotationGuardrail::default(),
             attempt_timeout: SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT,
             call_timeout: SecretCacheBuilder::DEFAULT_CALL_TIMEOUT,
@@ -185,13 +185,15 @@ impl SecretCacheBuilder {
     }
 
     /// Fetch several current versions due together with one `BatchGetSecretValue` (up to 20
-    /// secrets a call; on by default). The batch saves calls in one process, but its quota is
-    /// 100 calls/s per account against 10,000 for `GetSecretValue`: a fleet starting more than
-    /// about 100 processes a second should turn it off (FLEET.md). A throttled or failing
-    /// batch falls back to one `GetSecretValue` per secret; where the action is denied the
-    /// cache logs one warning and does so until `denial_retry` has passed.
-    /// [`IamPolicy`](crate::IamPolicy) grants the action exactly when this is on. Off: one
-    /// `GetSecretValue` per secret, and a policy without the batch statement's `Resource: "*"`.
+    /// secrets a call; **off by default**). A batch saves calls in one process, but its quota
+    /// is 100 calls/s per account against 10,000 for `GetSecretValue`, shared with every other
+    /// service of the account: a fleet starting more than about 100 processes a second
+    /// throttles it (FLEET.md), and the action cannot be limited to named secrets, so
+    /// [`IamPolicy`](crate::IamPolicy) must then grant it on `Resource: "*"`. Turn it on for a
+    /// few processes reading many secrets each. A throttled or failing batch falls back to one
+    /// `GetSecretValue` per secret; where the action is denied the cache logs one warning and
+    /// does so until `denial_retry` has passed. Off: one `GetSecretValue` per secret, all in
+    /// flight at once.
     pub fn batch(mut self, on: bool) -> Self {
         self.settings.batch = on;
         self

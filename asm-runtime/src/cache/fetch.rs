@@ -146,7 +146,8 @@ async fn one_round(shared: &Arc<Shared>, jobs: Vec<Job>, round: &Round) {
     let (batchable, mut single): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|job| job.entry.version.is_current());
-    if batchable.len() > 1 && shared.settings.batch && shared.batch_allowed(Instant::now()) {
+    let batching = shared.settings.batch || shared.source.batch_is_one_read();
+    if batchable.len() > 1 && batching && shared.batch_allowed(Instant::now()) {
         // Chunks go out together: 40 secrets take one round trip, not two.
         let chunks = into_chunks(batchable, MAX_BATCH);
         let unanswered = join_all(chunks.into_iter().map(|c| batch(shared, c, round))).await;

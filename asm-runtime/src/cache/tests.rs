@@ -34,13 +34,21 @@ fn fetching(client: Client) -> SecretCacheBuilder {
         .rotation_guardrail(RotationGuardrail::Off)
 }
 
-fn cache(client: Client) -> SecretCache {
+/// The fetch path with TTL 60 s, `max_staleness` 300 s, no jitter.
+fn minute(client: Client) -> SecretCacheBuilder {
     fetching(client)
         .ttl(Duration::from_secs(60))
         .max_staleness(Duration::from_secs(300))
         .jitter(false)
-        .build()
-        .expect("valid settings")
+}
+
+fn cache(client: Client) -> SecretCache {
+    minute(client).build().expect("valid settings")
+}
+
+/// As [`cache`], fetching misses due together with `BatchGetSecretValue`.
+fn batching(client: Client) -> SecretCache {
+    minute(client).batch(true).build().expect("valid settings")
 }
 
 #[tokio::test(start_paused = true)]
@@ -452,7 +460,7 @@ async fn many_misses_share_one_batch_call() {
             .secret_values(entry("c"))
             .build()
     });
-    let cache = cache(client(RuleMode::MatchAny, &[&batch]));
+    let cache = batching(client(RuleMode::MatchAny, &[&batch]));
     let got = cache
         .get_many(&requests(&["a", "b", "c"]))
         .await
@@ -482,7 +490,7 @@ fn failing_batch(code: &str) -> Rule {
 async fn a_denied_batch_falls_back_to_one_call_per_secret_until_retried() {
     let batch = failing_batch("AccessDeniedException");
     let single = always_v1();
-    let cache = cache(client(RuleMode::MatchAny, &[&batch, &single]));
+    let cache = batching(client(RuleMode::MatchAny, &[&batch, &single]));
     cache
         .get_many(&requests(&["a", "b"]))
         .await
@@ -522,7 +530,7 @@ async fn a_throttled_batch_falls_back_to_one_call_per_secret() {
         &[&batch, &single],
         |c| c.retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::standard())
     );
-    let cache = cache(client);
+    let cache = batching(client);
     let started = Instant::now();
     cache
         .get_many(&requests(&["a", "b"]))
@@ -800,7 +808,7 @@ fn library_code_pins_its_behavior_version() {
 async fn a_persistent_batch_error_is_not_every_secrets_failure() {
     let batch = failing_batch("InvalidParameterException");
     let single = always_v1();
-    let cache = cache(client(RuleMode::MatchAny, &[&batch, &single]));
+    let cache = batching(client(RuleMode::MatchAny, &[&batch, &single]));
     cache
         .get_many(&requests(&["a", "b"]))
         .await

@@ -415,6 +415,10 @@ impl Source for Files {
         Some(ready(answers).boxed())
     }
 
+    fn batch_is_one_read(&self) -> bool {
+        true
+    }
+
     fn changes(&self) -> Option<watch::Receiver<u64>> {
         Some(self.signal.subscribe())
     }

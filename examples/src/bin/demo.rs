@@ -61,7 +61,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let cache = backend.cache();
 
-    step("watching AppSecrets: one batched call loads three secrets; a task keeps them fresh");
+    step(
+        "watching AppSecrets: three secrets fetched at once, one call each; a task keeps them fresh",
+    );
     let mut live = AppSecrets::watch_with(cache, vars.clone()).await?;
     let secrets = live.current();
     println!("{secrets:#?}");

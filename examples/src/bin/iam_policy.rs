@@ -42,8 +42,8 @@ async fn main() -> asm_examples::Result<()> {
         payments.signing_key.expose_secret().len(),
         payments.db_password.expose_secret().len()
     );
-    // The second statement allows BatchGetSecretValue, which the cache uses by default: IAM
-    // cannot scope it to secrets, and each secret still needs GetSecretValue.
+    // One statement, exact ARNs: the cache does not batch by default. A cache built with
+    // `.batch(true)` adds a second, BatchGetSecretValue on `*` (IAM cannot scope that action).
     println!("{}", Payments::iam_policy(cache)?);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Derived loaders over real HTTP: values, call economy, typed errors, IAM policy.
 
-use asm_runtime::{AwsSecrets, Error, ExposeSecret, SecretSlice, SecretString, Vars};
+use asm_runtime::{AwsSecrets, Error, ExposeSecret, SecretCache, SecretSlice, SecretString, Vars};
 use asm_tests::Moto;
 
 #[derive(AwsSecrets, Debug)]
@@ -73,9 +73,12 @@ async fn loads_nested_json_plain_and_binary_secrets() {
 
     let stats = cache.stats();
     assert_eq!(
-        stats.batch_get_secret_value_calls + stats.get_secret_value_calls,
-        1,
-        "four secrets, one batched call: {stats:?}"
+        (
+            stats.get_secret_value_calls,
+            stats.batch_get_secret_value_calls
+        ),
+        (4, 0),
+        "four secrets, one call each (batches are off by default): {stats:?}"
     );
     assert_eq!(
         stats.describe_secret_calls, 4,
@@ -87,6 +90,28 @@ async fn loads_nested_json_plain_and_binary_secrets() {
         cache.stats().api_calls(),
         stats.api_calls(),
         "a second load is served from memory"
+    );
+}
+
+#[tokio::test]
+async fn with_batches_on_a_struct_is_read_in_one_batched_call() {
+    let moto = seeded().await;
+    let cache = SecretCache::builder(moto.client())
+        .batch(true)
+        .build()
+        .expect("valid settings");
+    let app = App::load_with(&cache, vars()).await.expect("load");
+    assert_eq!(app.token.expose_secret(), "plain-token-value");
+    let stats = cache.stats();
+    assert_eq!(
+        stats.batch_get_secret_value_calls + stats.get_secret_value_calls,
+        1,
+        "four secrets, one batched call: {stats:?}"
+    );
+    let policy = App::iam_policy_with(&cache, vars()).expect("policy");
+    assert!(
+        policy.allows_batch(),
+        "a cache that batches needs the action"
     );
 }
 
@@ -166,11 +191,10 @@ async fn iam_policy_lists_exactly_the_secrets_read() {
         .to_json();
     let policy: serde_json::Value = serde_json::from_str(&policy).expect("json");
     let statements = policy["Statement"].as_array().expect("statements");
-    assert_eq!(statements.len(), 2, "exact secrets, then the batch action");
     assert_eq!(
-        statements[1]["Action"],
-        serde_json::json!(["secretsmanager:BatchGetSecretValue"]),
-        "the cache batches by default, so its policy allows it"
+        statements.len(),
+        1,
+        "exact secrets only: the cache does not batch by default, so no `Resource: \"*\"`"
     );
     let statement = &statements[0];
     assert_eq!(statement["Effect"], "Allow");

@@ -22,8 +22,8 @@ use aws_smithy_mocks::{Rule, RuleMode, mock};
 use aws_smithy_types::Blob;
 
 use crate::support::{
-    ARN, CANARY, Capture, NUMERIC_CANARY, Scripted, Step, assert_clean, assert_error_clean, cache,
-    mocked, output, panic_message, service_error_body, settle, value_body,
+    ARN, CANARY, Capture, NUMERIC_CANARY, Scripted, Step, assert_clean, assert_error_clean,
+    batching, cache, mocked, output, panic_message, service_error_body, settle, value_body,
 };
 
 /// A cache whose every `GetSecretValue` answers `value` (version `v1`).
@@ -496,7 +496,7 @@ async fn leak_batch_error_entries() {
         })
         .repeatedly()
         .build();
-    let cache = cache(mocked(RuleMode::MatchAny, &[&batch]));
+    let cache = batching(mocked(RuleMode::MatchAny, &[&batch]));
     let err = load_err::<TwoSecrets>(&cache).await;
     check(
         "batch error entry",
@@ -529,7 +529,7 @@ async fn leak_throttled_batch_fallback() {
             .secret_string(serde_json::json!({ "password": CANARY, "token": CANARY }).to_string())
             .build()
     });
-    let cache = cache(mocked(RuleMode::MatchAny, &[&batch, &single]));
+    let cache = batching(mocked(RuleMode::MatchAny, &[&batch, &single]));
     let loaded = TwoSecrets::load(&cache).await.expect("loaded one by one");
     assert_clean("TwoSecrets Debug", &format!("{loaded:?}"));
     assert_eq!((batch.num_calls(), single.num_calls()), (1, 2));
@@ -945,6 +945,7 @@ async fn traced_denials_remembered_failures_and_panics_log_no_value() {
     let cache = SecretCache::builder(client)
         .ttl(Duration::from_secs(60))
         .jitter(false)
+        .batch(true)
         .build()
         .expect("default path: version checks and guardrail on");
     let pair = Pair::load(&cache)

@@ -253,14 +253,22 @@ pub(crate) fn fetching(client: Client) -> SecretCacheBuilder {
 }
 
 /// The fetch path with TTL 60 s, `max_staleness` 300 s, backoff cap 8 s, no jitter.
-pub(crate) fn cache(client: Client) -> SecretCache {
+fn minute(client: Client) -> SecretCacheBuilder {
     fetching(client)
         .ttl(Duration::from_secs(60))
         .max_staleness(Duration::from_secs(300))
         .max_backoff(Duration::from_secs(8))
         .jitter(false)
-        .build()
-        .expect("valid settings")
+}
+
+/// [`minute`]'s cache.
+pub(crate) fn cache(client: Client) -> SecretCache {
+    minute(client).build().expect("valid settings")
+}
+
+/// [`minute`]'s cache, fetching misses due together with `BatchGetSecretValue`.
+pub(crate) fn batching(client: Client) -> SecretCache {
+    minute(client).batch(true).build().expect("valid settings")
 }
 
 /// A service error response in the AWS JSON protocol, with the canary as its message.
