@@ -349,7 +349,7 @@ fn cold_1000(c: &mut Criterion) {
     group.finish();
 }
 
-/// One cold load of `Forty` through our cache.
+/// One cold load of `Forty` through our cache, batching (`.batch(true)`).
 async fn forty_ours(deny_batch: bool, guardrail: RotationGuardrail) -> (Duration, Stats, u64) {
     let (calls, client) = stub_client(Policy {
         latency: LATENCY,
@@ -357,6 +357,7 @@ async fn forty_ours(deny_batch: bool, guardrail: RotationGuardrail) -> (Duration
         ..Policy::default()
     });
     let cache = SecretCache::builder(client)
+        .batch(true)
         .rotation_guardrail(guardrail)
         .build()
         .expect("cache");

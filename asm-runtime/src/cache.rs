@@ -24,6 +24,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 pub use builder::SecretCacheBuilder;
+use guardrail::Interval;
 pub use guardrail::RotationGuardrail;
 pub use stats::Stats;
 
@@ -231,7 +232,7 @@ impl SecretCache {
     }
 
     /// Fetches `requests` together: hits from memory, the rest in one round of API calls
-    /// (batched where possible). Results are in request order.
+    /// (batched when the cache batches). Results are in request order.
     pub(crate) async fn get_many(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
         let now = Instant::now();
         if let Some(warm) = self.shared.hits(requests, now) {
@@ -485,11 +486,11 @@ impl Shared {
                     entry.declare_ttl(ttl);
                 }
                 if checked.is_ok() {
-                    checked = entry.guard(guardrail, rotation);
+                    checked = entry.guard(guardrail, rotation, Interval::Learnt);
                 }
                 if checked.is_ok() && request.rotation.is_some() {
                     // A declared rotation is checked on every load, warm ones included.
-                    checked = entry.guard(guardrail, request.rotation);
+                    checked = entry.guard(guardrail, request.rotation, Interval::Declared);
                 }
                 Some(Arc::clone(&loaded.secret))
             });

@@ -21,7 +21,7 @@ use crate::{Error, SecretCache};
 ///   caller's own secrets: the loaded ARN of a secret of the struct named by `name`. An ARN
 ///   written in the struct may belong to another account, so it is not used.
 ///
-/// No secret resource is ever `*`. When the cache batches (the default,
+/// No secret resource is ever `*`. When the cache batches (off by default; see
 /// [`SecretCacheBuilder::batch`](crate::SecretCacheBuilder::batch)), a second statement allows
 /// `secretsmanager:BatchGetSecretValue` on `Resource: "*"`: IAM cannot scope that action to
 /// secrets, and the batch still needs `GetSecretValue` on each secret, which the first

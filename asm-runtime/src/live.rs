@@ -33,8 +33,9 @@ pub use reader::LiveReader;
 /// - Refresh failures keep the last good snapshot and are readable from
 ///   [`last_error`](Self::last_error); past `max_staleness`, [`try_current`](Self::try_current)
 ///   says so.
-/// - Dropping the last clone of the handle, or [`shutdown`](Self::shutdown), stops the task:
-///   no refresh starts afterwards (one already sent completes).
+/// - Dropping the last clone of the handle and the last [`LiveReader`], or
+///   [`shutdown`](Self::shutdown), stops the task: no refresh starts afterwards (one already
+///   sent completes).
 ///
 /// Built by [`AwsSecrets::watch`].
 ///
@@ -86,7 +87,7 @@ struct Freshness {
     stale_at: Instant,
 }
 
-/// The refresh task; aborted when the last handle is dropped.
+/// The refresh task; aborted when the last handle or reader is dropped.
 struct Task(JoinHandle<()>);
 
 impl Drop for Task {
@@ -222,10 +223,10 @@ impl<T> Live<T> {
             .map_or(Ok(()), Err)
     }
 
-    /// Stops the task, for this handle and its clones, and waits until it has stopped. No
-    /// refresh starts afterwards; one already under way (a version check, then the fetch of a
-    /// new version) completes. [`current`](Self::current)
-    /// keeps returning the last snapshot.
+    /// Stops the task, for this handle, its clones and its readers, and waits until it has
+    /// stopped. No refresh starts afterwards; one already under way (a version check, then the
+    /// fetch of a new version) completes. [`current`](Self::current) and the readers keep
+    /// returning the last snapshot.
     pub async fn shutdown(mut self) {
         self.task.0.abort();
         while self.changes.changed().await.is_ok() {}
@@ -323,7 +324,9 @@ impl<T: AwsSecrets> Refresher<T> {
             } else {
                 self.cache.refresh_due(&entries).await
             };
-            if attempted {
+            // Recovered meanwhile (a `refresh_now`, another reader's load): the backoff ends.
+            let recovered = !attempted && entries.iter().all(|e| e.is_healthy());
+            if attempted || recovered {
                 let now = Instant::now();
                 if entries.iter().any(|e| e.due_at(now) <= now) {
                     stuck = stuck.saturating_add(1);
@@ -349,7 +352,7 @@ impl<T: AwsSecrets> Refresher<T> {
                 );
                 errors.push(err);
             }
-            if attempted || !errors.is_empty() {
+            if attempted || recovered || !errors.is_empty() {
                 self.record(&entries, errors.pop());
             }
         }

@@ -39,7 +39,7 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
 
     /// Loads the struct once through `cache`, resolving `${VAR}` placeholders from the process
     /// environment. Each distinct (secret, version) is fetched once however many fields read it;
-    /// misses go out together (batched where they can be). A field without a version reads the
+    /// misses go out together (in one batch with `.batch(true)`). A field without a version reads the
     /// cache's default version ([`SecretCacheBuilder::version`](crate::SecretCacheBuilder::version),
     /// `AWSCURRENT` unless set), as [`SecretCache::get`] and [`SecretCache::refresh_now`] do.
     ///

@@ -177,8 +177,8 @@ impl SecretCacheBuilder {
     /// when it changed (on by default). A check costs one call like a fetch, but no KMS decrypt,
     /// and the value crosses the network only when it rotated. Where `DescribeSecret` is denied for a
     /// secret, the cache logs one warning and fetches that secret instead until `denial_retry`
-    /// has passed. Off: refreshes fetch the value, batched
-    /// (`BatchGetSecretValue`, up to 20 secrets a call) when several are due together.
+    /// has passed. Off: refreshes fetch the value (batched when [`batch`](Self::batch) is on
+    /// and several are due together).
     pub fn version_checks(mut self, on: bool) -> Self {
         self.settings.version_checks = on;
         self

@@ -8,6 +8,7 @@ use futures_util::future::join_all;
 use tokio::time::Instant;
 
 use super::fetch::{Job, Round};
+use super::guardrail::Interval;
 use super::{Entry, Shared};
 use crate::Error;
 
@@ -45,7 +46,9 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Roun
         if job.entry.set_rotation(description.rotation) {
             // Learnt after the load (its check failed then): the guardrail applies now.
             let guardrail = shared.settings.guardrail.or_warn();
-            let _ = job.entry.guard(guardrail, description.rotation);
+            let _ = job
+                .entry
+                .guard(guardrail, description.rotation, Interval::Learnt);
         }
         if description.deleted {
             let err = Error::InvalidRequest {

@@ -41,11 +41,14 @@ pub(crate) struct Entry {
     pub(crate) failure: FailureMemo,
     /// A failed rotation-guardrail check, not asked again until it expires.
     pub(crate) guard_failure: FailureMemo,
-    /// The last guardrail finding logged under `Warn` (TTL and interval in seconds, packed):
-    /// each is logged once.
-    pub(crate) guard_warned: AtomicU64,
-    /// Until when `DescribeSecret` stays off for this secret after a denial.
-    describe_denied_until: Mutex<Option<Instant>>,
+    /// The last guardrail findings logged under `Warn`, against the interval `DescribeSecret`
+    /// reported and against a declared one (see `Entry::guard`): each is logged once.
+    pub(crate) guard_warned: [AtomicU64; 2],
+    /// When the entry was made: the origin of `describe_denied_until`.
+    created: Instant,
+    /// Until when `DescribeSecret` stays off for this secret after a denial, in nanoseconds
+    /// after `created` (0: never denied). An atomic, not a lock: a warm load reads it.
+    describe_denied_until: AtomicU64,
     /// Set when the entry leaves the map (invalidated or evicted); a fetch completing after
     /// that must not put it back.
     removed: AtomicBool,
@@ -164,8 +167,9 @@ impl Entry {
             rotation: OnceCell::new(),
             failure: FailureMemo::default(),
             guard_failure: FailureMemo::default(),
-            guard_warned: AtomicU64::new(0),
-            describe_denied_until: Mutex::new(None),
+            guard_warned: [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)],
+            created: Instant::now(),
+            describe_denied_until: AtomicU64::new(0),
             removed: AtomicBool::new(false),
         }
     }
@@ -226,21 +230,18 @@ impl Entry {
     /// Whether `DescribeSecret` may be asked about this secret (not denied, or denied long
     /// enough ago to try again).
     pub(crate) fn describe_allowed(&self, now: Instant) -> bool {
-        self.describe_denied_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_none_or(|until| now >= until)
+        match self.describe_denied_until.load(Relaxed) {
+            0 => true,
+            until => now >= self.created + Duration::from_nanos(until),
+        }
     }
 
     /// Turns `DescribeSecret` off for this secret until `until`; `true` if it was on (the
     /// first denial of a period, worth a warning).
     pub(crate) fn deny_describe(&self, now: Instant, until: Instant) -> bool {
-        let mut slot = self
-            .describe_denied_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let was_on = slot.is_none_or(|at| now >= at);
-        *slot = Some(until);
+        let was_on = self.describe_allowed(now);
+        let after = nanos(until.saturating_duration_since(self.created)).max(1);
+        self.describe_denied_until.store(after, Relaxed);
         was_on
     }
 
@@ -251,6 +252,14 @@ impl Entry {
             Some(loaded) => loaded.last_error.clone(),
             None => self.failure.last(),
         }
+    }
+
+    /// Whether the entry holds a value whose last refresh succeeded.
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.state
+            .load()
+            .as_deref()
+            .is_some_and(|loaded| loaded.last_error.is_none())
     }
 
     /// When a live handle should next go to the service for this entry: a little before its

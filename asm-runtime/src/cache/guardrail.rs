@@ -76,20 +76,32 @@ impl RotationGuardrail {
     }
 }
 
+/// Which interval a guardrail check compares the TTL with: each kind remembers its own last
+/// logged finding, so a load that checks both logs neither twice.
+#[derive(Clone, Copy)]
+pub(crate) enum Interval {
+    /// The interval `DescribeSecret` reported.
+    Learnt = 0,
+    /// The interval a struct declared (`#[aws_secrets(rotation = "…")]`).
+    Declared = 1,
+}
+
 impl Entry {
     /// Applies `guardrail` to this entry's TTL in force against `rotation`; a `Warn` finding
-    /// is logged once per (TTL, interval) pair, however many loads meet it.
+    /// is logged once per (TTL, interval) pair and kind of interval, however many loads meet it.
     pub(crate) fn guard(
         &self,
         guardrail: RotationGuardrail,
         rotation: Option<Duration>,
+        kind: Interval,
     ) -> Result<(), Error> {
+        let slot = &self.guard_warned[kind as usize];
         guardrail.check(&self.id, self.ttl(), rotation, |ttl, rotation| {
-            let finding = (ttl.as_secs() << 32) ^ rotation.as_secs();
+            let secs = |d: Duration| d.as_secs().min(u64::from(u32::MAX));
+            let finding = (secs(ttl) << 32) | secs(rotation);
             // A plain load first: a warm load meets the same finding every time, and must not
             // write a shared cache line for it.
-            self.guard_warned.load(Relaxed) == finding
-                || self.guard_warned.swap(finding, Relaxed) == finding
+            slot.load(Relaxed) == finding || slot.swap(finding, Relaxed) == finding
         })
     }
 }
@@ -106,7 +118,7 @@ impl Shared {
         entries
             .iter()
             .zip(intervals)
-            .try_for_each(|(entry, rotation)| entry.guard(guardrail, rotation?))
+            .try_for_each(|(entry, rotation)| entry.guard(guardrail, rotation?, Interval::Learnt))
     }
 
     /// Applies the guardrail to the rotation interval each request declares
@@ -122,7 +134,9 @@ impl Shared {
             .iter()
             .zip(requests)
             .filter(|(_, request)| request.rotation.is_some())
-            .try_for_each(|(entry, request)| entry.guard(guardrail, request.rotation))
+            .try_for_each(|(entry, request)| {
+                entry.guard(guardrail, request.rotation, Interval::Declared)
+            })
     }
 
     /// `entry`'s rotation interval, asked of `DescribeSecret` once per entry however many

@@ -19,7 +19,7 @@ use super::{Live, Published, Snapshot, Task};
 ///
 /// A reader holds the snapshot it last read until its next read or until it is dropped: a
 /// reader left idle keeps a rotated-out value in memory. Like a [`Live`] handle, it keeps the
-/// refresh task running.
+/// refresh task running; after [`Live::shutdown`] it reads the last snapshot for ever.
 ///
 /// # Examples
 /// ```no_run

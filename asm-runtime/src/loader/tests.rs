@@ -61,15 +61,6 @@ fn token() -> Rule {
     secret("prod/token", "t1")
 }
 
-/// `BatchGetSecretValue` refused by IAM: a struct's cold misses are fetched one by one.
-fn batch_denied() -> Rule {
-    mock!(Client::batch_get_secret_value)
-        .sequence()
-        .http_status(400, Some(error_body("AccessDeniedException")))
-        .repeatedly()
-        .build()
-}
-
 fn cache(client: Client, guardrail: RotationGuardrail) -> SecretCache {
     SecretCache::builder(client)
         .ttl(Duration::from_secs(60))
@@ -90,9 +81,9 @@ async fn a_warm_load_counts_one_hit_per_secret() {
         .repeatedly()
         .build();
     for guardrail in [RotationGuardrail::Off, RotationGuardrail::Warn] {
-        let (db, token, batch) = (db(), token(), batch_denied());
+        let (db, token) = (db(), token());
         let cache = cache(
-            client(RuleMode::MatchAny, &[&db, &token, &describe, &batch]),
+            client(RuleMode::MatchAny, &[&db, &token, &describe]),
             guardrail,
         );
         let cold = App::load(&cache).await.expect("cold load");
@@ -122,9 +113,9 @@ async fn a_warm_load_counts_one_hit_per_secret() {
 /// stale, not as hits, and not as misses.
 #[tokio::test(start_paused = true)]
 async fn a_load_past_the_ttl_counts_stale_reads() {
-    let (db, token, batch) = (db(), token(), batch_denied());
+    let (db, token) = (db(), token());
     let cache = cache(
-        client(RuleMode::MatchAny, &[&db, &token, &batch]),
+        client(RuleMode::MatchAny, &[&db, &token]),
         RotationGuardrail::Off,
     );
     App::load(&cache).await.expect("cold load");
@@ -249,9 +240,9 @@ async fn a_warm_load_with_describe_denied_takes_the_warm_path() {
             .repeatedly()
             .build(),
     ] {
-        let (db, token, batch) = (db(), token(), batch_denied());
+        let (db, token) = (db(), token());
         let cache = cache(
-            client(RuleMode::MatchAny, &[&db, &token, &describe, &batch]),
+            client(RuleMode::MatchAny, &[&db, &token, &describe]),
             RotationGuardrail::Warn,
         );
         App::load(&cache).await.expect("cold load");

@@ -14,7 +14,7 @@ use asm_fleet::scenario::{Fleet, Scenario};
 
 const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|outage|agent|all
                          |headline|headline-agent]
-             [--pods N] [--secrets K<=10] [--settings default|recommended]
+             [--pods N] [--secrets K<=10] [--settings default|batching|recommended]
              [--quota current|shared] [--window SECONDS] [--hours H] [--per-node N]
              [--startup-jitter SECONDS] [--max-pods N] [--from N]
              [--seed S] [--check]

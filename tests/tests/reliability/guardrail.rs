@@ -24,6 +24,14 @@ struct Declared {
     password: SecretString,
 }
 
+/// The same secret with a rotation interval of its own, also at or below the TTL in force,
+/// and other than the one `DescribeSecret` reports.
+#[derive(AwsSecrets)]
+#[aws_secrets(name = "prod/db", rotation = "30h")]
+struct Rotating {
+    password: SecretString,
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_warn_finding_is_logged_once_per_ttl_not_at_every_load() {
     let (capture, _guard) = Capture::start();
@@ -70,6 +78,16 @@ async fn a_warn_finding_is_logged_once_per_ttl_not_at_every_load() {
         findings(),
         2,
         "one more for the declared TTL, the TTL now in force:\n{}",
+        capture.text()
+    );
+    for _ in 0..100 {
+        let rotating = Rotating::load(&cache).await.expect("Warn loads anyway");
+        assert_eq!(rotating.password.expose_secret(), "pw");
+    }
+    assert_eq!(
+        findings(),
+        3,
+        "one more for the declared interval, none again for the reported one:\n{}",
         capture.text()
     );
     assert_eq!(describe.num_calls(), 1, "the interval is asked once");
