@@ -23,6 +23,13 @@ fn fleet(pods: usize, profile: Profile) -> Fleet {
     }
 }
 
+/// A rolling deploy whose pods start over `seconds`.
+fn deploy_over(seconds: u64) -> Scenario {
+    Scenario::Deploy {
+        window: Duration::from_secs(seconds),
+    }
+}
+
 fn load(report: &Report, action: Action) -> asm_fleet::report::ActionLoad {
     *report
         .loads
@@ -38,9 +45,7 @@ fn assert_goals(report: &Report, ready_p99: Option<Duration>) {
 
 #[tokio::test(start_paused = true)]
 async fn a_rolling_deploy_meets_the_goals_with_one_call_per_secret() {
-    let deploy = Scenario::Deploy {
-        window: Duration::from_secs(60),
-    };
+    let deploy = deploy_over(60);
     let report = fleet(300, Profile::defaults()).run(deploy).await;
     assert_goals(&report, Some(Duration::from_secs(5)));
     assert_eq!(load(&report, Action::Get).calls, 3_000, "{report}");
@@ -59,9 +64,7 @@ async fn a_rolling_deploy_meets_the_goals_with_one_call_per_secret() {
 /// With `.batch(true)` (the former default) the same deploy makes one batch per pod.
 #[tokio::test(start_paused = true)]
 async fn with_batches_a_rolling_deploy_makes_one_batch_per_pod() {
-    let deploy = Scenario::Deploy {
-        window: Duration::from_secs(60),
-    };
+    let deploy = deploy_over(60);
     let report = fleet(300, Profile::batching()).run(deploy).await;
     assert_goals(&report, Some(Duration::from_secs(5)));
     assert_eq!(load(&report, Action::Batch).calls, 300, "{report}");
@@ -73,9 +76,7 @@ async fn with_batches_a_rolling_deploy_makes_one_batch_per_pod() {
 /// a throttled batch failed the load after the SDK's retries.)
 #[tokio::test(start_paused = true)]
 async fn a_burst_above_the_batch_quota_falls_back_and_every_pod_starts() {
-    let burst = Scenario::Deploy {
-        window: Duration::from_secs(1),
-    };
+    let burst = deploy_over(1);
     let report = fleet(300, Profile::batching()).run(burst).await;
     let batch = load(&report, Action::Batch);
     assert!(batch.throttled > 0 && batch.seconds_above > 0, "{report}");
@@ -96,9 +97,7 @@ async fn a_burst_above_the_batch_quota_falls_back_and_every_pod_starts() {
 
 #[tokio::test(start_paused = true)]
 async fn the_recommended_settings_keep_a_burst_under_every_quota() {
-    let burst = Scenario::Deploy {
-        window: Duration::from_secs(1),
-    };
+    let burst = deploy_over(1);
     let report = fleet(150, Profile::recommended()).run(burst).await;
     assert_goals(&report, None);
     assert!(report.over_quota(0).is_none(), "{report}");
@@ -167,11 +166,7 @@ async fn a_node_agent_makes_one_load_per_node() {
         per_node: Some(20),
         ..fleet(400, Profile::defaults())
     };
-    let report = agent
-        .run(Scenario::Deploy {
-            window: Duration::from_secs(60),
-        })
-        .await;
+    let report = agent.run(deploy_over(60)).await;
     assert_goals(&report, Some(Duration::from_secs(5)));
     // One cold load per node (20 nodes): ten `GetSecretValue` and ten `DescribeSecret` each.
     assert_eq!(load(&report, Action::Get).calls, 200, "{report}");

@@ -31,6 +31,18 @@ fn get_v1_then_v2() -> Rule {
     rotating(&login("v1"), &login("v2"))
 }
 
+/// `DescribeSecret` answers `v1` twice (the load's guardrail check and the first refresh),
+/// then `v2` for ever.
+fn describe_v1_twice_then_v2() -> Rule {
+    mock!(Client::describe_secret)
+        .sequence()
+        .output(|| described("v1", None))
+        .times(2)
+        .output(|| described("v2", None))
+        .repeatedly()
+        .build()
+}
+
 fn describe_always(current: &'static str) -> Rule {
     mock!(Client::describe_secret)
         .sequence()
@@ -63,14 +75,7 @@ fn version_of(db: &Db) -> String {
 #[tokio::test(start_paused = true)]
 async fn a_rotation_rebuilds_the_whole_struct_and_wakes_watchers() {
     let get = get_v1_then_v2();
-    // The load's guardrail check and the first refresh see v1; later checks see v2.
-    let describe = mock!(Client::describe_secret)
-        .sequence()
-        .output(|| described("v1", None))
-        .times(2)
-        .output(|| described("v2", None))
-        .repeatedly()
-        .build();
+    let describe = describe_v1_twice_then_v2();
     let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
     let mut live = Db::watch(&cache).await.expect("load");
     assert_eq!(version_of(&live.current()), "v1");
@@ -440,13 +445,7 @@ async fn a_read_borrows_the_snapshot_without_allocating() {
 #[tokio::test(start_paused = true)]
 async fn a_reader_reads_without_allocating_and_keeps_following_rotations_alone() {
     let get = get_v1_then_v2();
-    let describe = mock!(Client::describe_secret)
-        .sequence()
-        .output(|| described("v1", None))
-        .times(2)
-        .output(|| described("v2", None))
-        .repeatedly()
-        .build();
+    let describe = describe_v1_twice_then_v2();
     let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
     let live = Db::watch(&cache).await.expect("load");
     let mut reader = live.reader();
@@ -476,6 +475,29 @@ struct Other {
     token: SecretString,
 }
 
+/// `GetSecretValue` of `other` answers a new version at every fetch: every refresh of it is a
+/// rotation, which wakes every live task of its cache.
+fn other_rotating_at_every_fetch() -> Rule {
+    let versions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    mock!(Client::get_secret_value)
+        .match_requests(|r| r.secret_id() == Some("other"))
+        .then_compute_output(move |_| {
+            let n = versions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            output(&format!("o{n}"), r#"{"token":"t"}"#)
+        })
+}
+
+/// TTL 2 s (so `other` rotates every 2 s), backoff capped at 64 s, refreshes that fetch.
+fn every_two_seconds(rules: &[&Rule]) -> crate::SecretCacheBuilder {
+    SecretCache::builder(client(RuleMode::MatchAny, rules))
+        .ttl(Duration::from_secs(2))
+        .max_staleness(Duration::from_secs(3_600))
+        .max_backoff(Duration::from_secs(64))
+        .version_checks(false)
+        .rotation_guardrail(crate::RotationGuardrail::Off)
+        .jitter(false)
+}
+
 /// A live task backing off from a failed reload is woken by every rotation the cache adopts
 /// (here `other`'s, every 2 s): such a wake must not clear `last_error`. Both kinds of
 /// failure: a persistent one (remembered by the cache, so the entry is not due until the
@@ -494,24 +516,8 @@ async fn a_rotation_elsewhere_during_a_backoff_keeps_the_error_reported() {
             .http_status(status, Some(error_body(code)))
             .repeatedly()
             .build();
-        // A new version at every fetch: every refresh of `other` is a rotation.
-        let versions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let other = mock!(Client::get_secret_value)
-            .match_requests(|r| r.secret_id() == Some("other"))
-            .sequence()
-            .output(move || {
-                let n = versions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                output(&format!("o{n}"), r#"{"token":"t"}"#)
-            })
-            .repeatedly()
-            .build();
-        let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&db, &other]))
-            .ttl(Duration::from_secs(2))
-            .max_staleness(Duration::from_secs(3_600))
-            .max_backoff(Duration::from_secs(64))
-            .version_checks(false)
-            .rotation_guardrail(crate::RotationGuardrail::Off)
-            .jitter(false)
+        let other = other_rotating_at_every_fetch();
+        let cache = every_two_seconds(&[&db, &other])
             .build()
             .expect("valid settings");
         let live = Db::watch(&cache).await.expect("load");
@@ -526,7 +532,10 @@ async fn a_rotation_elsewhere_during_a_backoff_keeps_the_error_reported() {
                 "{code}: no failure reported at {second} s"
             );
         }
-        assert!(db.num_calls() > 3, "{code}: reloads go on while the error is reported");
+        assert!(
+            db.num_calls() > 3,
+            "{code}: reloads go on while the error is reported"
+        );
         assert_eq!(version_of(&live.current()), "v1", "the last snapshot stays");
         assert!(other.current().token.expose_secret() == "t");
     }
@@ -540,7 +549,7 @@ async fn a_recovery_seen_during_a_backoff_clears_the_error_at_once() {
     use aws_smithy_mocks::MockResponse;
     use aws_smithy_runtime_api::http::{Response, StatusCode};
     use aws_smithy_types::body::SdkBody;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
     let failing = Arc::new(AtomicBool::new(false));
     let switch = Arc::clone(&failing);
@@ -555,22 +564,10 @@ async fn a_recovery_seen_during_a_backoff_clears_the_error_at_once() {
                 MockResponse::Output(output("v1", &login("v1")))
             }
         });
-    let versions = Arc::new(AtomicUsize::new(0));
-    let other = mock!(Client::get_secret_value)
-        .match_requests(|r| r.secret_id() == Some("other"))
-        .then_compute_output(move |_| {
-            let n = versions.fetch_add(1, Relaxed);
-            output(&format!("o{n}"), r#"{"token":"t"}"#)
-        });
-    let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&db, &other]))
-        .ttl(Duration::from_secs(2))
-        .max_staleness(Duration::from_secs(3_600))
-        .max_backoff(Duration::from_secs(64))
+    let other = other_rotating_at_every_fetch();
+    let cache = every_two_seconds(&[&db, &other])
         .attempt_timeout(Duration::from_secs(1))
         .call_timeout(Duration::from_secs(1))
-        .version_checks(false)
-        .rotation_guardrail(crate::RotationGuardrail::Off)
-        .jitter(false)
         .build()
         .expect("valid settings");
     let live = Db::watch(&cache).await.expect("load");
