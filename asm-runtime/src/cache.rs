@@ -461,8 +461,9 @@ impl Shared {
     }
 
     /// The warm path of a struct's load: when every request is a fresh hit whose rotation
-    /// interval the guardrail already knows (or cannot learn: `DescribeSecret` denied), the values (each counted as a hit) after the
-    /// guardrail's check; `None` when any must go through the full read.
+    /// interval the guardrail already knows (or cannot learn: `DescribeSecret` denied), the
+    /// values (each counted as a hit) after the guardrail's check; `None` when any must go
+    /// through the full read.
     fn hits(&self, requests: &[Request], now: Instant) -> Option<Result<Vec<Arc<Secret>>, Error>> {
         let guardrail = self.settings.guardrail;
         let mut checked = Ok(());

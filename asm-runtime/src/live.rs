@@ -326,7 +326,7 @@ impl<T: AwsSecrets> Refresher<T> {
             };
             // Recovered meanwhile (a `refresh_now`, another reader's load): the backoff ends.
             let recovered = !attempted && entries.iter().all(|e| e.is_healthy());
-            if attempted || recovered {
+            if attempted {
                 let now = Instant::now();
                 if entries.iter().any(|e| e.due_at(now) <= now) {
                     stuck = stuck.saturating_add(1);
@@ -335,6 +335,9 @@ impl<T: AwsSecrets> Refresher<T> {
                     stuck = 0;
                     not_before = now;
                 }
+            } else if recovered {
+                stuck = 0;
+                not_before = Instant::now();
             }
             // A source with its own signal reads a round's secrets together (one generation of
             // a mounted directory): after a partial failure they may come from two, so the

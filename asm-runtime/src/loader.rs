@@ -39,8 +39,8 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
 
     /// Loads the struct once through `cache`, resolving `${VAR}` placeholders from the process
     /// environment. Each distinct (secret, version) is fetched once however many fields read it;
-    /// misses go out together (in one batch with `.batch(true)`). A field without a version reads the
-    /// cache's default version ([`SecretCacheBuilder::version`](crate::SecretCacheBuilder::version),
+    /// misses go out together (in one batch with `.batch(true)`). A field without a version
+    /// reads the cache's default version ([`SecretCacheBuilder::version`](crate::SecretCacheBuilder::version),
     /// `AWSCURRENT` unless set), as [`SecretCache::get`] and [`SecretCache::refresh_now`] do.
     ///
     /// A warm load reads memory only: the plan (which secrets, which keys) is computed once per

@@ -2,7 +2,7 @@
 //! `moto_server`, with a fresh token and a throw-away configuration file.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use crate::free_port;
@@ -42,7 +42,8 @@ impl Agent {
         )
         .unwrap_or_else(|e| panic!("agent config: {e}"));
         let binary = std::env::var("ASM_AGENT_BIN").unwrap_or_else(|_| AGENT_BINARY.to_owned());
-        let child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .arg("--config")
             .arg(&config)
             .env("AWS_ENDPOINT_URL", endpoint)
@@ -53,17 +54,12 @@ impl Agent {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("AWS_CONTAINER_AUTHORIZATION_TOKEN")
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start `{binary}` ({e}): install it with `cargo install --locked \
-                     aws_secretsmanager_agent --version 2.1.0` (`scripts/test.sh` does this)"
-                )
-            });
+            .current_dir(&dir);
+        let child = crate::spawn_quiet(
+            &mut command,
+            "`cargo install --locked aws_secretsmanager_agent --version 2.1.0` \
+             (`scripts/test.sh` does this)",
+        );
         let mut agent = Self {
             child,
             port,

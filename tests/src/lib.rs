@@ -217,17 +217,27 @@ impl Drop for Moto {
 }
 
 fn spawn(port: u16) -> Child {
-    Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    let mut command = Command::new("moto_server");
+    command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    spawn_quiet(
+        &mut command,
+        "`pip install 'moto[server]'` (`.ci/run` does this)",
+    )
+}
+
+/// Starts `command` with its standard streams closed.
+///
+/// # Panics
+/// When it cannot start, saying how to install it (`install`): a test never skips.
+pub(crate) fn spawn_quiet(command: &mut Command, install: &str) -> Child {
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| {
-            panic!(
-                "cannot start `moto_server` ({e}): install it with `pip install 'moto[server]'` \
-                 (`.ci/run` does this)"
-            )
+            let program = command.get_program().to_string_lossy();
+            panic!("cannot start `{program}` ({e}): install it with {install}")
         })
 }
 
@@ -264,6 +274,20 @@ pub(crate) fn wait_until_listening(child: &mut Child, what: &str, port: u16, lim
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A tokio listener on a free loopback port, and its address.
+///
+/// # Panics
+/// When loopback cannot be bound.
+pub(crate) async fn loopback_listener() -> (tokio::net::TcpListener, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap_or_else(|e| panic!("no loopback listener: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("no local address: {e}"));
+    (listener, addr)
 }
 
 pub(crate) fn free_port() -> u16 {

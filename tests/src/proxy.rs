@@ -2,11 +2,11 @@
 //! passing through it, by action (`X-Amz-Target`).
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 /// Requests seen, by action.
@@ -23,12 +23,7 @@ pub struct CountingProxy {
 impl CountingProxy {
     /// Proxies a free loopback port to `upstream` (`host:port`).
     pub async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .unwrap_or_else(|e| panic!("no loopback listener: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("no local address: {e}"));
+        let (listener, addr) = crate::loopback_listener().await;
         let counts = Counts::default();
         let seen = Arc::clone(&counts);
         let task = tokio::spawn(async move {

@@ -486,11 +486,18 @@ fn failing_batch(code: &str) -> Rule {
         .build()
 }
 
+/// A batching cache whose `BatchGetSecretValue` fails with `code` and whose `GetSecretValue`
+/// answers `v1`.
+fn batching_over_a_failing_batch(code: &str) -> SecretCache {
+    batching(client(
+        RuleMode::MatchAny,
+        &[&failing_batch(code), &always_v1()],
+    ))
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_denied_batch_falls_back_to_one_call_per_secret_until_retried() {
-    let batch = failing_batch("AccessDeniedException");
-    let single = always_v1();
-    let cache = batching(client(RuleMode::MatchAny, &[&batch, &single]));
+    let cache = batching_over_a_failing_batch("AccessDeniedException");
     cache
         .get_many(&requests(&["a", "b"]))
         .await
@@ -806,9 +813,7 @@ fn library_code_pins_its_behavior_version() {
 
 #[tokio::test(start_paused = true)]
 async fn a_persistent_batch_error_is_not_every_secrets_failure() {
-    let batch = failing_batch("InvalidParameterException");
-    let single = always_v1();
-    let cache = batching(client(RuleMode::MatchAny, &[&batch, &single]));
+    let cache = batching_over_a_failing_batch("InvalidParameterException");
     cache
         .get_many(&requests(&["a", "b"]))
         .await

@@ -31,24 +31,18 @@ fn get_v1_then_v2() -> Rule {
     rotating(&login("v1"), &login("v2"))
 }
 
-/// `DescribeSecret` answers `v1` twice (the load's guardrail check and the first refresh),
-/// then `v2` for ever.
-fn describe_v1_twice_then_v2() -> Rule {
-    mock!(Client::describe_secret)
-        .sequence()
-        .output(|| described("v1", None))
-        .times(2)
-        .output(|| described("v2", None))
-        .repeatedly()
-        .build()
+/// `DescribeSecret` reports each of `versions` current in turn, one call each, then the last
+/// for ever. A watched struct's load asks once (the guardrail), then each refresh once.
+fn describe_in_turn(versions: &[&'static str]) -> Rule {
+    let mut sequence = mock!(Client::describe_secret).sequence();
+    for &version in versions {
+        sequence = sequence.output(move || described(version, None));
+    }
+    sequence.repeatedly().build()
 }
 
 fn describe_always(current: &'static str) -> Rule {
-    mock!(Client::describe_secret)
-        .sequence()
-        .output(move || described(current, None))
-        .repeatedly()
-        .build()
+    describe_in_turn(&[current])
 }
 
 fn cache(client: Client, ttl: Duration, jitter: bool) -> SecretCache {
@@ -75,7 +69,7 @@ fn version_of(db: &Db) -> String {
 #[tokio::test(start_paused = true)]
 async fn a_rotation_rebuilds_the_whole_struct_and_wakes_watchers() {
     let get = get_v1_then_v2();
-    let describe = describe_v1_twice_then_v2();
+    let describe = describe_in_turn(&["v1", "v1", "v2"]);
     let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
     let mut live = Db::watch(&cache).await.expect("load");
     assert_eq!(version_of(&live.current()), "v1");
@@ -231,12 +225,7 @@ async fn a_rotated_secret_that_no_longer_fits_keeps_the_old_snapshot() {
         .output(|| output("v2", r#"{"user":"user-v2"}"#))
         .repeatedly()
         .build();
-    let describe = mock!(Client::describe_secret)
-        .sequence()
-        .output(|| described("v1", None))
-        .output(|| described("v2", None))
-        .repeatedly()
-        .build();
+    let describe = describe_in_turn(&["v1", "v2"]);
     let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
     let mut live = Db::watch(&cache).await.expect("load");
     let woken = timeout(Duration::from_secs(300), live.changed()).await;
@@ -352,13 +341,7 @@ async fn a_panic_in_field_code_is_reported_and_the_task_keeps_serving() {
         .output(|| output("v3", &login("v3")))
         .repeatedly()
         .build();
-    let describe = mock!(Client::describe_secret)
-        .sequence()
-        .output(|| described("v1", None))
-        .output(|| described("v2", None))
-        .output(|| described("v3", None))
-        .repeatedly()
-        .build();
+    let describe = describe_in_turn(&["v1", "v2", "v3"]);
     let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
     let mut live = FragileDb::watch(&cache).await.expect("load");
     // v2 makes the field's code panic: the old snapshot stays, the error says why.
@@ -445,7 +428,7 @@ async fn a_read_borrows_the_snapshot_without_allocating() {
 #[tokio::test(start_paused = true)]
 async fn a_reader_reads_without_allocating_and_keeps_following_rotations_alone() {
     let get = get_v1_then_v2();
-    let describe = describe_v1_twice_then_v2();
+    let describe = describe_in_turn(&["v1", "v1", "v2"]);
     let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
     let live = Db::watch(&cache).await.expect("load");
     let mut reader = live.reader();
