@@ -8,6 +8,7 @@ mod entry;
 mod fetch;
 mod guardrail;
 mod map;
+mod pace;
 mod stats;
 
 use std::fmt;
@@ -72,6 +73,8 @@ pub(crate) struct Shared {
     counters: Counters,
     /// Until when batches go one by one after `BatchGetSecretValue` was denied.
     batch_denied_until: Mutex<Option<Instant>>,
+    /// Per action: how calls are paced while the service throttles them.
+    pacers: pace::Pacers,
     /// Bumped when a rotation is adopted or an entry invalidated; live handles wait on it.
     changes: watch::Sender<u64>,
     /// Derived structs' load plans, built once per type and placeholder values.

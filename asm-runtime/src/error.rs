@@ -6,7 +6,7 @@ use std::time::Duration;
 
 mod sdk;
 
-pub(crate) use sdk::{Operation, from_code, from_sdk};
+pub(crate) use sdk::{Operation, from_code, from_sdk, is_throttling};
 
 /// Everything that can go wrong reading a secret.
 ///

@@ -74,6 +74,8 @@ pub struct Profile {
     pub retry: RetryConfig,
     /// The application waits a uniform random delay up to this before its first load.
     pub startup_jitter: Duration,
+    /// The cache paces its calls when throttled (`throttle_pacing`, on by default).
+    pub pacing: bool,
 }
 
 impl Profile {
@@ -88,6 +90,17 @@ impl Profile {
             guardrail: RotationGuardrail::default(),
             retry: RetryConfig::standard(),
             startup_jitter: Duration::ZERO,
+            pacing: true,
+        }
+    }
+
+    /// The defaults with `.throttle_pacing(false)`: the library before throttled calls were
+    /// paced (every call at once, the SDK retrying throttling).
+    pub fn unpaced() -> Self {
+        Self {
+            name: "unpaced",
+            pacing: false,
+            ..Self::defaults()
         }
     }
 
@@ -118,6 +131,7 @@ impl Profile {
             "default" => Some(Self::defaults()),
             "batching" => Some(Self::batching()),
             "recommended" => Some(Self::recommended()),
+            "unpaced" => Some(Self::unpaced()),
             _ => None,
         }
     }
@@ -151,6 +165,7 @@ impl Profile {
             .version_checks(self.version_checks)
             .batch(self.batch)
             .rotation_guardrail(self.guardrail)
+            .throttle_pacing(self.pacing)
             .build()
     }
 }

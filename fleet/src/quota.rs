@@ -55,12 +55,16 @@ pub enum QuotaModel {
     Current,
     /// Older pages: `GetSecretValue` and `DescribeSecret` share 10,000/s; the batch 100/s.
     SharedGetDescribe,
+    /// The current quotas divided by this (at least 1 request/s each): a fleet this many times
+    /// smaller meets the same contention, for the short forms in CI.
+    CurrentDividedBy(u32),
 }
 
 impl QuotaModel {
     /// Requests per second allowed for `action`.
     pub fn limit(self, action: Action) -> u32 {
         match (self, action) {
+            (Self::CurrentDividedBy(n), _) => (Self::Current.limit(action) / n.max(1)).max(1),
             (_, Action::Batch) => 100,
             (Self::Current, Action::Describe) => 40_000,
             _ => 10_000,
@@ -122,6 +126,8 @@ pub struct Quotas {
     buckets: Vec<Bucket>,
     start: Instant,
     seconds: [Vec<Second>; 3],
+    /// `GetSecretValue` requests of the account's other services, per second.
+    background: Vec<Second>,
     over_quota: bool,
 }
 
@@ -136,6 +142,7 @@ impl Quotas {
                 .collect(),
             start,
             seconds: Default::default(),
+            background: Vec::new(),
             over_quota: false,
         }
     }
@@ -162,6 +169,26 @@ impl Quotas {
     /// Whether any action has been throttled, or asked more than its quota in one second.
     pub fn ever_over_quota(&self) -> bool {
         self.over_quota
+    }
+
+    /// Offers `n` `GetSecretValue` requests of other services at `now` (they draw on the same
+    /// quota, and are metered apart from the fleet's); how many the quota admitted.
+    pub fn admit_background(&mut self, n: u32, now: Instant) -> u32 {
+        let bucket = self.model.bucket(Action::Get);
+        let admitted = (0..n).filter(|_| self.buckets[bucket].take(now)).count() as u32;
+        let at = usize::try_from(now.saturating_duration_since(self.start).as_secs())
+            .unwrap_or(usize::MAX);
+        if self.background.len() <= at {
+            self.background.resize(at + 1, Second::default());
+        }
+        self.background[at].offered += n;
+        self.background[at].throttled += n - admitted;
+        admitted
+    }
+
+    /// The per-second record of the other services' `GetSecretValue` requests.
+    pub fn background(&self) -> &[Second] {
+        &self.background
     }
 
     /// Records a request that a failing service refused (an outage): offered, not throttled.
@@ -209,6 +236,21 @@ mod tests {
         assert_eq!(admitted, 50, "refilled at 100/s");
         assert_eq!(quotas.seconds(Action::Batch)[0].offered, 250);
         assert_eq!(quotas.seconds(Action::Batch)[0].throttled, 100);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn background_requests_share_the_get_bucket_and_are_metered_apart() {
+        let start = Instant::now();
+        let mut quotas = Quotas::new(QuotaModel::CurrentDividedBy(100), start);
+        assert_eq!(quotas.model().limit(Action::Get), 100);
+        assert_eq!(quotas.model().limit(Action::Batch), 1);
+        assert_eq!(quotas.admit_background(80, start), 80);
+        let fleet = (0..50).filter(|_| quotas.admit(Action::Get, start)).count();
+        assert_eq!(fleet, 20, "what the background left");
+        assert_eq!(quotas.admit_background(10, start), 0);
+        assert_eq!(quotas.background()[0].offered, 90);
+        assert_eq!(quotas.background()[0].throttled, 10);
+        assert_eq!(quotas.seconds(Action::Get)[0].offered, 50);
     }
 
     #[tokio::test(start_paused = true)]

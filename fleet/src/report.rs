@@ -107,6 +107,19 @@ pub struct Report {
     /// After an outage: calls made during it, and the peak requests per second (all actions)
     /// in the first minute after it ended.
     pub outage: Option<OutageFigures>,
+    /// The account's other services' `GetSecretValue` load during a rollout, if any.
+    pub background: Option<BackgroundLoad>,
+}
+
+/// The account's other services during a rollout: what they asked, what was throttled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackgroundLoad {
+    /// Requests they sent.
+    pub offered: u64,
+    /// Of those, refused with `ThrottlingException`.
+    pub throttled: u64,
+    /// The largest share of one second's requests throttled.
+    pub worst_second: f64,
 }
 
 /// What an outage cost.
@@ -126,6 +139,45 @@ impl Report {
     /// The largest action throttled or above its quota for more than `grace` seconds.
     pub fn over_quota(&self, grace: u32) -> Option<&ActionLoad> {
         self.loads.iter().find(|l| l.seconds_above > grace)
+    }
+
+    /// The goals of a rollout past the quota (FLEET.md) this run missed, in words: every pod
+    /// started first time; `GetSecretValue` calls at most 1.2 times the `reads` needed; no
+    /// second above 1.25 times its quota; ready p99 at most 1.5 times `reads ÷ quota`.
+    pub fn missed_past_quota_goals(&self, reads: u64) -> Vec<String> {
+        let mut missed = Vec::new();
+        if self.failed_starts > 0 || self.never_ready > 0 {
+            missed.push(format!(
+                "{} failed starts, {} pods never ready",
+                self.failed_starts, self.never_ready
+            ));
+        }
+        let Some(get) = self.loads.iter().find(|l| l.action == Action::Get) else {
+            return missed;
+        };
+        if get.calls as f64 > 1.2 * reads as f64 {
+            missed.push(format!(
+                "{} GetSecretValue calls for {reads} reads (above 1.2x)",
+                get.calls
+            ));
+        }
+        if f64::from(get.peak) > 1.25 * f64::from(get.quota) {
+            missed.push(format!(
+                "GetSecretValue peak {}/s above 1.25x its quota",
+                get.peak
+            ));
+        }
+        let limit = Duration::from_secs_f64(1.5 * reads as f64 / f64::from(get.quota.max(1)));
+        if let Some(ready) = self.ready
+            && ready.p99 > limit
+        {
+            missed.push(format!(
+                "p99 time to ready {} above {}",
+                secs(ready.p99),
+                secs(limit)
+            ));
+        }
+        missed
     }
 
     /// The goals this run missed, in words (empty: all met).
@@ -218,6 +270,16 @@ impl fmt::Display for Report {
                 f,
                 "- outage: {} calls during it; first minute after: peak {}/s (GetSecretValue {}/s); pods stale at its end {}",
                 o.calls_during, o.peak_after, o.peak_get_after, o.stale_pods
+            )?;
+        }
+        if let Some(b) = self.background {
+            writeln!(
+                f,
+                "- other services: {} GetSecretValue sent, {} throttled ({:.1} %; worst second {:.1} %)",
+                b.offered,
+                b.throttled,
+                100.0 * b.throttled as f64 / b.offered.max(1) as f64,
+                100.0 * b.worst_second
             )?;
         }
         writeln!(

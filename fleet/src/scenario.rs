@@ -11,7 +11,7 @@ use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
 use crate::pod::{FleetSecrets, MAX_SECRETS, Profile, vars};
 use crate::quota::{Action, QuotaModel};
-use crate::report::{ActionLoad, OutageFigures, Report, Spread};
+use crate::report::{ActionLoad, BackgroundLoad, OutageFigures, Report, Spread};
 use crate::rng::Rng;
 use crate::service::{Latency, Service};
 
@@ -52,6 +52,9 @@ pub struct Fleet {
     pub per_node: Option<usize>,
     /// Seed of every random draw the simulator makes (latency, start-up jitter).
     pub seed: u64,
+    /// `GetSecretValue` requests a second from the account's other services, offered for as
+    /// long as a rollout lasts (0: none).
+    pub background: u32,
     /// Stop starting pods once the run cannot be clean (a failed start, an action above its
     /// quota): the headline's bisection needs only the verdict of a failing probe.
     pub stop_when_unclean: bool,
@@ -218,6 +221,7 @@ impl Run {
             adoption: None,
             not_adopted: 0,
             outage: None,
+            background: None,
         }
     }
 }
@@ -246,8 +250,12 @@ impl Fleet {
         let title = run.title(scenario);
         match scenario {
             Scenario::Deploy { window } => {
+                let others = run.background_load();
                 let starts = run.start_fleet(window, false).await;
-                run.report(title, &starts, run.start, Instant::now())
+                others.store(false, Relaxed);
+                let mut report = run.report(title, &starts, run.start, Instant::now());
+                report.background = run.background_figures();
+                report
             }
             Scenario::Steady { hours } => {
                 let starts = run.start_fleet(LIVE_START_WINDOW, true).await;
@@ -266,7 +274,45 @@ impl Fleet {
     }
 }
 
+/// How often the background load is offered: its requests of each tick arrive together.
+const BACKGROUND_TICK: Duration = Duration::from_millis(10);
+
 impl Run {
+    /// Starts offering the fleet's background load, until the flag returned is cleared.
+    fn background_load(self: &Arc<Self>) -> Arc<AtomicBool> {
+        let on = Arc::new(AtomicBool::new(self.fleet.background > 0));
+        let rate = u64::from(self.fleet.background);
+        let (run, running) = (Arc::clone(self), Arc::clone(&on));
+        tokio::spawn(async move {
+            let (mut ticks, mut sent) = (0u64, 0u64);
+            while running.load(Relaxed) {
+                ticks += 1;
+                // Requests due by the end of this tick: `rate` a second, whatever the tick.
+                let due = rate * ticks * BACKGROUND_TICK.as_millis() as u64 / 1_000;
+                run.service
+                    .offer_background(u32::try_from(due - sent).unwrap_or(u32::MAX));
+                sent = due;
+                sleep(BACKGROUND_TICK).await;
+            }
+        });
+        on
+    }
+
+    /// What the background load offered and how much of it was throttled.
+    fn background_figures(&self) -> Option<BackgroundLoad> {
+        (self.fleet.background > 0).then(|| {
+            self.service.with_quotas(|q| BackgroundLoad {
+                offered: q.background().iter().map(|s| u64::from(s.offered)).sum(),
+                throttled: q.background().iter().map(|s| u64::from(s.throttled)).sum(),
+                worst_second: q
+                    .background()
+                    .iter()
+                    .map(|s| f64::from(s.throttled) / f64::from(s.offered.max(1)))
+                    .fold(0.0, f64::max),
+            })
+        })
+    }
+
     fn title(&self, scenario: Scenario) -> String {
         let f = &self.fleet;
         let what = match scenario {
@@ -289,6 +335,15 @@ impl Run {
         let quotas = match f.model {
             QuotaModel::Current => "current quotas",
             QuotaModel::SharedGetDescribe => "older shared 10,000/s quota",
+            QuotaModel::CurrentDividedBy(_) => "current quotas divided by",
+        };
+        let quotas = match f.model {
+            QuotaModel::CurrentDividedBy(n) => format!("{quotas} {n}"),
+            _ => quotas.to_owned(),
+        };
+        let background = match f.background {
+            0 => String::new(),
+            n => format!(", {n} GetSecretValue/s from other services"),
         };
         let jitter = f.profile.startup_jitter;
         let jitter = if jitter.is_zero() {
@@ -297,7 +352,7 @@ impl Run {
             format!(" + start-up jitter {} s", jitter.as_secs())
         };
         format!(
-            "{what}: {} pods x {} secrets, {} settings{jitter}{via}, {quotas}",
+            "{what}: {} pods x {} secrets, {} settings{jitter}{via}, {quotas}{background}",
             f.pods, f.secrets, f.profile.name
         )
     }

@@ -108,6 +108,12 @@ impl Service {
         self.state().outage = on;
     }
 
+    /// Offers `n` `GetSecretValue` requests of the account's other services now.
+    pub fn offer_background(&self, n: u32) -> u32 {
+        let now = Instant::now();
+        self.state().quotas.admit_background(n, now)
+    }
+
     /// Reads the per-second meter.
     pub fn with_quotas<R>(&self, f: impl FnOnce(&Quotas) -> R) -> R {
         f(&self.state().quotas)

@@ -7,7 +7,7 @@ use std::time::Duration;
 pub(crate) const BACKOFF_BASE: Duration = Duration::from_secs(1);
 
 /// A uniformly random fraction in `[0, 1)`.
-fn unit_random() -> f64 {
+pub(crate) fn unit_random() -> f64 {
     // RandomState is seeded per instance from OS randomness: enough for jitter.
     let bits = RandomState::new().hash_one(0u8) >> 11;
     bits as f64 / (1u64 << 53) as f64

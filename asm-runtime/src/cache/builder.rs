@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
+use super::pace::Pacers;
 use super::stats::Counters;
 use super::{SecretCache, Shared};
 use crate::source::sealed::Built;
@@ -30,6 +31,8 @@ pub(crate) struct Settings {
     pub(crate) call_timeout: Duration,
     pub(crate) max_failure_memory: Duration,
     pub(crate) denial_retry: Duration,
+    pub(crate) throttle_pacing: bool,
+    pub(crate) startup_patience: Duration,
 }
 
 impl Default for Settings {
@@ -49,6 +52,8 @@ impl Default for Settings {
             call_timeout: SecretCacheBuilder::DEFAULT_CALL_TIMEOUT,
             max_failure_memory: SecretCacheBuilder::DEFAULT_MAX_FAILURE_MEMORY,
             denial_retry: SecretCacheBuilder::DEFAULT_DENIAL_RETRY,
+            throttle_pacing: true,
+            startup_patience: SecretCacheBuilder::DEFAULT_STARTUP_PATIENCE,
         }
     }
 }
@@ -110,6 +115,11 @@ impl SecretCacheBuilder {
     /// How long a feature denied for a secret (`DescribeSecret` version checks) or for the
     /// cache (`BatchGetSecretValue`) stays off before it is tried again.
     pub const DEFAULT_DENIAL_RETRY: Duration = Duration::from_secs(3600);
+    /// How long a throttled first load waits its turn: 5 minutes, room for 3,000,000 reads
+    /// of a 10,000/s quota (a fleet of 300,000 pods reading ten secrets each).
+    pub const DEFAULT_STARTUP_PATIENCE: Duration = Duration::from_secs(300);
+    /// The longest `startup_patience` may be: one hour.
+    pub const MAX_STARTUP_PATIENCE: Duration = Duration::from_secs(3600);
     /// The longest any duration setting may be: 10 years.
     pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
 
@@ -242,11 +252,36 @@ impl SecretCacheBuilder {
         self
     }
 
+    /// Pace calls when the service throttles them (on by default). Each action starts slowly
+    /// (one call in flight, then one more per answer, open after eight), and after a
+    /// `ThrottlingException` goes one call at a time with jittered gaps that double from 2 s
+    /// (up to 12 s) while answers are throttled and shrink while they are not; the SDK does not
+    /// retry a throttled call (the cache does, in its turn). A fleet past the account's quota
+    /// then converges on it instead of multiplying its calls, and other services of the
+    /// account keep their share (FLEET.md). Off: every call goes out at once and the SDK
+    /// retries throttling as the client is configured.
+    pub fn throttle_pacing(mut self, on: bool) -> Self {
+        self.settings.throttle_pacing = on;
+        self
+    }
+
+    /// How long a first load whose calls are throttled waits its turn before it fails with
+    /// [`Error::Throttled`] (default 5 min, at most 1 h; zero: fail at the first throttling
+    /// answer). Separate from [`call_timeout`](Self::call_timeout), which still bounds each
+    /// attempt: a fleet starting past the quota needs `reads ÷ quota` seconds in all (120 s for
+    /// 120,000 pods of ten secrets against 10,000 calls/s), and its pods should wait that out
+    /// rather than fail and restart into the same queue. Only with
+    /// [`throttle_pacing`](Self::throttle_pacing).
+    pub fn startup_patience(mut self, patience: Duration) -> Self {
+        self.settings.startup_patience = patience;
+        self
+    }
+
     /// Checks the settings and builds the cache.
     ///
     /// # Errors
-    /// [`Error::Config`] for a zero TTL or capacity, a `max_staleness` below the TTL, or a
-    /// duration over [`MAX_DURATION`](Self::MAX_DURATION).
+    /// [`Error::Config`] for a zero TTL or capacity, a `max_staleness` below the TTL, a
+    /// `startup_patience` over an hour, or a duration over [`MAX_DURATION`](Self::MAX_DURATION).
     pub fn build(self) -> Result<SecretCache, Error> {
         let s = &self.settings;
         let invalid = |message: &str| {
@@ -269,6 +304,9 @@ impl SecretCacheBuilder {
                 "{name} must be at most 10 years (deadlines are instants, and `Duration::MAX` \
                  would overflow them)"
             ));
+        }
+        if s.startup_patience > Self::MAX_STARTUP_PATIENCE {
+            return invalid("startup_patience must be at most one hour");
         }
         if s.max_staleness < s.ttl {
             return invalid("max_staleness must be at least the ttl");
@@ -298,6 +336,7 @@ impl SecretCacheBuilder {
             shared: Arc::new(Shared {
                 source: (self.source.0)(&self.settings),
                 entries: EntryMap::new(self.settings.capacity),
+                pacers: Pacers::new(self.settings.throttle_pacing),
                 settings: self.settings,
                 counters: Counters::default(),
                 batch_denied_until: Mutex::new(None),

@@ -5,27 +5,82 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use tokio::time::Instant;
+
 use super::Shared;
+use super::pace::Turn;
 use crate::error::Operation;
 use crate::source::Description;
 use crate::{Error, TransportKind};
 
+/// How long a throttled call may wait its turn and go out again: a first load has the cache's
+/// `startup_patience`; a refresh has none (it serves the value in hand and backs off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Patience {
+    /// Answer the first throttling error.
+    None,
+    /// Wait for turns until the `startup_patience` from the first attempt has passed.
+    FirstLoad,
+}
+
 impl Shared {
-    /// Counts and runs one call of `op` about `secret_id`; past the call deadline it is
-    /// abandoned (its connection dropped) and reported as a transient timeout.
+    /// Counts and runs one call of `op` about `secret_id`, in its turn (see `pace`); past the
+    /// call deadline it is abandoned (its connection dropped) and reported as a transient
+    /// timeout. A throttled first load goes out again in its next turn while its patience
+    /// lasts.
     ///
-    /// The deadline wraps the whole call, so it holds for any source and any client.
-    pub(crate) async fn call<T>(
+    /// The deadline wraps each attempt of the whole call, so it holds for any source and any
+    /// client.
+    pub(crate) async fn call<T, F>(
         &self,
         op: Operation,
         secret_id: &str,
-        send: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
-        self.counters.call(op);
+        patience: Patience,
+        mut send: impl FnMut() -> F,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        let pacer = self.pacers.of(op);
         let deadline = self.settings.call_timeout;
-        tokio::time::timeout(deadline, send)
-            .await
-            .unwrap_or_else(|_| Err(deadline_passed(secret_id, op, deadline)))
+        // A first load goes out again, in its turns, until its patience is spent. Any call
+        // waits at least half a call deadline for a turn (its round has room for that); past
+        // it, the call is not sent and is answered as throttled (a refresh backs off).
+        let now = Instant::now();
+        let retry_until = match patience {
+            Patience::FirstLoad => now + self.settings.startup_patience,
+            Patience::None => now,
+        };
+        let give_up = retry_until.max(now + deadline / 2);
+        loop {
+            let turn = match pacer {
+                Some(pacer) => match tokio::time::timeout_at(give_up, pacer.turn()).await {
+                    Ok(turn) => turn,
+                    Err(_) => return Err(not_sent(secret_id, op)),
+                },
+                None => Turn::unheld(None),
+            };
+            self.counters.call(op);
+            let result = tokio::time::timeout(deadline, send())
+                .await
+                .unwrap_or_else(|_| Err(deadline_passed(secret_id, op, deadline)));
+            let throttled = matches!(result, Err(Error::Throttled { .. }));
+            turn.finish(throttled);
+            let wait_more = throttled && pacer.is_some_and(|pacer| pacer.next_turn() < retry_until);
+            if !wait_more {
+                return result;
+            }
+        }
+    }
+}
+
+/// The error of a call not sent because its action is paced and its turn would come too late:
+/// the service throttled the calls before it.
+fn not_sent(secret_id: &str, op: Operation) -> Error {
+    Error::Throttled {
+        secret_id: secret_id.to_owned(),
+        action: op.iam_action(),
     }
 }
 
@@ -48,8 +103,36 @@ pub(crate) fn deadline_passed(secret_id: &str, op: Operation, deadline: Duration
 impl Shared {
     /// Asks the source which versions `id` has, under the call deadline; `None` when the
     /// source cannot tell.
-    pub(crate) async fn describe(&self, id: &str) -> Option<Result<Description, Error>> {
-        let asked = self.source.describe(id)?;
-        Some(self.call(Operation::DescribeSecret, id, asked).await)
+    pub(crate) async fn describe(
+        &self,
+        id: &str,
+        patience: Patience,
+    ) -> Option<Result<Description, Error>> {
+        let asked = resend(self.source.describe(id)?, || self.source.describe(id), id);
+        Some(
+            self.call(Operation::DescribeSecret, id, patience, asked)
+                .await,
+        )
+    }
+}
+
+/// The sends of a call the source can be asked for again: `first`, then `again()` for each
+/// further attempt (a throttled first load waiting its turn).
+pub(crate) fn resend<'a, T: 'a>(
+    first: BoxFuture<'a, Result<T, Error>>,
+    mut again: impl FnMut() -> Option<BoxFuture<'a, Result<T, Error>>>,
+    secret_id: &'a str,
+) -> impl FnMut() -> BoxFuture<'a, Result<T, Error>> {
+    let mut first = Some(first);
+    move || match first.take().or_else(&mut again) {
+        Some(asked) => asked,
+        // A source answers the same way each time; this one stopped offering the call.
+        None => Box::pin(async move {
+            Err(Error::Transport {
+                secret_id: secret_id.to_owned(),
+                kind: TransportKind::Other,
+                detail: Some("the source no longer offers this call".into()),
+            })
+        }),
     }
 }

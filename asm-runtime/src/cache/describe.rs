@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use tokio::time::Instant;
 
+use super::call::Patience;
 use super::fetch::{Job, Round};
 use super::guardrail::Interval;
 use super::{Entry, Shared};
@@ -21,7 +22,7 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Roun
         .into_iter()
         .partition(|job| job.entry.state.load().is_some() && job.entry.describe_allowed(now));
     let checked = join_all(held.into_iter().map(|job| async {
-        let described = shared.describe(&job.entry.id).await;
+        let described = shared.describe(&job.entry.id, Patience::None).await;
         (job, described)
     }))
     .await;

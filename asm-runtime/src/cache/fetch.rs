@@ -8,6 +8,7 @@ use futures_util::future::join_all;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::call::{Patience, resend};
 use super::describe::check_versions;
 use super::entry::Entry;
 use super::{Shared, backoff};
@@ -107,6 +108,10 @@ pub(crate) async fn run(shared: Arc<Shared>, mut jobs: Vec<Job>) {
     let started = Instant::now();
     let deadline = started + shared.settings.call_timeout;
     let mut limit = shared.settings.call_timeout * ROUND_CALLS;
+    if jobs.iter().any(|job| job.entry.state.load().is_none()) {
+        // A throttled first load waits its turn for up to `startup_patience`.
+        limit += shared.settings.startup_patience;
+    }
     for attempt in 1.. {
         let round = Round {
             fraction,
@@ -175,9 +180,14 @@ fn into_chunks(mut jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
 
 async fn get_one(shared: &Shared, entry: &Entry) -> Result<Secret, Error> {
     let forced = entry.take_forced();
-    let asked = shared.source.get(&entry.id, &entry.version, forced);
+    let patience = if entry.state.load().is_none() {
+        Patience::FirstLoad
+    } else {
+        Patience::None
+    };
+    let asked = || shared.source.get(&entry.id, &entry.version, forced);
     shared
-        .call(Operation::GetSecretValue, &entry.id, asked)
+        .call(Operation::GetSecretValue, &entry.id, patience, asked)
         .await
         .map_err(|err| err.for_version(&entry.version))
 }
@@ -189,8 +199,14 @@ async fn batch(shared: &Arc<Shared>, jobs: Vec<Job>, round: &Round) -> Vec<Job> 
     let Some(asked) = shared.source.get_batch(&ids) else {
         return jobs;
     };
+    let asked = resend(asked, || shared.source.get_batch(&ids), "(batch)");
     let answers = match shared
-        .call(Operation::BatchGetSecretValue, "(batch)", asked)
+        .call(
+            Operation::BatchGetSecretValue,
+            "(batch)",
+            Patience::None,
+            asked,
+        )
         .await
     {
         Ok(answers) => answers,

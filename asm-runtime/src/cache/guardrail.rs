@@ -167,7 +167,7 @@ impl Shared {
                 if let Some(err) = entry.guard_failure.active(Instant::now()) {
                     return Err((err, false));
                 }
-                let err = match self.describe(&entry.id).await {
+                let err = match self.describe(&entry.id, super::call::Patience::None).await {
                     // A source without `DescribeSecret` has no rotation rules to check.
                     None => return Ok(None),
                     Some(Ok(description)) => return Ok(description.rotation),

@@ -33,6 +33,14 @@ impl Operation {
     }
 }
 
+/// Whether a service error code says the request was throttled.
+pub(crate) fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" | "Throttling"
+    )
+}
+
 /// Maps a service error code (from a response or a batch `Errors[]` entry).
 pub(crate) fn from_code(code: &str, secret_id: &str, op: Operation) -> Error {
     let secret_id = secret_id.to_owned();
@@ -42,10 +50,7 @@ pub(crate) fn from_code(code: &str, secret_id: &str, op: Operation) -> Error {
             action: op.iam_action(),
         },
         "ResourceNotFoundException" => Error::NotFound { secret_id },
-        "ThrottlingException"
-        | "TooManyRequestsException"
-        | "RequestLimitExceeded"
-        | "Throttling" => Error::Throttled {
+        code if is_throttling(code) => Error::Throttled {
             secret_id,
             action: op.iam_action(),
         },

@@ -2,19 +2,27 @@
 //! `BatchGetSecretValue` and `DescribeSecret`, each with the cache's timeouts set on the call
 //! whatever the client's own configuration.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Builder as ConfigBuilder;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueError;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use aws_sdk_secretsmanager::types::RotationRulesType;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use super::{BatchResult, Description, Parts, SecretSource, Source, answers, sealed};
-use crate::error::{Operation, from_code, from_sdk};
+use crate::error::{Operation, from_code, from_sdk, is_throttling};
 use crate::{Error, Secret, Version};
 
 /// The SDK client, and the timeouts every call overrides its configuration with.
@@ -22,6 +30,8 @@ use crate::{Error, Secret, Version};
 struct Sdk {
     client: Client,
     timeouts: TimeoutConfig,
+    /// The cache paces throttled calls itself: the SDK must not retry them.
+    cache_paces: bool,
 }
 
 impl SecretSource for Client {}
@@ -34,6 +44,7 @@ impl sealed::Sealed for Client {
                 .operation_attempt_timeout(settings.attempt_timeout)
                 .operation_timeout(settings.call_timeout)
                 .build(),
+            cache_paces: settings.throttle_pacing,
         }))
     }
 }
@@ -41,8 +52,13 @@ impl sealed::Sealed for Client {
 impl Sdk {
     /// The per-call override of the client's timeouts: each attempt and the whole operation
     /// are bounded, even on a client built without any timeout.
-    fn call_config(&self) -> ConfigBuilder {
-        ConfigBuilder::default().timeout_config(self.timeouts.clone())
+    fn call_config<E: ThrottleCode>(&self) -> ConfigBuilder {
+        let config = ConfigBuilder::default().timeout_config(self.timeouts.clone());
+        if self.cache_paces {
+            config.retry_classifier(NoThrottleRetries::<E>::default())
+        } else {
+            config
+        }
     }
 
     async fn get(&self, id: &str, version: &Version) -> Result<Secret, Error> {
@@ -53,7 +69,7 @@ impl Sdk {
         };
         let out = request
             .customize()
-            .config_override(self.call_config())
+            .config_override(self.call_config::<GetSecretValueError>())
             .send()
             .await
             .map_err(|e| from_sdk(&e, id, Operation::GetSecretValue))?;
@@ -83,7 +99,10 @@ impl Sdk {
                 // One attempt: a throttled or failing batch falls back to one call per secret
                 // (retried as the client is configured) instead of retrying against its
                 // 100 calls/s quota.
-                .config_override(self.call_config().retry_config(RetryConfig::disabled()))
+                .config_override(
+                    self.call_config::<BatchGetSecretValueError>()
+                        .retry_config(RetryConfig::disabled()),
+                )
                 .send()
                 .await
                 .map_err(|e| from_sdk(&e, "(batch)", Operation::BatchGetSecretValue))?;
@@ -128,7 +147,7 @@ impl Sdk {
             .describe_secret()
             .secret_id(id)
             .customize()
-            .config_override(self.call_config())
+            .config_override(self.call_config::<DescribeSecretError>())
             .send()
             .await
             .map_err(|e| from_sdk(&e, id, Operation::DescribeSecret))?;
@@ -164,6 +183,47 @@ impl Source for Sdk {
 
     fn client(&self) -> Option<&Client> {
         Some(&self.client)
+    }
+}
+
+/// An operation's error type, whose service code tells throttling apart.
+trait ThrottleCode: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static {}
+impl<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static> ThrottleCode for E {}
+
+/// Forbids the SDK's retry of a throttled call of the operation whose error type is `E`: the
+/// cache paces it (`cache/pace.rs`). Every other failure is retried as the client is set.
+struct NoThrottleRetries<E>(PhantomData<fn() -> E>);
+
+impl<E> Default for NoThrottleRetries<E> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<E> fmt::Debug for NoThrottleRetries<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NoThrottleRetries")
+    }
+}
+
+impl<E: ThrottleCode> ClassifyRetry for NoThrottleRetries<E> {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let code = match ctx.output_or_error() {
+            Some(Err(err)) => err
+                .as_operation_error()
+                .and_then(|e| e.downcast_ref::<E>())
+                .and_then(ProvideErrorMetadata::code),
+            _ => None,
+        };
+        if code.is_some_and(is_throttling) {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "asm: the cache paces throttled calls"
     }
 }
 

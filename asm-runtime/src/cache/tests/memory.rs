@@ -12,6 +12,15 @@ fn failing(code: &str) -> Rule {
         .build()
 }
 
+/// The cache of these tests with throttle pacing off: a throttled first load is then retried
+/// like any transient failure, within the call deadline.
+fn unpaced(client: Client) -> SecretCache {
+    minute(client)
+        .throttle_pacing(false)
+        .build()
+        .expect("valid settings")
+}
+
 fn not_found(err: Result<Arc<Secret>, Error>) {
     assert!(matches!(err, Err(Error::NotFound { .. })), "{err:?}");
 }
@@ -79,7 +88,7 @@ async fn a_transient_first_load_failure_is_retried_within_the_call_deadline() {
         .output(|| output("v1", "value"))
         .repeatedly()
         .build();
-    let cache = cache(client(RuleMode::Sequential, &[&rule]));
+    let cache = unpaced(client(RuleMode::Sequential, &[&rule]));
     let started = Instant::now();
     let secret = cache.get("prod/db").await.expect("retried until it worked");
     assert_eq!(secret.version_id(), "v1");
@@ -96,7 +105,7 @@ async fn a_transient_first_load_failure_is_retried_within_the_call_deadline() {
 #[tokio::test(start_paused = true)]
 async fn a_first_load_that_keeps_failing_transiently_gives_up_at_the_call_deadline() {
     let rule = failing("ThrottlingException");
-    let cache = cache(client(RuleMode::MatchAny, &[&rule]));
+    let cache = unpaced(client(RuleMode::MatchAny, &[&rule]));
     let started = Instant::now();
     let err = cache.get("prod/db").await.expect_err("still throttled");
     assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
@@ -111,4 +120,71 @@ async fn a_first_load_that_keeps_failing_transiently_gives_up_at_the_call_deadli
     // A transient failure is not remembered: the next read asks again.
     let _ = cache.get("prod/db").await;
     assert!(rule.num_calls() > calls);
+}
+
+/// With pacing (the default) a throttled first load waits its turn past the call deadline: gaps
+/// of about 2, 4, 8, 12 and 12 s, one call at a time.
+#[tokio::test(start_paused = true)]
+async fn a_throttled_first_load_waits_its_turn_past_the_call_deadline() {
+    let rule = mock!(Client::get_secret_value)
+        .sequence()
+        .http_status(400, Some(error_body("ThrottlingException")))
+        .times(5)
+        .output(|| output("v1", "value"))
+        .repeatedly()
+        .build();
+    let cache = cache(client(RuleMode::Sequential, &[&rule]));
+    let started = Instant::now();
+    let secret = cache.get("prod/db").await.expect("waited its turn");
+    assert_eq!(secret.version_id(), "v1");
+    assert_eq!(rule.num_calls(), 6);
+    let took = started.elapsed();
+    assert!(
+        took > SecretCacheBuilder::DEFAULT_CALL_TIMEOUT && took < Duration::from_secs(60),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_first_load_gives_up_when_its_patience_runs_out() {
+    let rule = failing("ThrottlingException");
+    let patience = Duration::from_secs(60);
+    let cache = minute(client(RuleMode::MatchAny, &[&rule]))
+        .startup_patience(patience)
+        .build()
+        .expect("valid settings");
+    let started = Instant::now();
+    let err = cache
+        .get("prod/db")
+        .await
+        .expect_err("throttled throughout");
+    assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
+    let took = started.elapsed();
+    assert!(took >= patience / 4 && took <= patience, "{took:?}");
+    // Gaps doubling from about 2 s to 12 s: a handful of calls, not one per 200 ms.
+    let calls = rule.num_calls();
+    assert!((4..=14).contains(&calls), "{calls} calls");
+}
+
+/// The SDK's own retries stay on for other failures, but never for throttling: the cache
+/// paces a throttled call, so each attempt the service sees is one the cache counted.
+#[tokio::test(start_paused = true)]
+async fn the_sdk_does_not_retry_a_throttled_call_the_cache_paces() {
+    let rule = mock!(Client::get_secret_value)
+        .sequence()
+        .http_status(400, Some(error_body("ThrottlingException")))
+        .times(2)
+        .output(|| output("v1", "value"))
+        .repeatedly()
+        .build();
+    let client = aws_smithy_mocks::mock_client!(
+        aws_sdk_secretsmanager,
+        RuleMode::Sequential,
+        &[&rule],
+        |c| c.retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::standard())
+    );
+    let cache = cache(client);
+    cache.get("prod/db").await.expect("waited its turn");
+    assert_eq!(rule.num_calls(), 3);
+    assert_eq!(cache.stats().get_secret_value_calls, 3, "no SDK retry");
 }
