@@ -85,9 +85,10 @@ async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
             // Confirmed at t = 0; the outage starts at 60 s: served until 300 s.
             0..300 => *seen == Seen::Value("v1".into()),
             // Past max_staleness while every refresh fails.
-            300..600 => *seen == Seen::Stale,
-            // Back: within one backoff (≤ 8 s) plus one read interval, fresh values.
-            600..615 => *seen == Seen::Stale || *seen == Seen::Value("v2".into()),
+            300..590 => *seen == Seen::Stale,
+            // Back: within one backoff (≤ 8 s) plus one read interval, fresh values; a read
+            // just before the end may wait for its paced turn (≤ 5 s) into the recovery.
+            590..615 => *seen == Seen::Stale || *seen == Seen::Value("v2".into()),
             _ => *seen == Seen::Value("v2".into()),
         };
         assert!(ok, "{name}: at {secs}s saw {seen:?}");
@@ -98,9 +99,10 @@ async fn outage(name: &str, during: Step, last_failure: fn(&Error) -> bool) {
         stats.get_secret_value_calls, calls,
         "{name}: every request counted once"
     );
-    assert_eq!(
-        stats.failures,
-        faults.load(Ordering::SeqCst) as u64,
+    // Every failed request is a failure; so is a paced refresh whose turn came too late (not
+    // sent, answered as throttled).
+    assert!(
+        stats.failures >= faults.load(Ordering::SeqCst) as u64,
         "{name}: every failed request counted as a failure"
     );
     assert_eq!(stats.rotations, 1, "{name}: v1 -> v2 adopted once");
@@ -247,7 +249,9 @@ async fn mocked_bursts_never_reach_readers() {
     }
     assert_eq!(last, "v2", "recovered after the bursts");
     let stats = cache.stats();
-    assert_eq!(stats.failures, 12, "6 throttles + 4 500s + 2 503s");
+    // 6 throttles + 4 500s + 2 503s, and any refresh not sent because its paced turn came
+    // too late (answered as throttled without a request).
+    assert!(stats.failures >= 12, "{} failures", stats.failures);
     assert_eq!(stats.get_secret_value_calls, rule.num_calls() as u64);
     assert_eq!(stats.rotations, 1);
     assert_eq!(

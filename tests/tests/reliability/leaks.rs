@@ -401,6 +401,14 @@ async fn service_error_path(path: &str, status: u16, code: &str, shape: fn(&Erro
         assert_eq!(cache.stats().failures_remembered, 1, "{path}");
     }
     capture.assert_ours_clean(path);
+    if code == "ThrottlingException" {
+        // The line saying the cache now paces its calls is among those checked.
+        assert!(
+            capture.ours().contains("pacing this action's calls"),
+            "{path}: {}",
+            capture.ours()
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -12,6 +12,7 @@
 //!   remembered.
 //! - `guardrail`: the rotation guardrail's `Warn` finding logged once, not at every load.
 //! - `mapping`: property tests of JSON-to-field mapping on arbitrary documents.
+//! - `pacing`: 50 caches against a stand-in that throttles beyond 20 requests a second.
 //!
 //! One binary for all of it: every test binary links the AWS SDK.
 
@@ -25,4 +26,5 @@ mod faults;
 mod guardrail;
 mod leaks;
 mod mapping;
+mod pacing;
 mod support;
