@@ -12,6 +12,17 @@ fn failing(code: &str) -> Rule {
         .build()
 }
 
+/// `GetSecretValue` is throttled `times` times, then answers `v1`.
+fn throttled_then_v1(times: usize) -> Rule {
+    mock!(Client::get_secret_value)
+        .sequence()
+        .http_status(400, Some(error_body("ThrottlingException")))
+        .times(times)
+        .output(|| output("v1", "value"))
+        .repeatedly()
+        .build()
+}
+
 /// The cache of these tests with throttle pacing off: a throttled first load is then retried
 /// like any transient failure, within the call deadline.
 fn unpaced(client: Client) -> SecretCache {
@@ -81,13 +92,7 @@ async fn remembered_failures_are_capped() {
 
 #[tokio::test(start_paused = true)]
 async fn a_transient_first_load_failure_is_retried_within_the_call_deadline() {
-    let rule = mock!(Client::get_secret_value)
-        .sequence()
-        .http_status(400, Some(error_body("ThrottlingException")))
-        .times(2)
-        .output(|| output("v1", "value"))
-        .repeatedly()
-        .build();
+    let rule = throttled_then_v1(2);
     let cache = unpaced(client(RuleMode::Sequential, &[&rule]));
     let started = Instant::now();
     let secret = cache.get("prod/db").await.expect("retried until it worked");
@@ -126,13 +131,7 @@ async fn a_first_load_that_keeps_failing_transiently_gives_up_at_the_call_deadli
 /// of about 2, 4, 8, 12 and 12 s, one call at a time.
 #[tokio::test(start_paused = true)]
 async fn a_throttled_first_load_waits_its_turn_past_the_call_deadline() {
-    let rule = mock!(Client::get_secret_value)
-        .sequence()
-        .http_status(400, Some(error_body("ThrottlingException")))
-        .times(5)
-        .output(|| output("v1", "value"))
-        .repeatedly()
-        .build();
+    let rule = throttled_then_v1(5);
     let cache = cache(client(RuleMode::Sequential, &[&rule]));
     let started = Instant::now();
     let secret = cache.get("prod/db").await.expect("waited its turn");
@@ -170,13 +169,7 @@ async fn a_throttled_first_load_gives_up_when_its_patience_runs_out() {
 /// paces a throttled call, so each attempt the service sees is one the cache counted.
 #[tokio::test(start_paused = true)]
 async fn the_sdk_does_not_retry_a_throttled_call_the_cache_paces() {
-    let rule = mock!(Client::get_secret_value)
-        .sequence()
-        .http_status(400, Some(error_body("ThrottlingException")))
-        .times(2)
-        .output(|| output("v1", "value"))
-        .repeatedly()
-        .build();
+    let rule = throttled_then_v1(2);
     let client = aws_smithy_mocks::mock_client!(
         aws_sdk_secretsmanager,
         RuleMode::Sequential,
