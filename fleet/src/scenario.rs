@@ -274,8 +274,9 @@ impl Fleet {
     }
 }
 
-/// How often the background load is offered: its requests of each tick arrive together.
-const BACKGROUND_TICK: Duration = Duration::from_millis(10);
+/// How often the background load is offered: its requests of each tick arrive together (a
+/// millisecond: near enough to a steady stream that it competes with the fleet call for call).
+const BACKGROUND_TICK: Duration = Duration::from_millis(1);
 
 impl Run {
     /// Starts offering the fleet's background load, until the flag returned is cleared.
