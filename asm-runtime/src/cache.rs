@@ -35,7 +35,7 @@ use fetch::{Job, Round};
 use map::EntryMap;
 use stats::Counters;
 
-use crate::loader::{Plan, Plans};
+use crate::loader::{Plan, PlanDefaults, Plans};
 use crate::source::{SecretSource, Source};
 use crate::{AwsSecrets, Error, Secret, Vars, Version};
 
@@ -116,41 +116,51 @@ impl SecretCache {
             .unwrap_or_else(|_| unreachable!("the default settings are valid"))
     }
 
-    /// A cache over a client from the default AWS configuration chain: environment, shared
-    /// profile (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
-    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another endpoint,
-    /// such as a local Secrets Manager. The configuration is loaded with the pinned
-    /// [`behavior_version`](Self::behavior_version).
+    /// A cache with the default settings over the source the environment chooses: see
+    /// [`builder_from_env`](Self::builder_from_env), of which this is the shorthand.
     ///
     /// # Errors
-    /// [`Error::Config`] when no region is configured.
-    ///
-    /// Its client has connect and read timeouts (3 s each), besides the per-attempt and per-call
-    /// deadlines the cache applies to every call on any client.
-    ///
-    /// With `ASM_SECRETS_AGENT` set (`1`, or the agent's `http://HOST:PORT`), the cache reads
-    /// through the Secrets Manager Agent or Lambda extension instead: see
-    /// [`AgentSource`](crate::AgentSource). With the feature `files`, `ASM_SECRETS_DIR`
-    /// (`FileSource::ENV_DIR`) set to a directory selects a `FileSource` over it (secrets
-    /// mounted on Kubernetes); no AWS configuration is read then. The directory wins over the
-    /// agent when both are set.
+    /// As [`builder_from_env`](Self::builder_from_env).
     pub async fn from_env() -> Result<Self, Error> {
-        #[cfg(feature = "files")]
-        if let Some(dir) = std::env::var_os(crate::FileSource::ENV_DIR).filter(|d| !d.is_empty()) {
-            return Ok(Self::new(crate::FileSource::new(dir)));
-        }
-        if let Some(agent) = crate::AgentSource::from_env()? {
-            return Ok(Self::new(agent));
-        }
-        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
-            .connect_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
-            .read_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
-            .build();
-        let config = aws_config::defaults(Self::behavior_version())
-            .timeout_config(timeouts)
-            .load()
-            .await;
-        Self::from_conf(&config)
+        Self::builder_from_env().await?.build()
+    }
+
+    /// A builder over the source the environment chooses, with the default settings, to change
+    /// some of them before [`build`](SecretCacheBuilder::build):
+    ///
+    /// - with the feature `files`, `ASM_SECRETS_DIR` (`FileSource::ENV_DIR`) set to a
+    ///   directory: a `FileSource` over it (secrets mounted on Kubernetes); no AWS
+    ///   configuration is read then;
+    /// - else with `ASM_SECRETS_AGENT` set (`1`, or the agent's `http://HOST:PORT` on
+    ///   loopback): the Secrets Manager Agent or Lambda extension, see
+    ///   [`AgentSource`](crate::AgentSource);
+    /// - else a client from the default AWS configuration chain: environment, shared profile
+    ///   (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
+    ///   `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another
+    ///   endpoint, such as a local Secrets Manager. The configuration is loaded with the pinned
+    ///   [`behavior_version`](Self::behavior_version), and the client has connect and read
+    ///   timeouts (3 s each), besides the per-attempt and per-call deadlines the cache applies
+    ///   to every call on any client.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f() -> Result<(), asm_runtime::Error> {
+    /// use std::time::Duration;
+    /// use asm_runtime::{RotationGuardrail, SecretCache};
+    /// let cache = SecretCache::builder_from_env()
+    ///     .await?
+    ///     .ttl(Duration::from_secs(300))
+    ///     .rotation_guardrail(RotationGuardrail::Strict)
+    ///     .build()?;
+    /// # let _ = cache;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] when no region is configured, or for an `ASM_SECRETS_AGENT` value
+    /// that is not an agent's address on loopback.
+    pub async fn builder_from_env() -> Result<SecretCacheBuilder, Error> {
+        SecretCacheBuilder::from_env().await
     }
 
     /// A cache with the default settings over a client built from `config`: the one
@@ -171,12 +181,7 @@ impl SecretCache {
     /// # Errors
     /// [`Error::Config`] when `config` has no region.
     pub fn from_conf(config: &aws_config::SdkConfig) -> Result<Self, Error> {
-        if config.region().is_none() {
-            return Err(Error::Config {
-                message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
-            });
-        }
-        Ok(Self::new(Client::new(config)))
+        SecretCacheBuilder::client(config).map(Self::new)
     }
 
     /// The SDK behavior version [`from_env`](Self::from_env) loads its configuration with:
@@ -185,6 +190,11 @@ impl SecretCache {
     /// SDK upgrade does not change this library's behaviour silently; a new release of this
     /// library moves it on purpose. Pass it to `aws_config::load_defaults` to build an
     /// `SdkConfig` that behaves like `from_env`'s.
+    ///
+    /// SDK releases deprecate each behavior version when they add the next one; the pin is
+    /// deliberate, so that deprecation is silenced here and nowhere else (a build against a
+    /// newer SDK prints no warning for it).
+    #[allow(deprecated)]
     pub fn behavior_version() -> aws_config::BehaviorVersion {
         aws_config::BehaviorVersion::v2026_01_12()
     }
@@ -260,7 +270,7 @@ impl SecretCache {
     /// a version read the cache's default version.
     pub(crate) fn plan<T: AwsSecrets>(&self, vars: &Vars) -> Result<Arc<Plan>, Error> {
         let shared = &self.shared;
-        shared.plans.of::<T>(vars, &shared.settings.version)
+        shared.plans.of::<T>(vars, shared.plan_defaults())
     }
 
     /// Calls `f` with `T`'s load plan under `vars`, borrowed where it is kept (no reference
@@ -271,7 +281,7 @@ impl SecretCache {
         f: impl FnOnce(&Plan) -> R,
     ) -> Result<R, Error> {
         let shared = &self.shared;
-        shared.plans.with::<T, R>(vars, &shared.settings.version, f)
+        shared.plans.with::<T, R>(vars, shared.plan_defaults(), f)
     }
 
     /// [`get_many`](Self::get_many)'s warm path, without a future: every request's value when
@@ -445,6 +455,14 @@ impl Future for Read<'_> {
 }
 
 impl Shared {
+    /// What the plans of derived structs take from the settings.
+    fn plan_defaults(&self) -> PlanDefaults<'_> {
+        PlanDefaults {
+            version: &self.settings.version,
+            max_ttl: self.settings.max_staleness,
+        }
+    }
+
     /// A fresh value of (`id`, `version`), counted as a hit: no lock, no allocation.
     #[inline]
     fn hit(&self, id: &str, version: &Version, now: Instant) -> Option<Arc<Secret>> {
@@ -624,8 +642,8 @@ impl Shared {
             Ok(secret) => {
                 self.adopt(entry, previous.is_some(), rotated, secret);
                 entry.failure.forget();
-                // A declared TTL may exceed `max_staleness`: the value is refreshed before it
-                // would turn stale, never after.
+                // A declared TTL is at most `max_staleness` (plans refuse others); `min` keeps
+                // that true of any entry.
                 let ttl = entry.ttl().min(self.settings.max_staleness);
                 let soft_ttl = backoff::soft_ttl(ttl, round.fraction, previous.is_none());
                 Loaded::new(

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_sdk_secretsmanager::Client;
+
 use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::stats::Counters;
@@ -53,7 +55,9 @@ impl Default for Settings {
     }
 }
 
-/// Builds a [`SecretCache`] over a source: an SDK client, an agent, or memory.
+/// Builds a [`SecretCache`] over a source: an SDK client, the Secrets Manager Agent, mounted
+/// files (`FileSource`, feature `files`) or memory (`MemorySource`, feature `testing`); or over
+/// the source the environment chooses, with [`SecretCache::builder_from_env`].
 ///
 /// # Examples
 /// ```no_run
@@ -120,6 +124,37 @@ impl SecretCacheBuilder {
             })),
             settings: Settings::default(),
         }
+    }
+
+    /// The source the environment chooses; see
+    /// [`SecretCache::builder_from_env`](crate::SecretCache::builder_from_env).
+    pub(crate) async fn from_env() -> Result<Self, Error> {
+        #[cfg(feature = "files")]
+        if let Some(dir) = std::env::var_os(crate::FileSource::ENV_DIR).filter(|d| !d.is_empty()) {
+            return Ok(Self::new(crate::FileSource::new(dir)));
+        }
+        if let Some(agent) = crate::AgentSource::from_env()? {
+            return Ok(Self::new(agent));
+        }
+        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+            .connect_timeout(Self::DEFAULT_ATTEMPT_TIMEOUT)
+            .read_timeout(Self::DEFAULT_ATTEMPT_TIMEOUT)
+            .build();
+        let config = aws_config::defaults(SecretCache::behavior_version())
+            .timeout_config(timeouts)
+            .load()
+            .await;
+        Self::client(&config).map(Self::new)
+    }
+
+    /// A Secrets Manager client over `config`, which must name a region.
+    pub(crate) fn client(config: &aws_config::SdkConfig) -> Result<Client, Error> {
+        if config.region().is_none() {
+            return Err(Error::Config {
+                message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
+            });
+        }
+        Ok(Client::new(config))
     }
 
     /// Soft TTL: after it (jittered into `[ttl/2, ttl]`), the value is refreshed in the
@@ -271,7 +306,11 @@ impl SecretCacheBuilder {
             ));
         }
         if s.max_staleness < s.ttl {
-            return invalid("max_staleness must be at least the ttl");
+            return Err(Error::ttl_above_max_staleness(
+                "the cache's ttl",
+                s.ttl,
+                s.max_staleness,
+            ));
         }
         let must_be_positive = [
             "ttl",

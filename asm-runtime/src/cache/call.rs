@@ -3,12 +3,11 @@
 //! silent connection is dropped and the retry goes out on a fresh one).
 
 use std::future::Future;
-use std::time::Duration;
 
 use super::Shared;
 use crate::error::Operation;
 use crate::source::Description;
-use crate::{Error, TransportKind};
+use crate::Error;
 
 impl Shared {
     /// Counts and runs one call of `op` about `secret_id`; past the call deadline it is
@@ -25,23 +24,7 @@ impl Shared {
         let deadline = self.settings.call_timeout;
         tokio::time::timeout(deadline, send)
             .await
-            .unwrap_or_else(|_| Err(deadline_passed(secret_id, op, deadline)))
-    }
-}
-
-/// The error of a call that did not answer within `deadline`.
-pub(crate) fn deadline_passed(secret_id: &str, op: Operation, deadline: Duration) -> Error {
-    Error::Transport {
-        secret_id: secret_id.to_owned(),
-        kind: TransportKind::Timeout,
-        detail: Some(
-            format!(
-                "no answer to {} within the cache's call_timeout ({}ms)",
-                op.name(),
-                deadline.as_millis()
-            )
-            .into(),
-        ),
+            .unwrap_or_else(|_| Err(Error::timed_out(secret_id)))
     }
 }
 

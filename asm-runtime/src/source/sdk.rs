@@ -14,7 +14,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use super::{BatchResult, Description, Parts, SecretSource, Source, answers, sealed};
-use crate::error::{Operation, from_code, from_sdk};
+use crate::error::{Operation, from_code, from_sdk, value_missing};
 use crate::{Error, Secret, Version};
 
 /// The SDK client, and the timeouts every call overrides its configuration with.
@@ -56,7 +56,14 @@ impl Sdk {
             .config_override(self.call_config())
             .send()
             .await
-            .map_err(|e| from_sdk(&e, id, Operation::GetSecretValue))?;
+            .map_err(|e| {
+                let err = from_sdk(&e, id, Operation::GetSecretValue);
+                if value_missing(&e) {
+                    err.version_missing(version)
+                } else {
+                    err
+                }
+            })?;
         Parts {
             arn: out.arn,
             name: out.name,

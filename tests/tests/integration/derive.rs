@@ -245,3 +245,36 @@ async fn a_missing_version_is_named_as_the_version() {
     );
     assert!(!message.contains("canary"), "{message}");
 }
+
+/// One rule for every TTL in force, with the values in its error: the cache's `ttl` above
+/// `max_staleness` fails `build`, and a field's declared `ttl` above it fails the load (it was
+/// clamped silently before), in the same words.
+#[tokio::test]
+async fn a_ttl_above_max_staleness_is_one_error_with_its_values() {
+    use asm_runtime::MemorySource;
+
+    #[derive(AwsSecrets)]
+    struct Long {
+        #[aws_secrets(name = "prod/db", ttl = "2d")]
+        password: SecretString,
+    }
+    let secrets = MemorySource::new();
+    secrets.text("prod/db", "pw");
+    let two_days = std::time::Duration::from_secs(2 * 86_400);
+    let built = SecretCache::builder(secrets.clone()).ttl(two_days).build();
+    let Err(Error::Config { message: cache_ttl }) = built else {
+        panic!("a cache ttl above max_staleness builds");
+    };
+    let loaded = Long::load(&SecretCache::new(secrets)).await.map(drop);
+    let Err(Error::Config { message: field_ttl }) = loaded else {
+        panic!("a field ttl above max_staleness loads: {loaded:?}");
+    };
+    for message in [&cache_ttl, &field_ttl] {
+        assert!(
+            message.contains("(172800 s) is above max_staleness (3600 s)"),
+            "{message}"
+        );
+    }
+    assert!(field_ttl.contains("`password`") && field_ttl.contains("prod/db"), "{field_ttl}");
+    println!("{cache_ttl}\n{field_ttl}");
+}

@@ -17,6 +17,16 @@ struct Db {
     password: SecretString,
 }
 
+/// The one wording of a read that got no answer in time, whichever deadline passed first.
+fn timed_out(secret_id: &str) -> String {
+    Error::Transport {
+        secret_id: secret_id.to_owned(),
+        kind: TransportKind::Timeout,
+        detail: None,
+    }
+    .to_string()
+}
+
 fn is_timeout(err: &Error) -> bool {
     matches!(
         err,
@@ -49,6 +59,7 @@ async fn a_silent_endpoint_times_out_at_the_call_deadline() {
         let took = started.elapsed();
         let err = result.expect_err(what);
         assert!(is_timeout(&err), "{what}: {err:?}");
+        assert_eq!(err.to_string(), timed_out("prod/db"), "{what}: one cause, one wording");
         assert!(err.is_transient(), "{what}");
         // By the call deadline: the SDK's three 3 s attempts, or the deadline itself, whichever
         // ends first (the guardrail's DescribeSecret runs beside the load, not after it).
@@ -106,8 +117,69 @@ async fn from_env_child() {
     let err = cache.get("prod/db").await.expect_err("silent endpoint");
     let took = started.elapsed();
     assert!(is_timeout(&err), "{err:?}");
+    assert_eq!(err.to_string(), timed_out("prod/db"), "the builder's wording");
     assert!(took <= Duration::from_secs(11), "answered after {took:?}");
     println!("from_env get: Transport/Timeout after {took:?} (simulated)");
+}
+
+/// Runs this test binary's ignored test `name` alone, in a child process with `env` (and no
+/// AWS variable of the parent's), and asserts it passed.
+async fn run_child(name: &str, env: &[(&str, &str)]) {
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut command = tokio::process::Command::new(exe);
+    command.args(["--exact", name, "--ignored", "--nocapture"]);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("ASM_")) {
+        command.env_remove(key);
+    }
+    let output = command.envs(env.iter().copied()).output().await.expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{stdout}");
+}
+
+/// A newcomer's first run without credentials: `from_env()` with no provider of the default
+/// chain configured fails the first read at once with `Error::Credentials`, which names the
+/// providers tried, instead of a network error after the retries of a transient failure.
+#[tokio::test]
+async fn no_credentials_is_said_at_once_and_named() {
+    let silent = Endpoint::silent().await;
+    run_child(
+        "deadlines::no_credentials_child",
+        &[
+            ("AWS_ENDPOINT_URL", &silent.url()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(silent.requests(), 0, "nothing is sent without credentials");
+}
+
+#[tokio::test(start_paused = true)]
+#[ignore = "a child process of `no_credentials_is_said_at_once_and_named`, which sets its \
+            environment"]
+async fn no_credentials_child() {
+    let cache = SecretCache::from_env().await.expect("AWS_REGION is set");
+    let started = Instant::now();
+    let err = cache.get("prod/db").await.expect_err("no credentials");
+    let took = started.elapsed();
+    assert!(matches!(err, Error::Credentials { .. }), "{err:?}");
+    assert!(!err.is_transient(), "no provider is configured: {err}");
+    assert!(took < Duration::from_secs(1), "answered after {took:?}");
+    let shown = err.to_string();
+    for tried in ["Environment", "Profile", "WebIdentityToken", "EcsContainer", "Ec2InstanceMetadata"] {
+        assert!(shown.contains(tried), "names the provider {tried}: {shown}");
+    }
+    let again = cache.get("prod/db").await.expect_err("remembered");
+    assert!(matches!(again, Error::Credentials { .. }), "{again:?}");
+    assert_eq!(cache.stats().get_secret_value_calls, 1, "the second read is remembered");
+    println!("no credentials, after {took:?} (simulated): {shown}");
 }
 
 /// A keep-alive endpoint whose connections stop answering 2 s after they open (new ones are
@@ -238,4 +310,59 @@ async fn a_missing_secret_read_200_times_makes_a_handful_of_calls() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `builder_from_env()` keeps what `from_env()` chooses (here the endpoint of
+/// `AWS_ENDPOINT_URL`, and the client's 3 s connect and read timeouts) and takes settings on
+/// top: the child's TTL of 1 s is the one in force.
+#[tokio::test]
+async fn builder_from_env_keeps_the_environments_source_and_takes_settings() {
+    let moto = Moto::start();
+    moto.create("prod/db", r#"{"password":"pw"}"#).await;
+    run_child(
+        "deadlines::builder_from_env_child",
+        &[
+            ("AWS_ENDPOINT_URL", &moto.endpoint()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "a child process of `builder_from_env_keeps_the_environments_source_and_takes_settings`"]
+async fn builder_from_env_child() {
+    let cache = SecretCache::builder_from_env()
+        .await
+        .expect("AWS_REGION is set")
+        .ttl(Duration::from_secs(1))
+        .jitter(false)
+        .version_checks(false)
+        .build()
+        .expect("settings");
+    let timeouts = cache
+        .client()
+        .expect("the API source")
+        .config()
+        .timeout_config()
+        .cloned()
+        .expect("timeouts");
+    assert_eq!(timeouts.read_timeout(), Some(Duration::from_secs(3)));
+    assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(3)));
+    cache.get("prod/db").await.expect("from moto");
+    cache.get("prod/db").await.expect("a hit");
+    assert_eq!(cache.stats().get_secret_value_calls, 1);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    cache.get("prod/db").await.expect("served while refreshing");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        cache.stats().get_secret_value_calls,
+        2,
+        "refreshed after the builder's TTL"
+    );
 }
