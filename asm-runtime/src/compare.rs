@@ -47,7 +47,13 @@ mod tests {
         let key = SecretString::from("sk_live_4f9c");
         assert!(key.secret_eq("sk_live_4f9c"));
         assert!(key.secret_eq(b"sk_live_4f9c"));
-        for other in ["sk_live_4f9d", "sk_live_4f9", "sk_live_4f9cc", "", "Sk_live_4f9c"] {
+        for other in [
+            "sk_live_4f9d",
+            "sk_live_4f9",
+            "sk_live_4f9cc",
+            "",
+            "Sk_live_4f9c",
+        ] {
             assert!(!key.secret_eq(other), "{other}");
         }
         let binary = SecretSlice::from(vec![0_u8, 1, 2]);

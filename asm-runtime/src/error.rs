@@ -439,9 +439,7 @@ impl fmt::Display for Error {
                 f.write_str("; check network access to the Secrets Manager endpoint (VPC endpoint, proxy, `AWS_ENDPOINT_URL`)")
             }
             Self::Credentials {
-                secret_id,
-                detail,
-                ..
+                secret_id, detail, ..
             } => {
                 write!(f, "no AWS credentials to read `{secret_id}`")?;
                 if let Some(detail) = detail {

@@ -64,8 +64,3 @@ pub use aws_sdk_secretsmanager;
 /// follows.
 #[cfg(feature = "derive")]
 pub use asm_derive::AwsSecrets;
-
-/// The project README's examples, compiled as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

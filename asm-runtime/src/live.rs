@@ -99,7 +99,12 @@ impl Freshness {
     /// [`Error::Stale`] for the oldest secret, with that secret's own last failure.
     fn stale(&self, now: Instant) -> Error {
         let secret_id = self.oldest.id.to_string();
-        let own = self.oldest.state.load().as_ref().and_then(|l| l.last_error.clone());
+        let own = self
+            .oldest
+            .state
+            .load()
+            .as_ref()
+            .and_then(|l| l.last_error.clone());
         let last_failure = own.unwrap_or_else(|| Error::Transport {
             secret_id: secret_id.clone(),
             kind: TransportKind::Other,

@@ -225,7 +225,10 @@ impl Plan {
     /// cache's `max_staleness` (the rule `SecretCacheBuilder::build` applies to the cache's).
     pub fn secret(&mut self, secret: &SecretRef) -> Result<(), Error> {
         if let Some(ttl) = secret.ttl.filter(|ttl| *ttl > self.max_ttl) {
-            let whose = format!("the ttl of field `{}` (secret `{}`)", secret.field, secret.id);
+            let whose = format!(
+                "the ttl of field `{}` (secret `{}`)",
+                secret.field, secret.id
+            );
             return Err(Error::ttl_above_max_staleness(&whose, ttl, self.max_ttl));
         }
         let id = self.resolve(secret)?;

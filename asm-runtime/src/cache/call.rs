@@ -5,9 +5,9 @@
 use std::future::Future;
 
 use super::Shared;
+use crate::Error;
 use crate::error::Operation;
 use crate::source::Description;
-use crate::Error;
 
 impl Shared {
     /// Counts and runs one call of `op` about `secret_id`; past the call deadline it is

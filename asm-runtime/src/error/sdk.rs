@@ -120,10 +120,7 @@ where
 
 /// [`Error::Credentials`], when a failure's cause is the credentials provider (the SDK reports
 /// it as a failure to dispatch: nothing was sent).
-fn credentials_error(
-    err: &(dyn std::error::Error + 'static),
-    secret_id: &str,
-) -> Option<Error> {
+fn credentials_error(err: &(dyn std::error::Error + 'static), secret_id: &str) -> Option<Error> {
     let mut cause = Some(err);
     let credentials = loop {
         let current = cause?;

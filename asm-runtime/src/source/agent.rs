@@ -482,7 +482,12 @@ mod tests {
             (403, format!("Bad Token {CANARY}")),
         ] {
             let status = StatusCode::from_u16(status).expect("status");
-            clean(&agent_error("db", &Version::current(), status, body.as_bytes()));
+            clean(&agent_error(
+                "db",
+                &Version::current(),
+                status,
+                body.as_bytes(),
+            ));
         }
         for body in [
             format!("{{not json {CANARY}"),
@@ -555,7 +560,11 @@ mod tests {
             let source = AgentSource::new().remote_endpoint(remote).expect(remote);
             assert!(format!("{source:?}").contains(remote), "{source:?}");
         }
-        assert!(AgentSource::new().remote_endpoint("https://agent:2773").is_err());
+        assert!(
+            AgentSource::new()
+                .remote_endpoint("https://agent:2773")
+                .is_err()
+        );
     }
 
     #[test]

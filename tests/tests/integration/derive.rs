@@ -275,6 +275,9 @@ async fn a_ttl_above_max_staleness_is_one_error_with_its_values() {
             "{message}"
         );
     }
-    assert!(field_ttl.contains("`password`") && field_ttl.contains("prod/db"), "{field_ttl}");
+    assert!(
+        field_ttl.contains("`password`") && field_ttl.contains("prod/db"),
+        "{field_ttl}"
+    );
     println!("{cache_ttl}\n{field_ttl}");
 }

@@ -59,7 +59,11 @@ async fn a_silent_endpoint_times_out_at_the_call_deadline() {
         let took = started.elapsed();
         let err = result.expect_err(what);
         assert!(is_timeout(&err), "{what}: {err:?}");
-        assert_eq!(err.to_string(), timed_out("prod/db"), "{what}: one cause, one wording");
+        assert_eq!(
+            err.to_string(),
+            timed_out("prod/db"),
+            "{what}: one cause, one wording"
+        );
         assert!(err.is_transient(), "{what}");
         // By the call deadline: the SDK's three 3 s attempts, or the deadline itself, whichever
         // ends first (the guardrail's DescribeSecret runs beside the load, not after it).
@@ -117,7 +121,11 @@ async fn from_env_child() {
     let err = cache.get("prod/db").await.expect_err("silent endpoint");
     let took = started.elapsed();
     assert!(is_timeout(&err), "{err:?}");
-    assert_eq!(err.to_string(), timed_out("prod/db"), "the builder's wording");
+    assert_eq!(
+        err.to_string(),
+        timed_out("prod/db"),
+        "the builder's wording"
+    );
     assert!(took <= Duration::from_secs(11), "answered after {took:?}");
     println!("from_env get: Transport/Timeout after {took:?} (simulated)");
 }
@@ -128,10 +136,15 @@ async fn run_child(name: &str, env: &[(&str, &str)]) {
     let exe = std::env::current_exe().expect("the test binary");
     let mut command = tokio::process::Command::new(exe);
     command.args(["--exact", name, "--ignored", "--nocapture"]);
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("ASM_")) {
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("ASM_"))
+    {
         command.env_remove(key);
     }
-    let output = command.envs(env.iter().copied()).output().await.expect("the child runs");
+    let output = command
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("the child runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("1 passed"),
@@ -173,12 +186,22 @@ async fn no_credentials_child() {
     assert!(!err.is_transient(), "no provider is configured: {err}");
     assert!(took < Duration::from_secs(1), "answered after {took:?}");
     let shown = err.to_string();
-    for tried in ["Environment", "Profile", "WebIdentityToken", "EcsContainer", "Ec2InstanceMetadata"] {
+    for tried in [
+        "Environment",
+        "Profile",
+        "WebIdentityToken",
+        "EcsContainer",
+        "Ec2InstanceMetadata",
+    ] {
         assert!(shown.contains(tried), "names the provider {tried}: {shown}");
     }
     let again = cache.get("prod/db").await.expect_err("remembered");
     assert!(matches!(again, Error::Credentials { .. }), "{again:?}");
-    assert_eq!(cache.stats().get_secret_value_calls, 1, "the second read is remembered");
+    assert_eq!(
+        cache.stats().get_secret_value_calls,
+        1,
+        "the second read is remembered"
+    );
     println!("no credentials, after {took:?} (simulated): {shown}");
 }
 
