@@ -509,7 +509,7 @@ impl Error {
     pub(crate) fn ttl_above_max_staleness(whose: &str, ttl: Duration, max: Duration) -> Self {
         Self::Config {
             message: format!(
-                "{whose} ({} s) is above max_staleness ({} s): a value would be served past \
+                "{whose} is {} s, above max_staleness ({} s): a value would be served past \
                  max_staleness before it is refreshed; lower the ttl, or raise \
                  `SecretCacheBuilder::max_staleness` to at least the ttl",
                 ttl.as_secs(),

@@ -133,30 +133,3 @@ async fn from_conf_takes_the_services_sdk_config() {
         Err(Error::Config { .. })
     ));
 }
-
-/// A secret created without a value (or whose rotation never finished) exists: its read says
-/// so, and how to give it one, instead of "not found; check the name".
-#[tokio::test]
-async fn a_secret_without_a_current_value_is_not_called_missing() {
-    let moto = Moto::start();
-    moto.client()
-        .create_secret()
-        .name("newcomer/db")
-        .send()
-        .await
-        .expect("created without a value");
-    let cache = moto.cache();
-    let err = cache.get("newcomer/db").await.expect_err("no value");
-    assert!(
-        matches!(&err, Error::VersionNotFound { version, .. } if *version == Version::current()),
-        "{err:?}"
-    );
-    let shown = err.to_string();
-    assert!(
-        shown.contains("exists but has no value") && shown.contains("put-secret-value"),
-        "{shown}"
-    );
-    let missing = cache.get("newcomer/none").await.expect_err("no secret");
-    assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
-    println!("{shown}\n{missing}");
-}
