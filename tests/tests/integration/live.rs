@@ -184,7 +184,10 @@ async fn stale_names_one_secret_and_its_own_failure() {
     use asm_runtime::{Error, MemoryFault, MemorySource};
 
     #[derive(AwsSecrets)]
-    #[allow(dead_code, reason = "the test reads the handle's errors, not the values")]
+    #[allow(
+        dead_code,
+        reason = "the test reads the handle's errors, not the values"
+    )]
     struct Service {
         #[aws_secrets(name = "newcomer/db", key = "password")]
         db_password: SecretString,
