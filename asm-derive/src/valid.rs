@@ -624,7 +624,7 @@ mod tests {
                 again: SecretString,
                 #[aws_secrets(key = "password", version_stage = "AWSPREVIOUS")]
                 previous: SecretString,
-                #[aws_secrets(name = "prod/db", key = "password", version_stage = "AWSCURRENT")]
+                #[aws_secrets(name = "prod/db", key = "password", version_stage = "AWSPREVIOUS")]
                 third: SecretString,
                 #[aws_secrets(name = "whole")]
                 w1: SecretString,
@@ -634,7 +634,7 @@ mod tests {
         });
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].contains("field `again` reads the same value as field `password`"));
-        assert!(errors[1].contains("field `third` reads the same value as field `password`"));
+        assert!(errors[1].contains("field `third` reads the same value as field `previous`"));
         assert!(errors[2].contains("the whole secret `whole`"));
     }
 

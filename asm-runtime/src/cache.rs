@@ -351,7 +351,8 @@ impl SecretCache {
     /// the cached password, and returns what it found.
     ///
     /// Calls are coalesced with any fetch in flight, and rate limited: within
-    /// `refresh_now_interval` of the last forced refresh, the value it fetched is returned.
+    /// `refresh_now_interval` of the last forced refresh, its answer is returned again: the
+    /// value it fetched, or its error when it failed (never the old value as if re-read).
     ///
     /// # Errors
     /// The fetch's error, typed.
@@ -382,7 +383,12 @@ impl SecretCache {
                 return flight.await;
             }
             if let Some(loaded) = entry.state.load_full() {
-                return Ok(Arc::clone(&loaded.secret));
+                // The last answer, shared: a value not confirmed since the last forced
+                // refresh failed is that failure, not a success the caller would act on.
+                return match &loaded.last_error {
+                    Some(err) => Err(err.clone()),
+                    None => Ok(Arc::clone(&loaded.secret)),
+                };
             }
             if let Some(err) = entry.failure.active(now) {
                 // Nothing held and the last forced fetch failed: its answer, without a call.

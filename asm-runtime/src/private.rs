@@ -38,9 +38,12 @@ pub fn public_field<T: PublicField>(source: &Source<'_>, field: &FieldRef) -> Re
                     secret.value.kind(),
                 )
             })?;
-            // A whole-secret public field reads the text as a string, without copying it.
+            // A whole-secret public field reads the text as a string, without copying it; a
+            // type that takes no string (`u16`, `bool`) reads it as the JSON scalar it spells
+            // (`5432`, `true`). Parser messages quote their input: neither is kept.
             let text = secrecy::ExposeSecret::expose_secret(text);
             T::deserialize(StrDeserializer::<serde::de::value::Error>::new(text))
+                .or_else(|_| serde_json::from_str::<T>(text))
                 .map_err(|_| secret.wrong_type(None, Some(field.secret.field), expected, "string"))
         }
         Some(key) => {

@@ -282,3 +282,62 @@ async fn a_ttl_above_max_staleness_is_one_error_with_its_values() {
     );
     println!("{cache_ttl}\n{field_ttl}");
 }
+
+/// A field that names `version_stage = "AWSCURRENT"` reads `AWSCURRENT` even on a cache whose
+/// default version is another (it was read as "the cache's default"), and may sit next to a
+/// field reading the same key at the default version.
+#[tokio::test]
+async fn an_explicit_awscurrent_is_awscurrent_whatever_the_cache_default() {
+    use asm_runtime::{MemorySource, Version};
+
+    #[derive(AwsSecrets)]
+    #[aws_secrets(name = "prod/db")]
+    struct Both {
+        #[aws_secrets(key = "password", version_stage = "AWSCURRENT")]
+        current: SecretString,
+        #[aws_secrets(key = "password")]
+        default: SecretString,
+    }
+    let secrets = MemorySource::new();
+    secrets.json("prod/db", &serde_json::json!({"password": "current"}));
+    secrets.stage_text(
+        "prod/db",
+        "v-pending",
+        r#"{"password":"pending"}"#,
+        &["AWSPENDING"],
+    );
+    let cache = SecretCache::builder(secrets)
+        .version(Version::stage("AWSPENDING"))
+        .build()
+        .expect("cache");
+    let both = Both::load(&cache).await.expect("load");
+    assert_eq!(both.current.expose_secret(), "current");
+    assert_eq!(both.default.expose_secret(), "pending");
+}
+
+/// A whole-secret `public` field of a type that takes no string reads the scalar the text
+/// spells (`5432` into a `u16`, as the README's `public` types promise); a text that is no
+/// such scalar is a typed error without the value.
+#[tokio::test]
+async fn a_whole_secret_public_number_reads_its_text() {
+    use asm_runtime::MemorySource;
+
+    #[derive(AwsSecrets, Debug)]
+    struct Port {
+        #[aws_secrets(name = "prod/port", public)]
+        port: u16,
+        #[aws_secrets(name = "prod/host", public)]
+        text: String,
+    }
+    let secrets = MemorySource::new();
+    secrets.text("prod/port", "5432");
+    secrets.text("prod/host", "5432");
+    let cache = SecretCache::new(secrets.clone());
+    let read = Port::load(&cache).await.expect("load");
+    assert_eq!((read.port, read.text.as_str()), (5432, "5432"));
+    secrets.text("prod/port", "not-a-port-Qz7!");
+    cache.invalidate("prod/port");
+    let err = Port::load(&cache).await.expect_err("not a number");
+    assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("Qz7!"), "{err}");
+}
