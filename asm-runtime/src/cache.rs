@@ -13,7 +13,7 @@ mod stats;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,6 +35,7 @@ use fetch::{Job, Round};
 use map::EntryMap;
 use stats::Counters;
 
+use crate::arn::Arn;
 use crate::loader::{Plan, PlanDefaults, Plans};
 use crate::source::{SecretSource, Source};
 use crate::{AwsSecrets, Error, Secret, Vars, Version};
@@ -76,6 +77,9 @@ pub(crate) struct Shared {
     changes: watch::Sender<u64>,
     /// Derived structs' load plans, built once per type and placeholder values.
     plans: Plans,
+    /// `arn:…:REGION:ACCOUNT:secret:`, where the source's bare names resolve: learned from the
+    /// ARN of the first secret read by name.
+    home: OnceLock<Box<str>>,
 }
 
 /// One (id, version) a loader asks for, with the TTL it declares and the rotation interval
@@ -684,12 +688,30 @@ impl Shared {
         };
         entry.state.store(Some(Arc::new(loaded)));
         if let Ok(secret) = &result {
-            self.entries.alias(entry, &[secret.arn(), secret.name()]);
+            self.entries.alias(entry, &self.aliases(entry, secret));
             if rotated {
                 self.changes.send_modify(|n| *n += 1);
             }
         }
         job.answer(result);
+    }
+
+    /// The ids besides its own that may find `entry` once `secret` is fetched: its ARN (one
+    /// secret in the world), and its name only where that name means this secret: in the
+    /// account and region a bare name resolves in, learned from the first read by name. Another
+    /// account's secret, read by ARN, never answers a bare name of ours.
+    fn aliases<'s>(&self, entry: &Entry, secret: &'s Secret) -> [&'s str; 2] {
+        let Some(arn) = Arn::parse(secret.arn()) else {
+            return [secret.arn(), ""];
+        };
+        let by_name = Arn::parse(&entry.id).is_none();
+        let home = if by_name {
+            self.home.get_or_init(|| arn.home().into())
+        } else {
+            self.home.get().map_or("", |home| &**home)
+        };
+        let ours = arn.home() == home;
+        [secret.arn(), if ours { secret.name() } else { "" }]
     }
 
     /// A first load failed: a transient failure is tried again while the round allows, a

@@ -342,6 +342,7 @@ impl SecretCacheBuilder {
                 batch_denied_until: Mutex::new(None),
                 changes: tokio::sync::watch::Sender::new(0),
                 plans: crate::loader::Plans::default(),
+                home: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -13,7 +13,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::{BatchResult, Description, Parts, SecretSource, Source, answers, sealed};
+use super::{BatchResult, Description, Parts, SecretSource, Source, answer_index, sealed};
 use crate::error::{Operation, from_code, from_sdk, value_missing};
 use crate::{Error, Secret, Version};
 
@@ -96,9 +96,7 @@ impl Sdk {
                 .map_err(|e| from_sdk(&e, "(batch)", Operation::BatchGetSecretValue))?;
             let before = answered.len();
             for value in out.secret_values.take().unwrap_or_default() {
-                let found = ids
-                    .iter()
-                    .position(|id| answers(id, value.name.as_deref(), value.arn.as_deref()));
+                let found = answer_index(ids, value.name.as_deref(), value.arn.as_deref());
                 if let Some(at) = found {
                     let parts = Parts {
                         arn: value.arn,
