@@ -82,30 +82,7 @@ async fn a_silent_endpoint_times_out_at_the_call_deadline() {
 #[tokio::test]
 async fn from_env_times_out_against_a_silent_endpoint() {
     let silent = Endpoint::silent().await;
-    let exe = std::env::current_exe().expect("the test binary");
-    let output = tokio::process::Command::new(exe)
-        .args([
-            "--exact",
-            "deadlines::from_env_child",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("AWS_ENDPOINT_URL", silent.url())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .await
-        .expect("the child runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "child failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_child("deadlines::from_env_child", &child_env(&silent.url(), true)).await;
     assert!(
         silent.requests() >= 1,
         "the child called the silent endpoint"
@@ -130,9 +107,26 @@ async fn from_env_child() {
     println!("from_env get: Transport/Timeout after {took:?} (simulated)");
 }
 
+/// A child's environment: the endpoint, a region, no shared configuration and no instance
+/// metadata; static test credentials when `credentials`.
+fn child_env(endpoint: &str, credentials: bool) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ];
+    if credentials {
+        env.push(("AWS_ACCESS_KEY_ID", "testing".to_owned()));
+        env.push(("AWS_SECRET_ACCESS_KEY", "testing".to_owned()));
+    }
+    env
+}
+
 /// Runs this test binary's ignored test `name` alone, in a child process with `env` (and no
 /// AWS variable of the parent's), and asserts it passed.
-async fn run_child(name: &str, env: &[(&str, &str)]) {
+async fn run_child(name: &str, env: &[(&str, String)]) {
     let exe = std::env::current_exe().expect("the test binary");
     let mut command = tokio::process::Command::new(exe);
     command.args(["--exact", name, "--ignored", "--nocapture"]);
@@ -141,7 +135,7 @@ async fn run_child(name: &str, env: &[(&str, &str)]) {
         command.env_remove(key);
     }
     let output = command
-        .envs(env.iter().copied())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .await
         .expect("the child runs");
@@ -162,13 +156,7 @@ async fn no_credentials_is_said_at_once_and_named() {
     let silent = Endpoint::silent().await;
     run_child(
         "deadlines::no_credentials_child",
-        &[
-            ("AWS_ENDPOINT_URL", &silent.url()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
+        &child_env(&silent.url(), false),
     )
     .await;
     assert_eq!(silent.requests(), 0, "nothing is sent without credentials");
@@ -344,15 +332,7 @@ async fn builder_from_env_keeps_the_environments_source_and_takes_settings() {
     moto.create("prod/db", r#"{"password":"pw"}"#).await;
     run_child(
         "deadlines::builder_from_env_child",
-        &[
-            ("AWS_ENDPOINT_URL", &moto.endpoint()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
+        &child_env(&moto.endpoint(), true),
     )
     .await;
 }
