@@ -18,6 +18,8 @@ import shutil
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The sections whose dependency blocks a newcomer copies; each must be there, with snippets.
+EXPECTED = ["Quickstart", "Testing your service", "On Kubernetes"]
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.S | re.M)
 
 
@@ -50,8 +52,13 @@ def main():
     out = pathlib.Path(sys.argv[1])
     readme = (ROOT / "README.md").read_text()
     crates = sections(readme)
-    if len(crates) < 3:
-        sys.exit(f"README: expected the quickstart, testing and Kubernetes blocks, found {len(crates)}")
+    headings = [heading for heading, *_ in crates]
+    for expected in EXPECTED:
+        if expected not in headings:
+            sys.exit(f"README: no dependency block under '## {expected}' (found: {headings})")
+    for heading, _, _, blocks in crates:
+        if not blocks:
+            sys.exit(f"README: the dependency block under '## {heading}' has no rust snippet after it")
     for heading, deps, dev_deps, blocks in crates:
         name = "readme-" + slug(heading)
         crate = out / name

@@ -130,7 +130,7 @@ readme_dir=$(mktemp -d)
 python3 scripts/readme-crates.py "$readme_dir" >"$readme_dir/crates.txt"
 while read -r crate; do
   echo "--- README snippets: $(basename "$crate")"
-  (cd "$crate" && CARGO_TARGET_DIR="$root/target" cargo test --doc 2>&1) | tee -a "$log"
+  (cd "$crate" && CARGO_TARGET_DIR="$root/target" cargo test --doc </dev/null 2>&1) | tee -a "$log"
 done <"$readme_dir/crates.txt"
 rm -rf "$readme_dir"
 

@@ -187,6 +187,7 @@ pub(crate) fn parse(attrs: &[Attribute], level: Level, errors: &mut Errors) -> A
                     attr,
                     format!("expected a list of keys, like `{}`", level.example()),
                 ));
+                out.lost = true;
                 continue;
             }
         };
@@ -198,6 +199,7 @@ pub(crate) fn parse(attrs: &[Attribute], level: Level, errors: &mut Errors) -> A
                     level.example()
                 ),
             ));
+            out.lost = true;
             continue;
         }
         if let Err(err) = list.parse_nested_meta(|meta| {

@@ -98,10 +98,13 @@ fn struct_level(input: &Input<'_>, errors: &mut Errors) {
     }
 }
 
-/// [`field_ttl`], unless a `ttl` or `rotation` was misspelt or did not parse.
+/// [`field_ttl`], unless a `ttl` or `rotation` it reads was misspelt or did not parse (the
+/// struct's counts only for a key the field does not write itself).
 fn ttl_below_rotation(field: &Field<'_>, parent: &Attrs, errors: &mut Errors) {
-    let ttls = [attr::TTL, attr::ROTATION];
-    if !field.attrs.unsure_of(&ttls) && !parent.unsure_of(&ttls) {
+    let own = &field.attrs;
+    let unsure =
+        |key| own.unsure_of(&[key]) || (own.span_of(key).is_none() && parent.unsure_of(&[key]));
+    if !unsure(attr::TTL) && !unsure(attr::ROTATION) {
         field_ttl(field, parent, errors);
     }
 }

@@ -142,9 +142,9 @@ impl SecretCache {
     ///   (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
     ///   `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another
     ///   endpoint, such as a local Secrets Manager. The configuration is loaded with the pinned
-    ///   [`behavior_version`](Self::behavior_version), and the client has connect and read
-    ///   timeouts (3 s each), besides the per-attempt and per-call deadlines the cache applies
-    ///   to every call on any client.
+    ///   [`behavior_version`](Self::behavior_version), and the client's connect and read
+    ///   timeouts are the builder's `attempt_timeout` (3 s unless set), besides the
+    ///   per-attempt and per-call deadlines the cache applies to every call on any client.
     ///
     /// # Examples
     /// ```no_run
@@ -355,8 +355,9 @@ impl SecretCache {
     /// the cached password, and returns what it found.
     ///
     /// Calls are coalesced with any fetch in flight, and rate limited: within
-    /// `refresh_now_interval` of the last forced refresh, its answer is returned again: the
-    /// value it fetched, or its error when it failed (never the old value as if re-read).
+    /// `refresh_now_interval` of the last forced refresh, no call is made: the value held is
+    /// returned, or, when the last refresh of it failed (the forced one or a later one), that
+    /// error, never the old value as if it had been re-read.
     ///
     /// # Errors
     /// The fetch's error, typed.
@@ -406,7 +407,9 @@ impl SecretCache {
         self.shared.flight(entry).await
     }
 
-    /// Drops `id` (every version, under its name and ARN); the next read fetches it again.
+    /// Drops `id` (every version, and every entry filed under it: a secret read by name is
+    /// filed under its ARN too, one read by ARN under its name once the cache knows names
+    /// resolve to its account); the next read fetches it again.
     pub fn invalidate(&self, id: &str) {
         let removed = self.shared.entries.remove(id);
         tracing::debug!(secret_id = id, removed, "invalidated");

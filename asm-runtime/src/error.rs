@@ -424,10 +424,12 @@ impl fmt::Display for Error {
                 detail,
             } => {
                 let what = match kind {
-                    TransportKind::Timeout => {
+                    // No detail: one of the cache's own deadlines passed.
+                    TransportKind::Timeout if detail.is_none() => {
                         "timed out (no answer within `attempt_timeout` per attempt and \
                          `call_timeout` per call)"
                     }
+                    TransportKind::Timeout => "timed out",
                     TransportKind::Connection => "could not connect",
                     TransportKind::MalformedResponse => "got a response it could not parse",
                     TransportKind::Other => "failed to send the request",
@@ -509,11 +511,9 @@ impl Error {
     pub(crate) fn ttl_above_max_staleness(whose: &str, ttl: Duration, max: Duration) -> Self {
         Self::Config {
             message: format!(
-                "{whose} is {} s, above max_staleness ({} s): a value would be served past \
-                 max_staleness before it is refreshed; lower the ttl, or raise \
-                 `SecretCacheBuilder::max_staleness` to at least the ttl",
-                ttl.as_secs(),
-                max.as_secs()
+                "{whose} is {ttl:?}, above max_staleness ({max:?}): a value would be served \
+                 past max_staleness before it is refreshed; lower the ttl, or raise \
+                 `SecretCacheBuilder::max_staleness` to at least the ttl"
             ),
         }
     }

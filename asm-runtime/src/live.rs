@@ -96,16 +96,15 @@ impl PartialEq for Freshness {
 }
 
 impl Freshness {
-    /// [`Error::Stale`] for the oldest secret, with that secret's own last failure.
-    fn stale(&self, now: Instant) -> Error {
+    /// [`Error::Stale`] for the oldest secret, with that secret's own last failure: its last
+    /// refresh's, or else the struct's last one when that names it (a rotated value the struct
+    /// could not be built from).
+    fn stale(&self, now: Instant, struct_last: Option<Error>) -> Error {
         let secret_id = self.oldest.id.to_string();
-        let own = self
-            .oldest
-            .state
-            .load()
-            .as_ref()
-            .and_then(|l| l.last_error.clone());
-        let last_failure = own.unwrap_or_else(|| Error::Transport {
+        let state = self.oldest.state.load();
+        let own = state.as_ref().and_then(|l| l.last_error.clone());
+        let about_it = struct_last.filter(|e| e.secret_id() == Some(&*secret_id));
+        let last_failure = own.or(about_it).unwrap_or_else(|| Error::Transport {
             secret_id: secret_id.clone(),
             kind: TransportKind::Other,
             detail: Some("no refresh has run (is the live task stopped?)".into()),
@@ -209,7 +208,7 @@ impl<T> Live<T> {
         let snapshot = self.published.snapshot.load();
         let now = Instant::now();
         match snapshot.freshness.as_ref().filter(|f| now >= f.stale_at) {
-            Some(stale) => Err(stale.stale(now)),
+            Some(stale) => Err(stale.stale(now, self.last_error())),
             None => Ok(Arc::clone(&snapshot.value)),
         }
     }

@@ -136,15 +136,26 @@ impl SecretCacheBuilder {
         if let Some(agent) = crate::AgentSource::from_env()? {
             return Ok(Self::new(agent));
         }
-        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
-            .connect_timeout(Self::DEFAULT_ATTEMPT_TIMEOUT)
-            .read_timeout(Self::DEFAULT_ATTEMPT_TIMEOUT)
-            .build();
         let config = aws_config::defaults(SecretCache::behavior_version())
-            .timeout_config(timeouts)
             .load()
             .await;
-        Self::client(&config).map(Self::new)
+        Self::client(&config)?;
+        // The client is built with the final settings: its connect and read timeouts are the
+        // `attempt_timeout` the builder ends up with.
+        let source = Pending(Box::new(move |settings: &Settings| {
+            let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+                .connect_timeout(settings.attempt_timeout)
+                .read_timeout(settings.attempt_timeout)
+                .build();
+            let conf = aws_sdk_secretsmanager::config::Builder::from(&config)
+                .timeout_config(timeouts)
+                .build();
+            (Self::new(Client::from_conf(conf)).source.0)(settings)
+        }));
+        Ok(Self {
+            source,
+            settings: Settings::default(),
+        })
     }
 
     /// A Secrets Manager client over `config`, which must name a region.

@@ -14,7 +14,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use super::{BatchResult, Description, Parts, SecretSource, Source, answer_index, sealed};
-use crate::error::{Operation, from_code, from_sdk, value_missing};
+use crate::error::{Operation, from_code, from_sdk, names_missing_value, value_missing};
 use crate::{Error, Secret, Version};
 
 /// The SDK client, and the timeouts every call overrides its configuration with.
@@ -113,10 +113,11 @@ impl Sdk {
                 let requested = error.secret_id.as_deref().unwrap_or_default();
                 if let Some(at) = ids.iter().position(|id| &**id == requested) {
                     let code = error.error_code.as_deref().unwrap_or("UnknownError");
-                    answered.push((
-                        at,
-                        Err(from_code(code, requested, Operation::GetSecretValue)),
-                    ));
+                    let mut err = from_code(code, requested, Operation::GetSecretValue);
+                    if names_missing_value(error.message.as_deref()) {
+                        err = err.version_missing(&Version::current());
+                    }
+                    answered.push((at, Err(err)));
                 }
             }
             next_token = out.next_token.take();

@@ -272,7 +272,7 @@ async fn a_ttl_above_max_staleness_is_one_error_with_its_values() {
     };
     for message in [&cache_ttl, &field_ttl] {
         assert!(
-            message.contains("is 172800 s, above max_staleness (3600 s)"),
+            message.contains("is 172800s, above max_staleness (3600s)"),
             "{message}"
         );
     }
@@ -338,6 +338,20 @@ async fn a_whole_secret_public_number_reads_its_text() {
     secrets.text("prod/port", "not-a-port-Qz7!");
     cache.invalidate("prod/port");
     let err = Port::load(&cache).await.expect_err("not a number");
+    assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("Qz7!"), "{err}");
+
+    // Only a scalar: a map would take the whole JSON secret, password included, in the clear.
+    #[derive(AwsSecrets, Debug)]
+    #[allow(dead_code, reason = "the load fails before it is read")]
+    struct Whole {
+        #[aws_secrets(name = "prod/db", public)]
+        all: std::collections::HashMap<String, String>,
+    }
+    secrets.text("prod/db", r#"{"password":"Qz7!"}"#);
+    let err = Whole::load(&cache)
+        .await
+        .expect_err("an object is no scalar");
     assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("Qz7!"), "{err}");
 }

@@ -241,3 +241,39 @@ async fn stale_names_one_secret_and_its_own_failure() {
     assert_eq!(secret_id, "newcomer/db", "{stale}");
     assert!(matches!(*last_failure, Error::Throttled { .. }), "{stale}");
 }
+
+/// A rotated value the struct cannot be built from (a key gone) keeps the last snapshot; past
+/// `max_staleness` its `Stale` carries that failure, the secret's own, not "no refresh has
+/// run" (the entry itself refreshes fine).
+#[tokio::test(start_paused = true)]
+async fn stale_after_a_rotation_that_does_not_fit_says_why() {
+    use asm_runtime::{Error, MemorySource};
+
+    #[derive(AwsSecrets)]
+    #[allow(
+        dead_code,
+        reason = "the test reads the handle's errors, not the values"
+    )]
+    struct Login {
+        #[aws_secrets(name = "newcomer/db", key = "password")]
+        password: SecretString,
+    }
+    let secrets = MemorySource::new();
+    secrets.text("newcomer/db", r#"{"password":"pw"}"#);
+    let cache = SecretCache::builder(secrets.clone())
+        .ttl(Duration::from_secs(60))
+        .max_staleness(Duration::from_secs(120))
+        .jitter(false)
+        .build()
+        .expect("cache");
+    let live = Login::watch(&cache).await.expect("first load");
+    secrets.text("newcomer/db", r#"{"pass":"renamed"}"#);
+    sleep(Duration::from_secs(200)).await;
+    let Err(Error::Stale { last_failure, .. }) = live.try_current().map(drop) else {
+        panic!("past max_staleness");
+    };
+    assert!(
+        matches!(*last_failure, Error::MissingKey { .. }),
+        "{last_failure}"
+    );
+}

@@ -324,8 +324,8 @@ async fn a_missing_secret_read_200_times_makes_a_handful_of_calls() {
 }
 
 /// `builder_from_env()` keeps what `from_env()` chooses (here the endpoint of
-/// `AWS_ENDPOINT_URL`, and the client's 3 s connect and read timeouts) and takes settings on
-/// top: the child's TTL of 1 s is the one in force.
+/// `AWS_ENDPOINT_URL`) and takes settings on top: the child's TTL of 1 s is the one in force,
+/// and its `attempt_timeout` of 2 s is the client's connect and read timeout.
 #[tokio::test]
 async fn builder_from_env_keeps_the_environments_source_and_takes_settings() {
     let moto = Moto::start();
@@ -344,6 +344,7 @@ async fn builder_from_env_child() {
         .await
         .expect("AWS_REGION is set")
         .ttl(Duration::from_secs(1))
+        .attempt_timeout(Duration::from_secs(2))
         .jitter(false)
         .version_checks(false)
         .build()
@@ -355,8 +356,9 @@ async fn builder_from_env_child() {
         .timeout_config()
         .cloned()
         .expect("timeouts");
-    assert_eq!(timeouts.read_timeout(), Some(Duration::from_secs(3)));
-    assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(3)));
+    // The client's timeouts follow the builder's final attempt_timeout.
+    assert_eq!(timeouts.read_timeout(), Some(Duration::from_secs(2)));
+    assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(2)));
     cache.get("prod/db").await.expect("from moto");
     cache.get("prod/db").await.expect("a hit");
     assert_eq!(cache.stats().get_secret_value_calls, 1);
