@@ -8,6 +8,7 @@
 # Fails if any example or test fails; ends with one line totalling every test binary's results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 if ! command -v moto_server >/dev/null 2>&1; then
   echo "moto_server not found: installing moto[server] from PyPI" >&2
@@ -120,6 +121,18 @@ fi
 
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
+
+# The README's snippets as a user builds them: each dependency block starts a crate of its own,
+# outside the workspace, with exactly the lines the README shows (asm-runtime patched to this
+# checkout, everything else at the workspace's locked versions); its snippets are that crate's
+# doctests, so a missing dependency or feature fails here (scripts/readme-crates.py).
+readme_dir=$(mktemp -d)
+python3 scripts/readme-crates.py "$readme_dir" >"$readme_dir/crates.txt"
+while read -r crate; do
+  echo "--- README snippets: $(basename "$crate")"
+  (cd "$crate" && CARGO_TARGET_DIR="$root/target" cargo test --doc </dev/null 2>&1) | tee -a "$log"
+done <"$readme_dir/crates.txt"
+rm -rf "$readme_dir"
 
 passed=$(grep -oE '^test result: .* ([0-9]+) passed' "$log" | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -oE '^test result: .* ([0-9]+) failed' "$log" | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')

@@ -155,7 +155,8 @@ impl<'a> Input<'a> {
     }
 }
 
-/// A version, normalized: `version_stage = "AWSCURRENT"` is the default.
+/// A version: the cache's default, or the stage or id written. An explicit
+/// `version_stage = "AWSCURRENT"` is that stage, whatever the cache's default version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VersionKey {
     Current,
@@ -251,7 +252,6 @@ fn serde_rename(attrs: &[syn::Attribute]) -> Option<LitStr> {
 fn version_key(version: Option<&Version>) -> VersionKey {
     match version {
         None => VersionKey::Current,
-        Some(Version::Stage(lit)) if lit.value() == "AWSCURRENT" => VersionKey::Current,
         Some(Version::Stage(lit)) => VersionKey::Stage(lit.value()),
         Some(Version::Id(lit)) => VersionKey::Id(lit.value()),
     }
@@ -329,7 +329,7 @@ mod tests {
         };
         assert_eq!(
             (read.key.as_deref(), &read.version),
-            (Some("pw"), &VersionKey::Current)
+            (Some("pw"), &VersionKey::Stage("AWSCURRENT".to_owned()))
         );
         let Source::Secret(read) = &sources[2] else {
             panic!("{:?}", sources[2])

@@ -153,9 +153,14 @@ pub(crate) struct Attrs {
     pub(crate) krate: Option<syn::Path>,
     /// Every key written, in order, with the span of its name.
     seen: Vec<(&'static str, Span)>,
-    /// Parsing these attributes reported an error: checks that build on them are skipped, so
-    /// that one typo gives one error (`pubic` is not also "`String` would expose…").
-    pub(crate) had_errors: bool,
+    /// Keys whose intent is unknown after an error: misspelt (`pubic` for `public`), misplaced,
+    /// or with a value that did not parse. Only the checks that depend on one of them are
+    /// skipped, so that one typo gives one error (`pubic` is not also "`String` would
+    /// expose…") while every independent mistake is still reported.
+    unsure: Vec<&'static str>,
+    /// An error left no guess at what was meant (a key like no other, a list that does not
+    /// parse): every check that builds on these attributes is skipped.
+    lost: bool,
 }
 
 impl Attrs {
@@ -163,12 +168,17 @@ impl Attrs {
     pub(crate) fn span_of(&self, key: &str) -> Option<Span> {
         self.seen.iter().find(|(k, _)| *k == key).map(|(_, s)| *s)
     }
+
+    /// Whether an error left what any of `keys` was meant to say unknown: a check that
+    /// depends on them says nothing then.
+    pub(crate) fn unsure_of(&self, keys: &[&str]) -> bool {
+        self.lost || keys.iter().any(|k| self.unsure.contains(k))
+    }
 }
 
 /// Parses every `#[aws_secrets(…)]` in `attrs`; other attributes are ignored.
 pub(crate) fn parse(attrs: &[Attribute], level: Level, errors: &mut Errors) -> Attrs {
     let mut out = Attrs::default();
-    let before = errors.count();
     for attr in attrs.iter().filter(|a| a.path().is_ident(ATTR)) {
         let list = match &attr.meta {
             Meta::List(list) => list,
@@ -177,6 +187,7 @@ pub(crate) fn parse(attrs: &[Attribute], level: Level, errors: &mut Errors) -> A
                     attr,
                     format!("expected a list of keys, like `{}`", level.example()),
                 ));
+                out.lost = true;
                 continue;
             }
         };
@@ -188,6 +199,7 @@ pub(crate) fn parse(attrs: &[Attribute], level: Level, errors: &mut Errors) -> A
                     level.example()
                 ),
             ));
+            out.lost = true;
             continue;
         }
         if let Err(err) = list.parse_nested_meta(|meta| {
@@ -195,10 +207,10 @@ pub(crate) fn parse(attrs: &[Attribute], level: Level, errors: &mut Errors) -> A
             Ok(())
         }) {
             errors.push(err);
+            out.lost = true;
         }
     }
-    conflicts(&out, errors);
-    out.had_errors = errors.count() > before;
+    conflicts(&mut out, errors);
     out
 }
 
@@ -215,6 +227,7 @@ fn one_key(
             &meta.path,
             "expected a key like `arn`, `name`, `key` or `public`",
         ));
+        out.lost = true;
         return skip_value(meta);
     };
     let written = ident.to_string();
@@ -225,8 +238,19 @@ fn one_key(
         .copied()
         .find(|k| *k == written)
     else {
-        errors.push(syn::Error::new(span, unknown_key(&written, level)));
-        return skip_value(meta);
+        let (message, meant) = unknown_key(&written, level);
+        errors.push(syn::Error::new(span, message));
+        return match meant.as_deref() {
+            Some(&[one]) => guessed(out, one, meta, errors),
+            Some(keys) => {
+                out.unsure.extend(keys);
+                skip_value(meta)
+            }
+            None => {
+                out.lost = true;
+                skip_value(meta)
+            }
+        };
     };
     if !level.keys().contains(&key) {
         let msg = match level {
@@ -238,6 +262,7 @@ fn one_key(
             ),
         };
         errors.push(syn::Error::new(span, msg));
+        out.unsure.push(key);
         return skip_value(meta);
     }
     if out.span_of(key).is_some() {
@@ -279,10 +304,37 @@ fn one_key(
         }
         _ => {
             let Some(lit) = string_value(meta, key, errors)? else {
+                out.unsure.push(key);
                 return Ok(());
             };
+            let before = errors.count();
             store(out, key, lit, errors);
+            if errors.count() > before {
+                out.unsure.push(key);
+            }
         }
+    }
+    Ok(())
+}
+
+/// A misspelt key whose meaning is guessed (`nam` for `name`): the key stays unsure, and its
+/// value is still checked as that key's, so a bad name behind a typo is reported too.
+fn guessed(
+    out: &mut Attrs,
+    meant: &'static str,
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    out.unsure.push(meant);
+    let takes_a_string = !matches!(meant, PUBLIC | BINARY | NESTED);
+    if !(takes_a_string && meta.input.peek(Token![=])) {
+        return skip_value(meta);
+    }
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = meta.value()?.parse::<Expr>()?
+    {
+        store(&mut Attrs::default(), meant, lit, errors);
     }
     Ok(())
 }
@@ -362,15 +414,22 @@ fn store(out: &mut Attrs, key: &'static str, lit: LitStr, errors: &mut Errors) {
 
 /// Keys that cannot go together in one attribute list (other than `arn`/`name` and the two
 /// versions, which are refused as they are parsed).
-fn conflicts(attrs: &Attrs, errors: &mut Errors) {
+fn conflicts(attrs: &mut Attrs, errors: &mut Errors) {
     if attrs.nested.is_some() {
-        for (key, span) in attrs.seen.iter().filter(|(k, _)| *k != NESTED) {
+        let others: Vec<_> = attrs
+            .seen
+            .iter()
+            .filter(|(k, _)| *k != NESTED)
+            .copied()
+            .collect();
+        for (key, span) in others {
             errors.push(syn::Error::new(
-                *span,
+                span,
                 format!(
                     "`{key}` cannot be combined with `nested`: a nested struct is read as its own `#[aws_secrets(…)]` attributes say"
                 ),
             ));
+            attrs.unsure.extend([key, NESTED]);
         }
         return;
     }
@@ -380,12 +439,14 @@ fn conflicts(attrs: &Attrs, errors: &mut Errors) {
                 span,
                 "`key` cannot be combined with `binary`: a SecretBinary is read whole, it has no JSON keys",
             ));
+            attrs.unsure.extend([KEY, BINARY]);
         }
         if let Some(span) = attrs.span_of(PUBLIC) {
             errors.push(syn::Error::new(
                 span,
                 "`public` cannot be combined with `binary`: a binary field is a `SecretSlice<u8>`, which stays masked",
             ));
+            attrs.unsure.extend([PUBLIC, BINARY]);
         }
     }
 }
@@ -457,18 +518,29 @@ fn example(key: &str) -> &'static str {
     }
 }
 
-/// "unknown key", with the closest known key when there is one.
-fn unknown_key(written: &str, level: Level) -> String {
+/// "unknown key", with the closest known key when there is one; and that key, when the typo
+/// points at exactly one.
+fn unknown_key(written: &str, level: Level) -> (String, Option<Vec<&'static str>>) {
+    let all: Vec<&'static str> = FIELD_KEYS.iter().chain(STRUCT_KEYS).copied().collect();
     if let Some(part) = ["region", "account", "account_id", "partition"]
         .into_iter()
         .find(|k| *k == written)
     {
-        return format!(
+        let message = format!(
             "unknown key `{written}`: a secret's {part} is not a key; the region (and account) of a `name` are the SDK client's (`AWS_REGION`, the profile, the `SdkConfig`), and a secret in another {part} is read by its full `arn = \"arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME\"`"
         );
+        return (message, Some(Vec::new()));
     }
     if let Some((_, meant)) = ALIASES.iter().find(|(alias, _)| *alias == written) {
-        return format!("unknown key `{written}`; did you mean {meant}?");
+        let keys = all
+            .iter()
+            .copied()
+            .filter(|k| meant.contains(&format!("`{k}`")))
+            .collect();
+        return (
+            format!("unknown key `{written}`; did you mean {meant}?"),
+            Some(keys),
+        );
     }
     let lower = written.to_ascii_lowercase();
     let near = |keys: &[&'static str]| {
@@ -483,21 +555,26 @@ fn unknown_key(written: &str, level: Level) -> String {
             .copied()
             .find(|k| lower.len() >= 3 && (k.starts_with(&lower) || k.ends_with(&lower)))
     };
-    let all: Vec<&'static str> = FIELD_KEYS.iter().chain(STRUCT_KEYS).copied().collect();
     let meant = near(level.keys())
         .or_else(|| suffix(level.keys()))
         .or_else(|| near(&all))
         .or_else(|| suffix(&all));
     match meant {
-        Some(meant) => format!("unknown key `{written}`; did you mean `{meant}`?"),
-        None => format!(
-            "unknown key `{written}`; expected one of {}",
-            level
-                .keys()
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        Some(meant) => (
+            format!("unknown key `{written}`; did you mean `{meant}`?"),
+            Some(vec![meant]),
+        ),
+        None => (
+            format!(
+                "unknown key `{written}`; expected one of {}",
+                level
+                    .keys()
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None,
         ),
     }
 }

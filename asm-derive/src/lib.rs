@@ -109,7 +109,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// # Checked at compile time
 ///
-/// Each is a compile error pointing at the tokens that are wrong, all reported at once:
+/// Each is a compile error pointing at the tokens that are wrong (what is reported together
+/// is said below):
 /// a shape other than a struct with named fields and no generics or lifetimes; a field with no
 /// source; `nested` on an `Option`; `region`/`account` keys (the region is the client's; a
 /// secret elsewhere is named by full `arn`); a hand-written `-??????` suffix (the IAM policy
@@ -121,8 +122,18 @@ use syn::{DeriveInput, parse_macro_input};
 /// the same (secret, version, key); one secret read both as binary and as text; malformed
 /// `version_stage`/`version_id`; an empty `key`; a struct-level secret no field reads.
 ///
+/// Every mistake of every attribute and field is reported in one compile, with one exception
+/// that keeps one mistake one error: after a misspelt or misplaced key, or a value that does
+/// not parse, the checks that depend on what that key meant say nothing (`pubic` is not also
+/// "`String` would hold a secret in the clear"; a field whose `nam = "…"` is misspelt is not
+/// also "has no secret"), while every other check still runs. A misspelt key whose meaning is
+/// clear (`nam` for `name`) still has its value checked as that key's. Which checks depend on
+/// which keys: the field's type on `public`, `binary`, `nested` and `key`; the field's source
+/// on `arn`, `name` and `nested`; the TTL against the rotation interval on `ttl` and
+/// `rotation`. A key like no other (no "did you mean") silences every check of its field.
+///
 /// On any error the derive also emits a stub impl, so the rest of the crate compiles as if the
-/// derive had worked and one mistake gives one error.
+/// derive had worked.
 #[proc_macro_derive(AwsSecrets, attributes(aws_secrets))]
 pub fn derive_aws_secrets(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

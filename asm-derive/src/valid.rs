@@ -18,8 +18,9 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
     };
     let mut reads: Vec<(&Field<'_>, Read<'_>)> = Vec::new();
     for field in fields {
-        // After an attribute error, what the field was meant to be is a guess: say nothing more.
-        let quiet = field.attrs.had_errors || parent.had_errors;
+        // After an attribute error, a check that depends on what a misspelt or invalid key
+        // meant says nothing; every other check still runs.
+        let own = &field.attrs;
         match field.source(parent) {
             Source::Nested => {
                 if kind(field.ty).1 {
@@ -32,18 +33,30 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
                     );
                 }
             }
-            Source::Missing if quiet => {}
-            Source::Missing => errors.error(
-                field.ident.span(),
-                format!(
-                    "field `{}` has no secret to read: name one on the struct or on the field (`#[aws_secrets(arn = \"…\")]` or `name = \"…\"`), or mark the field `#[aws_secrets(nested)]`",
-                    field.name()
-                ),
-            ),
+            Source::Missing => {
+                let id = [attr::ARN, attr::NAME];
+                if !own.unsure_of(&[attr::ARN, attr::NAME, attr::NESTED]) && !parent.unsure_of(&id)
+                {
+                    errors.error(
+                        field.ident.span(),
+                        format!(
+                            "field `{}` has no secret to read: name one on the struct or on the field (`#[aws_secrets(arn = \"…\")]` or `name = \"…\"`), or mark the field `#[aws_secrets(nested)]`",
+                            field.name()
+                        ),
+                    );
+                }
+                if !own.unsure_of(&[attr::PUBLIC]) {
+                    public_on_wrapper(field, errors);
+                }
+                ttl_below_rotation(field, parent, errors);
+            }
             Source::Secret(read) => {
-                if !field.attrs.had_errors {
+                let masking = [attr::PUBLIC, attr::BINARY, attr::NESTED, attr::KEY];
+                if !own.unsure_of(&masking) {
                     field_type(field, &read, errors);
-                    field_ttl(field, parent, errors);
+                }
+                ttl_below_rotation(field, parent, errors);
+                if !own.unsure_of(&[attr::KEY]) {
                     serde_rename(field, &read, errors);
                 }
                 reads.push((field, read));
@@ -82,6 +95,17 @@ fn struct_level(input: &Input<'_>, errors: &mut Errors) {
         && ttl.secs >= rotation.secs
     {
         errors.error(ttl.lit.span(), ttl_not_below(ttl, rotation));
+    }
+}
+
+/// [`field_ttl`], unless a `ttl` or `rotation` it reads was misspelt or did not parse (the
+/// struct's counts only for a key the field does not write itself).
+fn ttl_below_rotation(field: &Field<'_>, parent: &Attrs, errors: &mut Errors) {
+    let own = &field.attrs;
+    let unsure =
+        |key| own.unsure_of(&[key]) || (own.span_of(key).is_none() && parent.unsure_of(&[key]));
+    if !unsure(attr::TTL) && !unsure(attr::ROTATION) {
+        field_ttl(field, parent, errors);
     }
 }
 
@@ -296,15 +320,8 @@ fn field_type(field: &Field<'_>, read: &Read<'_>, errors: &mut Errors) {
         }
         return;
     }
-    if let Some(public) = attrs.public {
-        if kind.is_wrapper() {
-            errors.error(
-                public,
-                format!(
-                    "`public` on a `{ty}` field: `public` opts a plain type (`String`, `u16`) out of masking, and `{ty}` is masked already; remove `public`, or make the field a plain type if the value is not sensitive"
-                ),
-            );
-        }
+    if attrs.public.is_some() {
+        public_on_wrapper(field, errors);
         return;
     }
     match kind {
@@ -342,6 +359,22 @@ fn field_type(field: &Field<'_>, read: &Read<'_>, errors: &mut Errors) {
             );
         }
         Kind::Text | Kind::Bytes | Kind::OtherWrapper | Kind::Unknown => {}
+    }
+}
+
+/// `public` on a type that is masked already (whatever the field reads).
+fn public_on_wrapper(field: &Field<'_>, errors: &mut Errors) {
+    let Some(public) = field.attrs.public else {
+        return;
+    };
+    if kind(field.ty).0.is_wrapper() {
+        let ty = type_string(field.ty);
+        errors.error(
+            public,
+            format!(
+                "`public` on a `{ty}` field: `public` opts a plain type (`String`, `u16`) out of masking, and `{ty}` is masked already; remove `public`, or make the field a plain type if the value is not sensitive"
+            ),
+        );
     }
 }
 
@@ -594,7 +627,7 @@ mod tests {
                 again: SecretString,
                 #[aws_secrets(key = "password", version_stage = "AWSPREVIOUS")]
                 previous: SecretString,
-                #[aws_secrets(name = "prod/db", key = "password", version_stage = "AWSCURRENT")]
+                #[aws_secrets(name = "prod/db", key = "password", version_stage = "AWSPREVIOUS")]
                 third: SecretString,
                 #[aws_secrets(name = "whole")]
                 w1: SecretString,
@@ -604,7 +637,7 @@ mod tests {
         });
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].contains("field `again` reads the same value as field `password`"));
-        assert!(errors[1].contains("field `third` reads the same value as field `password`"));
+        assert!(errors[1].contains("field `third` reads the same value as field `previous`"));
         assert!(errors[2].contains("the whole secret `whole`"));
     }
 

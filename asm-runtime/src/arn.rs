@@ -38,6 +38,12 @@ impl<'a> Arn<'a> {
         })
     }
 
+    /// `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:`: where a bare name of this
+    /// secret would resolve (names mean something only in their own account and region).
+    pub(crate) fn home(&self) -> &'a str {
+        self.prefix
+    }
+
     /// Whether the ARN reads as complete: its name ends in `-` and six letters or digits.
     ///
     /// This is the rule Secrets Manager itself applies: "if your secret has a name that ends

@@ -14,7 +14,7 @@ mod stats;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -36,7 +36,8 @@ use fetch::{Job, Round};
 use map::EntryMap;
 use stats::Counters;
 
-use crate::loader::{Plan, Plans};
+use crate::arn::Arn;
+use crate::loader::{Plan, PlanDefaults, Plans};
 use crate::source::{SecretSource, Source};
 use crate::{AwsSecrets, Error, Secret, Vars, Version};
 
@@ -79,6 +80,9 @@ pub(crate) struct Shared {
     changes: watch::Sender<u64>,
     /// Derived structs' load plans, built once per type and placeholder values.
     plans: Plans,
+    /// `arn:…:REGION:ACCOUNT:secret:`, where the source's bare names resolve: learned from the
+    /// ARN of the first secret read by name.
+    home: OnceLock<Box<str>>,
 }
 
 /// One (id, version) a loader asks for, with the TTL it declares and the rotation interval
@@ -119,41 +123,51 @@ impl SecretCache {
             .unwrap_or_else(|_| unreachable!("the default settings are valid"))
     }
 
-    /// A cache over a client from the default AWS configuration chain: environment, shared
-    /// profile (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
-    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another endpoint,
-    /// such as a local Secrets Manager. The configuration is loaded with the pinned
-    /// [`behavior_version`](Self::behavior_version).
+    /// A cache with the default settings over the source the environment chooses: see
+    /// [`builder_from_env`](Self::builder_from_env), of which this is the shorthand.
     ///
     /// # Errors
-    /// [`Error::Config`] when no region is configured.
-    ///
-    /// Its client has connect and read timeouts (3 s each), besides the per-attempt and per-call
-    /// deadlines the cache applies to every call on any client.
-    ///
-    /// With `ASM_SECRETS_AGENT` set (`1`, or the agent's `http://HOST:PORT`), the cache reads
-    /// through the Secrets Manager Agent or Lambda extension instead: see
-    /// [`AgentSource`](crate::AgentSource). With the feature `files`, `ASM_SECRETS_DIR`
-    /// (`FileSource::ENV_DIR`) set to a directory selects a `FileSource` over it (secrets
-    /// mounted on Kubernetes); no AWS configuration is read then. The directory wins over the
-    /// agent when both are set.
+    /// As [`builder_from_env`](Self::builder_from_env).
     pub async fn from_env() -> Result<Self, Error> {
-        #[cfg(feature = "files")]
-        if let Some(dir) = std::env::var_os(crate::FileSource::ENV_DIR).filter(|d| !d.is_empty()) {
-            return Ok(Self::new(crate::FileSource::new(dir)));
-        }
-        if let Some(agent) = crate::AgentSource::from_env()? {
-            return Ok(Self::new(agent));
-        }
-        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
-            .connect_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
-            .read_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT)
-            .build();
-        let config = aws_config::defaults(Self::behavior_version())
-            .timeout_config(timeouts)
-            .load()
-            .await;
-        Self::from_conf(&config)
+        Self::builder_from_env().await?.build()
+    }
+
+    /// A builder over the source the environment chooses, with the default settings, to change
+    /// some of them before [`build`](SecretCacheBuilder::build):
+    ///
+    /// - with the feature `files`, `ASM_SECRETS_DIR` (`FileSource::ENV_DIR`) set to a
+    ///   directory: a `FileSource` over it (secrets mounted on Kubernetes); no AWS
+    ///   configuration is read then;
+    /// - else with `ASM_SECRETS_AGENT` set (`1`, or the agent's `http://HOST:PORT` on
+    ///   loopback): the Secrets Manager Agent or Lambda extension, see
+    ///   [`AgentSource`](crate::AgentSource);
+    /// - else a client from the default AWS configuration chain: environment, shared profile
+    ///   (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
+    ///   `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another
+    ///   endpoint, such as a local Secrets Manager. The configuration is loaded with the pinned
+    ///   [`behavior_version`](Self::behavior_version), and the client's connect and read
+    ///   timeouts are the builder's `attempt_timeout` (3 s unless set), besides the
+    ///   per-attempt and per-call deadlines the cache applies to every call on any client.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f() -> Result<(), asm_runtime::Error> {
+    /// use std::time::Duration;
+    /// use asm_runtime::{RotationGuardrail, SecretCache};
+    /// let cache = SecretCache::builder_from_env()
+    ///     .await?
+    ///     .ttl(Duration::from_secs(300))
+    ///     .rotation_guardrail(RotationGuardrail::Strict)
+    ///     .build()?;
+    /// # let _ = cache;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] when no region is configured, or for an `ASM_SECRETS_AGENT` value
+    /// that is not an agent's address on loopback.
+    pub async fn builder_from_env() -> Result<SecretCacheBuilder, Error> {
+        SecretCacheBuilder::from_env().await
     }
 
     /// A cache with the default settings over a client built from `config`: the one
@@ -174,12 +188,7 @@ impl SecretCache {
     /// # Errors
     /// [`Error::Config`] when `config` has no region.
     pub fn from_conf(config: &aws_config::SdkConfig) -> Result<Self, Error> {
-        if config.region().is_none() {
-            return Err(Error::Config {
-                message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
-            });
-        }
-        Ok(Self::new(Client::new(config)))
+        SecretCacheBuilder::client(config).map(Self::new)
     }
 
     /// The SDK behavior version [`from_env`](Self::from_env) loads its configuration with:
@@ -188,6 +197,11 @@ impl SecretCache {
     /// SDK upgrade does not change this library's behaviour silently; a new release of this
     /// library moves it on purpose. Pass it to `aws_config::load_defaults` to build an
     /// `SdkConfig` that behaves like `from_env`'s.
+    ///
+    /// SDK releases deprecate each behavior version when they add the next one; the pin is
+    /// deliberate, so that deprecation is silenced here and nowhere else (a build against a
+    /// newer SDK prints no warning for it).
+    #[allow(deprecated)]
     pub fn behavior_version() -> aws_config::BehaviorVersion {
         aws_config::BehaviorVersion::v2026_01_12()
     }
@@ -263,7 +277,7 @@ impl SecretCache {
     /// a version read the cache's default version.
     pub(crate) fn plan<T: AwsSecrets>(&self, vars: &Vars) -> Result<Arc<Plan>, Error> {
         let shared = &self.shared;
-        shared.plans.of::<T>(vars, &shared.settings.version)
+        shared.plans.of::<T>(vars, shared.plan_defaults())
     }
 
     /// Calls `f` with `T`'s load plan under `vars`, borrowed where it is kept (no reference
@@ -274,7 +288,7 @@ impl SecretCache {
         f: impl FnOnce(&Plan) -> R,
     ) -> Result<R, Error> {
         let shared = &self.shared;
-        shared.plans.with::<T, R>(vars, &shared.settings.version, f)
+        shared.plans.with::<T, R>(vars, shared.plan_defaults(), f)
     }
 
     /// [`get_many`](Self::get_many)'s warm path, without a future: every request's value when
@@ -344,7 +358,9 @@ impl SecretCache {
     /// the cached password, and returns what it found.
     ///
     /// Calls are coalesced with any fetch in flight, and rate limited: within
-    /// `refresh_now_interval` of the last forced refresh, the value it fetched is returned.
+    /// `refresh_now_interval` of the last forced refresh, no call is made: the value held is
+    /// returned, or, when the last refresh of it failed (the forced one or a later one), that
+    /// error, never the old value as if it had been re-read.
     ///
     /// # Errors
     /// The fetch's error, typed.
@@ -375,7 +391,12 @@ impl SecretCache {
                 return flight.await;
             }
             if let Some(loaded) = entry.state.load_full() {
-                return Ok(Arc::clone(&loaded.secret));
+                // The last answer, shared: a value not confirmed since the last forced
+                // refresh failed is that failure, not a success the caller would act on.
+                return match &loaded.last_error {
+                    Some(err) => Err(err.clone()),
+                    None => Ok(Arc::clone(&loaded.secret)),
+                };
             }
             if let Some(err) = entry.failure.active(now) {
                 // Nothing held and the last forced fetch failed: its answer, without a call.
@@ -389,7 +410,9 @@ impl SecretCache {
         self.shared.flight(entry).await
     }
 
-    /// Drops `id` (every version, under its name and ARN); the next read fetches it again.
+    /// Drops `id` (every version, and every entry filed under it: a secret read by name is
+    /// filed under its ARN too, one read by ARN under its name once the cache knows names
+    /// resolve to its account); the next read fetches it again.
     pub fn invalidate(&self, id: &str) {
         let removed = self.shared.entries.remove(id);
         tracing::debug!(secret_id = id, removed, "invalidated");
@@ -448,6 +471,14 @@ impl Future for Read<'_> {
 }
 
 impl Shared {
+    /// What the plans of derived structs take from the settings.
+    fn plan_defaults(&self) -> PlanDefaults<'_> {
+        PlanDefaults {
+            version: &self.settings.version,
+            max_ttl: self.settings.max_staleness,
+        }
+    }
+
     /// A fresh value of (`id`, `version`), counted as a hit: no lock, no allocation.
     #[inline]
     fn hit(&self, id: &str, version: &Version, now: Instant) -> Option<Arc<Secret>> {
@@ -627,8 +658,8 @@ impl Shared {
             Ok(secret) => {
                 self.adopt(entry, previous.is_some(), rotated, secret);
                 entry.failure.forget();
-                // A declared TTL may exceed `max_staleness`: the value is refreshed before it
-                // would turn stale, never after.
+                // A declared TTL is at most `max_staleness` (plans refuse others); `min` keeps
+                // that true of any entry.
                 let ttl = entry.ttl().min(self.settings.max_staleness);
                 let soft_ttl = backoff::soft_ttl(ttl, round.fraction, previous.is_none());
                 Loaded::new(
@@ -663,12 +694,30 @@ impl Shared {
         };
         entry.state.store(Some(Arc::new(loaded)));
         if let Ok(secret) = &result {
-            self.entries.alias(entry, &[secret.arn(), secret.name()]);
+            self.entries.alias(entry, &self.aliases(entry, secret));
             if rotated {
                 self.changes.send_modify(|n| *n += 1);
             }
         }
         job.answer(result);
+    }
+
+    /// The ids besides its own that may find `entry` once `secret` is fetched: its ARN (one
+    /// secret in the world), and its name only where that name means this secret: in the
+    /// account and region a bare name resolves in, learned from the first read by name. Another
+    /// account's secret, read by ARN, never answers a bare name of ours.
+    fn aliases<'s>(&self, entry: &Entry, secret: &'s Secret) -> [&'s str; 2] {
+        let Some(arn) = Arn::parse(secret.arn()) else {
+            return [secret.arn(), ""];
+        };
+        let by_name = Arn::parse(&entry.id).is_none();
+        let home = if by_name {
+            self.home.get_or_init(|| arn.home().into())
+        } else {
+            self.home.get().map_or("", |home| &**home)
+        };
+        let ours = arn.home() == home;
+        [secret.arn(), if ours { secret.name() } else { "" }]
     }
 
     /// A first load failed: a transient failure is tried again while the round allows, a

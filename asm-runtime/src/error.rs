@@ -6,14 +6,19 @@ use std::time::Duration;
 
 mod sdk;
 
-pub(crate) use sdk::{Operation, from_code, from_sdk, is_throttling};
+pub(crate) use sdk::{
+    Operation, from_code, from_sdk, is_throttling, names_missing_value, value_missing,
+};
 
 /// Everything that can go wrong reading a secret.
 ///
 /// Each variant's `Display` names the secret (id, never value) and the fix. None of them holds
 /// a secret value or a fragment of one: parser messages, which quote their input, are dropped,
 /// and service responses are reduced to their error code.
-#[derive(Debug, Clone)]
+///
+/// `Debug` prints the variant's name and its `Display` (what happened and what to do), so
+/// `fn main() -> Result<(), Error>` and `.unwrap()` show the fix too.
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// The caller's IAM identity may not perform `action` on the secret.
@@ -29,7 +34,8 @@ pub enum Error {
         secret_id: String,
     },
     /// The secret has no version with this staging label or id (or, the service does not say
-    /// which, no such secret exists).
+    /// which, no such secret exists). At `AWSCURRENT`, the secret exists but holds no value:
+    /// it was created without one, or a rotation did not finish.
     VersionNotFound {
         /// The secret id or ARN asked for.
         secret_id: String,
@@ -126,6 +132,19 @@ pub enum Error {
         kind: TransportKind,
         /// The connector's own description, for connection failures (never response content).
         detail: Option<Arc<str>>,
+    },
+    /// The client has no usable AWS credentials: no provider of its chain found any, or one
+    /// is misconfigured. Nothing was sent. Persistent when no provider is configured
+    /// (`is_transient` is false, and the first load fails at once); transient when a provider
+    /// timed out or failed on its way (an STS or IMDS call).
+    Credentials {
+        /// The secret id or ARN the read was for.
+        secret_id: String,
+        /// What the credentials chain said, for the kinds whose text names only providers,
+        /// variables and files (never a key).
+        detail: Option<Arc<str>>,
+        /// Whether a retry may find credentials (a provider timed out or failed).
+        transient: bool,
     },
     /// Any other service error, identified by its code (e.g. `InternalServiceError`).
     Service {
@@ -232,6 +251,7 @@ macro_rules! secret_id_of {
             | Self::Stale { secret_id, .. }
             | Self::Invalidated { secret_id }
             | Self::Transport { secret_id, .. }
+            | Self::Credentials { secret_id, .. }
             | Self::Service { secret_id, .. }
             | Self::TtlNotBelowRotation { secret_id, .. }
             | Self::Mount { secret_id, .. } => Some(secret_id),
@@ -243,6 +263,32 @@ macro_rules! secret_id_of {
 }
 
 impl Error {
+    /// The variant's name, for `Debug`.
+    fn variant(&self) -> &'static str {
+        match self {
+            Self::AccessDenied { .. } => "AccessDenied",
+            Self::NotFound { .. } => "NotFound",
+            Self::VersionNotFound { .. } => "VersionNotFound",
+            Self::Throttled { .. } => "Throttled",
+            Self::Decryption { .. } => "Decryption",
+            Self::InvalidRequest { .. } => "InvalidRequest",
+            Self::MissingKey { .. } => "MissingKey",
+            Self::NotJson { .. } => "NotJson",
+            Self::WrongType { .. } => "WrongType",
+            Self::TooLarge { .. } => "TooLarge",
+            Self::UnresolvedPlaceholder { .. } => "UnresolvedPlaceholder",
+            Self::Stale { .. } => "Stale",
+            Self::Invalidated { .. } => "Invalidated",
+            Self::Transport { .. } => "Transport",
+            Self::Credentials { .. } => "Credentials",
+            Self::Service { .. } => "Service",
+            Self::TtlNotBelowRotation { .. } => "TtlNotBelowRotation",
+            Self::Config { .. } => "Config",
+            Self::Mount { .. } => "Mount",
+            Self::Panicked { .. } => "Panicked",
+        }
+    }
+
     /// Whether retrying later may succeed: throttling, timeouts, connection failures and
     /// service-side (5xx) errors. Refreshes back off and retry these; others are reported.
     pub fn is_transient(&self) -> bool {
@@ -252,6 +298,7 @@ impl Error {
             | Self::Service { .. }
             | Self::Invalidated { .. } => true,
             Self::Stale { last_failure, .. } => last_failure.is_transient(),
+            Self::Credentials { transient, .. } => *transient,
             _ => false,
         }
     }
@@ -275,6 +322,13 @@ impl fmt::Display for Error {
                 f,
                 "secret `{secret_id}` not found; check the name or ARN, the region the client \
                  uses, and the account of the credentials"
+            ),
+            Self::VersionNotFound { secret_id, version } if version.is_current() => write!(
+                f,
+                "secret `{secret_id}` exists but has no value at `AWSCURRENT`: it was created \
+                 without one, or a rotation did not finish; store one (`aws secretsmanager \
+                 put-secret-value --secret-id {secret_id} --secret-string …`) or finish the \
+                 rotation"
             ),
             Self::VersionNotFound { secret_id, version } => {
                 let (what, key) = match version {
@@ -372,6 +426,11 @@ impl fmt::Display for Error {
                 detail,
             } => {
                 let what = match kind {
+                    // No detail: one of the cache's own deadlines passed.
+                    TransportKind::Timeout if detail.is_none() => {
+                        "timed out (no answer within `attempt_timeout` per attempt and \
+                         `call_timeout` per call)"
+                    }
                     TransportKind::Timeout => "timed out",
                     TransportKind::Connection => "could not connect",
                     TransportKind::MalformedResponse => "got a response it could not parse",
@@ -382,6 +441,21 @@ impl fmt::Display for Error {
                     write!(f, " ({detail})")?;
                 }
                 f.write_str("; check network access to the Secrets Manager endpoint (VPC endpoint, proxy, `AWS_ENDPOINT_URL`)")
+            }
+            Self::Credentials {
+                secret_id, detail, ..
+            } => {
+                write!(f, "no AWS credentials to read `{secret_id}`")?;
+                if let Some(detail) = detail {
+                    write!(f, " ({detail})")?;
+                }
+                f.write_str(
+                    "; give the process credentials through one of the default chain's \
+                     providers: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile \
+                     (AWS_PROFILE; `aws sso login` for SSO), a web identity token \
+                     (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN: EKS IRSA, CI OIDC), or a \
+                     role of the ECS task or EC2 instance",
+                )
             }
             Self::Service { secret_id, code } => write!(
                 f,
@@ -423,16 +497,57 @@ impl fmt::Display for Error {
 }
 
 impl Error {
+    /// No answer within the deadlines: one error, one wording, whichever deadline passed (the
+    /// SDK's per-attempt or per-call limit, the cache's call deadline, a fetch round's).
+    pub(crate) fn timed_out(secret_id: &str) -> Self {
+        Self::Transport {
+            secret_id: secret_id.to_owned(),
+            kind: TransportKind::Timeout,
+            detail: None,
+        }
+    }
+
+    /// The one rule for every TTL in force (the cache's `ttl`, a struct's or field's
+    /// `#[aws_secrets(ttl)]`): at most `max_staleness`, or a value would be served past it
+    /// before its refresh was even due. `whose` says which TTL.
+    pub(crate) fn ttl_above_max_staleness(whose: &str, ttl: Duration, max: Duration) -> Self {
+        Self::Config {
+            message: format!(
+                "{whose} is {ttl:?}, above max_staleness ({max:?}): a value would be served \
+                 past max_staleness before it is refreshed; lower the ttl, or raise \
+                 `SecretCacheBuilder::max_staleness` to at least the ttl"
+            ),
+        }
+    }
+
     /// A not-found answer to a request for `version`: when that is not `AWSCURRENT`, the
     /// version is what is most likely missing, and the error says so.
     pub(crate) fn for_version(self, version: &crate::Version) -> Self {
+        if version.is_current() {
+            self
+        } else {
+            self.version_missing(version)
+        }
+    }
+
+    /// A not-found answer that the service said is about `version`, not the secret: the
+    /// secret exists and has no value there.
+    pub(crate) fn version_missing(self, version: &crate::Version) -> Self {
         match self {
-            Self::NotFound { secret_id } if !version.is_current() => Self::VersionNotFound {
+            Self::NotFound { secret_id } => Self::VersionNotFound {
                 secret_id,
                 version: version.clone(),
             },
             other => other,
         }
+    }
+}
+
+impl fmt::Debug for Error {
+    /// `Transport(reading `prod/db` timed out …; check …)`: the variant and the message with
+    /// its fix. Neither holds a value, as for `Display`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({self})", self.variant())
     }
 }
 
@@ -454,6 +569,17 @@ mod tests {
             next = cause.source();
         }
         out
+    }
+
+    #[test]
+    fn debug_keeps_the_fix() {
+        let err = Error::NotFound {
+            secret_id: "prod/db".into(),
+        };
+        let debug = format!("{err:?}");
+        assert!(debug.starts_with("NotFound("), "{debug}");
+        assert!(debug.contains(&err.to_string()), "{debug}");
+        assert!(debug.contains("check the name or ARN"), "{debug}");
     }
 
     #[test]

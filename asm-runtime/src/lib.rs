@@ -5,6 +5,7 @@
 
 mod arn;
 mod cache;
+mod compare;
 mod error;
 mod global;
 mod iam;
@@ -25,6 +26,7 @@ mod proptests;
 pub mod __private;
 
 pub use cache::{RotationGuardrail, SecretCache, SecretCacheBuilder, Stats};
+pub use compare::SecretEq;
 pub use error::{Error, MountProblem, TransportKind};
 pub use global::global;
 pub use iam::IamPolicy;
@@ -42,6 +44,14 @@ pub use vars::Vars;
 
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
+/// The `serde` crate a `public` field's type implements `Deserialize` of, re-exported so that
+/// a service can derive it without matching versions by hand
+/// (`#[serde(crate = "asm_runtime::serde")]`).
+pub use serde;
+/// The `serde_json` crate, re-exported for `MemorySource::json` (feature `testing`) fixtures:
+/// `asm_runtime::serde_json::json!({"password": "…"})`.
+pub use serde_json;
+
 /// The `aws-config` crate the cache loads its configuration with, re-exported so that an
 /// `SdkConfig` passed to [`SecretCache::from_conf`] is always of the version the cache was
 /// built against.
@@ -54,8 +64,3 @@ pub use aws_sdk_secretsmanager;
 /// follows.
 #[cfg(feature = "derive")]
 pub use asm_derive::AwsSecrets;
-
-/// The project README's examples, compiled as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -80,11 +80,41 @@ struct Snapshot<T> {
 }
 
 /// The secret confirmed longest ago, when, and when that becomes too old to serve.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 struct Freshness {
-    oldest: Arc<str>,
+    oldest: Arc<Entry>,
     confirmed: Instant,
     stale_at: Instant,
+}
+
+impl PartialEq for Freshness {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.oldest, &other.oldest)
+            && self.confirmed == other.confirmed
+            && self.stale_at == other.stale_at
+    }
+}
+
+impl Freshness {
+    /// [`Error::Stale`] for the oldest secret, with that secret's own last failure: its last
+    /// refresh's, or else the struct's last one when that names it (a rotated value the struct
+    /// could not be built from).
+    fn stale(&self, now: Instant, struct_last: Option<Error>) -> Error {
+        let secret_id = self.oldest.id.to_string();
+        let state = self.oldest.state.load();
+        let own = state.as_ref().and_then(|l| l.last_error.clone());
+        let about_it = struct_last.filter(|e| e.secret_id() == Some(&*secret_id));
+        let last_failure = own.or(about_it).unwrap_or_else(|| Error::Transport {
+            secret_id: secret_id.clone(),
+            kind: TransportKind::Other,
+            detail: Some("no refresh has run (is the live task stopped?)".into()),
+        });
+        Error::Stale {
+            secret_id,
+            age: now - self.confirmed,
+            last_failure: Box::new(last_failure),
+        }
+    }
 }
 
 /// The refresh task; aborted when the last handle or reader is dropped.
@@ -142,13 +172,14 @@ impl<T> Live<T> {
     ///
     /// # Examples
     /// ```no_run
-    /// # use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, SecretString};
+    /// # use asm_runtime::{AwsSecrets, SecretCache, SecretString};
+    /// use asm_runtime::SecretEq;
     /// # #[derive(AwsSecrets)]
     /// # struct Api { #[aws_secrets(name = "prod/api", key = "key")] key: SecretString }
     /// # async fn f(cache: SecretCache) -> Result<(), asm_runtime::Error> {
     /// let live = Api::watch(&cache).await?;
-    /// // per request:
-    /// let authorised = live.read().key.expose_secret() == "presented key";
+    /// // per request (a constant-time comparison: `==` would leak the key's prefix):
+    /// let authorised = live.read().key.secret_eq("presented key");
     /// # let _ = authorised;
     /// # Ok(()) }
     /// ```
@@ -170,23 +201,16 @@ impl<T> Live<T> {
     /// by the service for longer than `max_staleness`.
     ///
     /// # Errors
-    /// [`Error::Stale`], carrying the last refresh failure.
+    /// [`Error::Stale`] naming the secret confirmed longest ago, carrying that secret's own
+    /// last refresh failure (not another secret's: see [`last_error`](Self::last_error) for
+    /// the struct's most recent one).
     pub fn try_current(&self) -> Result<Arc<T>, Error> {
         let snapshot = self.published.snapshot.load();
         let now = Instant::now();
-        let Some(stale) = snapshot.freshness.as_ref().filter(|f| now >= f.stale_at) else {
-            return Ok(Arc::clone(&snapshot.value));
-        };
-        let last_failure = self.last_error().unwrap_or_else(|| Error::Transport {
-            secret_id: stale.oldest.to_string(),
-            kind: TransportKind::Other,
-            detail: Some("no refresh has run (is the live task stopped?)".into()),
-        });
-        Err(Error::Stale {
-            secret_id: stale.oldest.to_string(),
-            age: now - stale.confirmed,
-            last_failure: Box::new(last_failure),
-        })
+        match snapshot.freshness.as_ref().filter(|f| now >= f.stale_at) {
+            Some(stale) => Err(stale.stale(now, self.last_error())),
+            None => Ok(Arc::clone(&snapshot.value)),
+        }
     }
 
     /// Waits for the next snapshot built from a rotated secret and returns it; `None` once the
@@ -453,7 +477,7 @@ fn freshness(entries: &[Arc<Entry>], loaded: &[Arc<Loaded>]) -> Option<Freshness
         .zip(loaded)
         .min_by_key(|(_, l)| l.confirmed)
         .map(|(e, l)| Freshness {
-            oldest: Arc::clone(&e.id),
+            oldest: Arc::clone(e),
             confirmed: l.confirmed,
             stale_at: l.stale_at,
         })

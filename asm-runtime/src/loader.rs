@@ -187,16 +187,28 @@ pub struct Plan {
     slots: HashMap<(&'static str, VersionRef), usize, RandomState>,
     /// What `VersionRef::Current` means: the cache's default version.
     default_version: Version,
+    /// The cache's `max_staleness`, which no declared TTL may exceed.
+    max_ttl: Duration,
     vars: Vars,
     resolved: HashMap<&'static str, Arc<str>, RandomState>,
 }
 
+/// What a plan takes from its cache's settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlanDefaults<'a> {
+    /// What a field without `version_stage`/`version_id` reads.
+    pub(crate) version: &'a Version,
+    /// The longest TTL a struct or field may declare: the cache's `max_staleness`.
+    pub(crate) max_ttl: Duration,
+}
+
 impl Plan {
-    pub(crate) fn of<T: AwsSecrets>(vars: Vars, default_version: Version) -> Result<Self, Error> {
+    pub(crate) fn of<T: AwsSecrets>(vars: Vars, defaults: PlanDefaults<'_>) -> Result<Self, Error> {
         let mut plan = Self {
             requests: Vec::new(),
             slots: HashMap::default(),
-            default_version,
+            default_version: defaults.version.clone(),
+            max_ttl: defaults.max_ttl,
             vars,
             resolved: HashMap::default(),
         };
@@ -209,8 +221,16 @@ impl Plan {
     /// of a struct; repeats are merged, keeping the shortest TTL).
     ///
     /// # Errors
-    /// [`Error::UnresolvedPlaceholder`].
+    /// [`Error::UnresolvedPlaceholder`]; [`Error::Config`] for a declared TTL above the
+    /// cache's `max_staleness` (the rule `SecretCacheBuilder::build` applies to the cache's).
     pub fn secret(&mut self, secret: &SecretRef) -> Result<(), Error> {
+        if let Some(ttl) = secret.ttl.filter(|ttl| *ttl > self.max_ttl) {
+            let whose = format!(
+                "the ttl of field `{}` (secret `{}`)",
+                secret.field, secret.id
+            );
+            return Err(Error::ttl_above_max_staleness(&whose, ttl, self.max_ttl));
+        }
         let id = self.resolve(secret)?;
         let version = secret.version.to_version(&self.default_version);
         let at = match (self.requests.iter()).position(|r| r.id == id && r.version == version) {

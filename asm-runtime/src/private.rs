@@ -38,10 +38,21 @@ pub fn public_field<T: PublicField>(source: &Source<'_>, field: &FieldRef) -> Re
                     secret.value.kind(),
                 )
             })?;
-            // A whole-secret public field reads the text as a string, without copying it.
+            // A whole-secret public field reads the text as a string, without copying it; a
+            // type that takes no string (`u16`, `bool`) reads it as the JSON scalar it spells
+            // (`5432`, `true`), never as an object or array (a struct would take the whole
+            // secret, password included). Parser messages quote their input: none is kept.
             let text = secrecy::ExposeSecret::expose_secret(text);
-            T::deserialize(StrDeserializer::<serde::de::value::Error>::new(text))
-                .map_err(|_| secret.wrong_type(None, Some(field.secret.field), expected, "string"))
+            let scalar = !text.trim_start().starts_with(['{', '[', '"']);
+            let as_str = T::deserialize(StrDeserializer::<serde::de::value::Error>::new(text));
+            let as_scalar = || {
+                scalar
+                    .then(|| serde_json::from_str::<T>(text).ok())
+                    .flatten()
+            };
+            as_str.ok().or_else(as_scalar).ok_or_else(|| {
+                secret.wrong_type(None, Some(field.secret.field), expected, "string")
+            })
         }
         Some(key) => {
             let doc = secret.json()?;

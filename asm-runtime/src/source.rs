@@ -199,18 +199,41 @@ fn check_size(id: &str, bytes: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether an answer naming `name` and `arn` is the secret asked for as `id` (a name, a full
-/// ARN, or an ARN without the six-character suffix).
-pub(crate) fn answers(id: &str, name: Option<&str>, arn: Option<&str>) -> bool {
-    name == Some(id)
-        || arn
-            .and_then(crate::arn::Arn::parse)
-            .is_some_and(|arn| arn.is_requested_as(id))
+/// Which of `ids` (names, full ARNs, ARNs without the six-character suffix) an answer naming
+/// `name` and `arn` is for. By ARN first: a bare name means a secret of the caller's own
+/// account and region, so another account's secret of the same name, asked for by its ARN in
+/// the same batch, never answers it.
+pub(crate) fn answer_index(
+    ids: &[Arc<str>],
+    name: Option<&str>,
+    arn: Option<&str>,
+) -> Option<usize> {
+    let arn = arn.and_then(crate::arn::Arn::parse);
+    ids.iter()
+        .position(|id| arn.is_some_and(|arn| arn.is_requested_as(id)))
+        .or_else(|| {
+            let name = name?;
+            ids.iter()
+                .position(|id| &**id == name && crate::arn::Arn::parse(id).is_none())
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_answer_is_matched_by_arn_before_name() {
+        let foreign = "arn:aws:secretsmanager:us-east-1:999999999999:secret:prod/db-XyZ123";
+        let ours = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+        let ids: Vec<Arc<str>> = vec!["prod/db".into(), foreign.into()];
+        assert_eq!(answer_index(&ids, Some("prod/db"), Some(foreign)), Some(1));
+        assert_eq!(answer_index(&ids, Some("prod/db"), Some(ours)), Some(0));
+        let partial: Vec<Arc<str>> =
+            vec!["arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db".into()];
+        assert_eq!(answer_index(&partial, Some("prod/db"), Some(ours)), Some(0));
+        assert_eq!(answer_index(&partial, Some("prod/db"), Some(foreign)), None);
+    }
 
     #[test]
     fn stages_and_ids_resolve_to_the_version_that_has_them() {

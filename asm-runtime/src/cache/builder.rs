@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_sdk_secretsmanager::Client;
+
 use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::pace::Pacers;
@@ -58,7 +60,9 @@ impl Default for Settings {
     }
 }
 
-/// Builds a [`SecretCache`] over a source: an SDK client, an agent, or memory.
+/// Builds a [`SecretCache`] over a source: an SDK client, the Secrets Manager Agent, mounted
+/// files (`FileSource`, feature `files`) or memory (`MemorySource`, feature `testing`); or over
+/// the source the environment chooses, with [`SecretCache::builder_from_env`].
 ///
 /// # Examples
 /// ```no_run
@@ -130,6 +134,48 @@ impl SecretCacheBuilder {
             })),
             settings: Settings::default(),
         }
+    }
+
+    /// The source the environment chooses; see
+    /// [`SecretCache::builder_from_env`](crate::SecretCache::builder_from_env).
+    pub(crate) async fn from_env() -> Result<Self, Error> {
+        #[cfg(feature = "files")]
+        if let Some(dir) = std::env::var_os(crate::FileSource::ENV_DIR).filter(|d| !d.is_empty()) {
+            return Ok(Self::new(crate::FileSource::new(dir)));
+        }
+        if let Some(agent) = crate::AgentSource::from_env()? {
+            return Ok(Self::new(agent));
+        }
+        let config = aws_config::defaults(SecretCache::behavior_version())
+            .load()
+            .await;
+        Self::client(&config)?;
+        // The client is built with the final settings: its connect and read timeouts are the
+        // `attempt_timeout` the builder ends up with.
+        let source = Pending(Box::new(move |settings: &Settings| {
+            let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+                .connect_timeout(settings.attempt_timeout)
+                .read_timeout(settings.attempt_timeout)
+                .build();
+            let conf = aws_sdk_secretsmanager::config::Builder::from(&config)
+                .timeout_config(timeouts)
+                .build();
+            (Self::new(Client::from_conf(conf)).source.0)(settings)
+        }));
+        Ok(Self {
+            source,
+            settings: Settings::default(),
+        })
+    }
+
+    /// A Secrets Manager client over `config`, which must name a region.
+    pub(crate) fn client(config: &aws_config::SdkConfig) -> Result<Client, Error> {
+        if config.region().is_none() {
+            return Err(Error::Config {
+                message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
+            });
+        }
+        Ok(Client::new(config))
     }
 
     /// Soft TTL: after it (jittered into `[ttl/2, ttl]`), the value is refreshed in the
@@ -309,7 +355,11 @@ impl SecretCacheBuilder {
             return invalid("startup_patience must be at most one hour");
         }
         if s.max_staleness < s.ttl {
-            return invalid("max_staleness must be at least the ttl");
+            return Err(Error::ttl_above_max_staleness(
+                "the cache's ttl",
+                s.ttl,
+                s.max_staleness,
+            ));
         }
         let must_be_positive = [
             "ttl",
@@ -342,6 +392,7 @@ impl SecretCacheBuilder {
                 batch_denied_until: Mutex::new(None),
                 changes: tokio::sync::watch::Sender::new(0),
                 plans: crate::loader::Plans::default(),
+                home: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -3,7 +3,6 @@
 //! silent connection is dropped and the retry goes out on a fresh one).
 
 use std::future::Future;
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
@@ -64,7 +63,7 @@ impl Shared {
             self.counters.call(op);
             let result = tokio::time::timeout(deadline, send())
                 .await
-                .unwrap_or_else(|_| Err(deadline_passed(secret_id, op, deadline)));
+                .unwrap_or_else(|_| Err(Error::timed_out(secret_id)));
             let throttled = matches!(result, Err(Error::Throttled { .. }));
             turn.finish(throttled);
             let wait_more = throttled && pacer.is_some_and(|pacer| pacer.next_turn() < retry_until);
@@ -81,22 +80,6 @@ fn not_sent(secret_id: &str, op: Operation) -> Error {
     Error::Throttled {
         secret_id: secret_id.to_owned(),
         action: op.iam_action(),
-    }
-}
-
-/// The error of a call that did not answer within `deadline`.
-pub(crate) fn deadline_passed(secret_id: &str, op: Operation, deadline: Duration) -> Error {
-    Error::Transport {
-        secret_id: secret_id.to_owned(),
-        kind: TransportKind::Timeout,
-        detail: Some(
-            format!(
-                "no answer to {} within the cache's call_timeout ({}ms)",
-                op.name(),
-                deadline.as_millis()
-            )
-            .into(),
-        ),
     }
 }
 

@@ -13,7 +13,7 @@ use super::describe::check_versions;
 use super::entry::Entry;
 use super::{Shared, backoff};
 use crate::error::Operation;
-use crate::{Error, Secret, TransportKind};
+use crate::{Error, Secret};
 
 /// Secrets Manager's limit on ids in one `BatchGetSecretValue`.
 pub(crate) const MAX_BATCH: usize = 20;
@@ -55,15 +55,7 @@ impl Drop for Job {
     fn drop(&mut self) {
         if let Some(reply) = self.reply.take() {
             *self.entry.flight_slot() = None;
-            let _ = reply.send(Err(Error::Transport {
-                secret_id: self.entry.id.to_string(),
-                kind: TransportKind::Timeout,
-                detail: Some(
-                    "the fetch ended without an answer: its round passed its deadline, or the \
-                     runtime is shutting down"
-                        .into(),
-                ),
-            }));
+            let _ = reply.send(Err(Error::timed_out(&self.entry.id)));
         }
     }
 }

@@ -10,8 +10,9 @@ use foldhash::fast::RandomState;
 use super::entry::Entry;
 use crate::Version;
 
-/// Entries by id; an id maps to one entry per version asked for (usually one). The ARN and the
-/// name of a fetched secret both point at the entry that fetched it.
+/// Entries by id; an id maps to one entry per version asked for (usually one). The ARN of a
+/// fetched secret points at the entry that fetched it, and so does its name where the name
+/// means that secret (the cache decides which: `Shared::aliases`).
 ///
 /// Hashed with foldhash rather than SipHash: every hit hashes the id, and ids come from the
 /// application's own configuration, not from attacker-chosen input.

@@ -199,7 +199,7 @@ impl Pacer {
             state.next = now + jittered(state.gap);
             if was_open {
                 tracing::info!(
-                    action = self.op.name(),
+                    action = self.op.iam_action(),
                     "throttled by the service: pacing this action's calls (one at a time, \
                      jittered waits doubling from 2 s) until its answers are no longer throttled"
                 );
@@ -219,7 +219,7 @@ impl Pacer {
                 state.window = OPEN_AT;
                 self.mode.store(OPEN, Relaxed);
                 tracing::debug!(
-                    action = self.op.name(),
+                    action = self.op.iam_action(),
                     "answers no longer throttled: calls unpaced"
                 );
             } else {

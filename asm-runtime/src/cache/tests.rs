@@ -804,6 +804,16 @@ fn library_code_pins_its_behavior_version() {
         );
     }
     assert!(checked > 10, "walked the sources: {checked} files");
+    // SDK releases deprecate a behavior version when they add the next; the pin is on
+    // purpose, so its one use says so and a user's build against a newer SDK stays quiet.
+    let cache_rs = include_str!("../cache.rs");
+    let pin = cache_rs
+        .find("pub fn behavior_version()")
+        .expect("the pin's function");
+    assert!(
+        cache_rs[..pin].trim_end().ends_with("#[allow(deprecated)]"),
+        "`SecretCache::behavior_version` silences the deprecation of its pinned version"
+    );
     assert_eq!(
         SecretCache::behavior_version(),
         aws_config::BehaviorVersion::v2026_01_12(),
@@ -853,4 +863,72 @@ async fn a_declared_ttl_above_max_staleness_refreshes_before_the_value_turns_sta
         "refreshed {:?} after it turned stale",
         loaded.refresh_at - loaded.stale_at
     );
+}
+
+/// Another account's `prod/db`, shared by resource policy and read by its ARN.
+const FOREIGN: &str = "arn:aws:secretsmanager:us-east-1:999999999999:secret:prod/db-XyZ123";
+
+/// `GetSecretValue` answering the foreign ARN with the foreign secret, anything else with
+/// ours (`ARN`), both named `prod/db`.
+fn two_accounts() -> (Rule, Rule) {
+    let foreign = mock!(Client::get_secret_value)
+        .match_requests(|r| r.secret_id() == Some(FOREIGN))
+        .then_output(|| {
+            GetSecretValueOutput::builder()
+                .arn(FOREIGN)
+                .name("prod/db")
+                .version_id("f1")
+                .secret_string("foreign")
+                .build()
+        });
+    let ours = mock!(Client::get_secret_value)
+        .match_requests(|r| r.secret_id() != Some(FOREIGN))
+        .then_output(|| output("v1", "ours"));
+    (foreign, ours)
+}
+
+/// A bare name means a secret of the caller's own account: another account's secret of the
+/// same name, read first by its ARN, never answers it (it did, with one call in all).
+#[tokio::test]
+async fn a_foreign_arn_never_answers_our_own_name() {
+    let (foreign, ours) = two_accounts();
+    let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&foreign, &ours]))
+        .version_checks(false)
+        .build()
+        .expect("cache");
+    let theirs = cache.get(FOREIGN).await.expect("foreign");
+    assert_eq!(theirs.string().expect("text").expose_secret(), "foreign");
+    let mine = cache.get("prod/db").await.expect("ours");
+    assert_eq!(mine.string().expect("text").expose_secret(), "ours");
+    assert_eq!((foreign.num_calls(), ours.num_calls()), (1, 1));
+    assert_eq!(cache.known_arn("prod/db").as_deref(), Some(ARN));
+    // Read again in the other order: each id keeps its own secret.
+    let again = cache.get(FOREIGN).await.expect("foreign, a hit");
+    assert_eq!(again.string().expect("text").expose_secret(), "foreign");
+}
+
+/// In the caller's own account and region, a secret read by ARN is found by its name (one
+/// entry, one call) once a read by name has shown which account and region names resolve in.
+#[tokio::test]
+async fn our_own_arn_and_name_share_one_entry() {
+    let (foreign, ours) = two_accounts();
+    let other = mock!(Client::get_secret_value)
+        .match_requests(|r| r.secret_id() == Some("prod/other"))
+        .then_output(|| {
+            GetSecretValueOutput::builder()
+                .arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/other-QwErTy")
+                .name("prod/other")
+                .version_id("o1")
+                .secret_string("other")
+                .build()
+        });
+    let cache = SecretCache::builder(client(RuleMode::MatchAny, &[&other, &foreign, &ours]))
+        .version_checks(false)
+        .build()
+        .expect("cache");
+    cache.get("prod/other").await.expect("a read by name");
+    cache.get(ARN).await.expect("ours by ARN");
+    let mine = cache.get("prod/db").await.expect("ours by name: a hit");
+    assert_eq!(mine.string().expect("text").expose_secret(), "ours");
+    assert_eq!((other.num_calls(), ours.num_calls()), (1, 1));
 }

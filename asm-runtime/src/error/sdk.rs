@@ -3,6 +3,7 @@
 //! `AccessDeniedException` and `ThrottlingException` are not modelled errors in the Rust SDK,
 //! so matching is on `ProvideErrorMetadata::code()`, never on enum variants.
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
@@ -17,13 +18,6 @@ pub(crate) enum Operation {
 }
 
 impl Operation {
-    /// The API action's name.
-    pub(crate) fn name(self) -> &'static str {
-        self.iam_action()
-            .strip_prefix("secretsmanager:")
-            .unwrap_or_default()
-    }
-
     pub(crate) fn iam_action(self) -> &'static str {
         match self {
             Self::GetSecretValue => "secretsmanager:GetSecretValue",
@@ -95,23 +89,25 @@ fn from_status(status: u16, secret_id: &str, op: Operation) -> Error {
 /// Maps any SDK failure. Response bodies and service messages are never kept.
 pub(crate) fn from_sdk<E>(err: &SdkError<E, HttpResponse>, secret_id: &str, op: Operation) -> Error
 where
-    E: ProvideErrorMetadata,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let transport = |kind, detail: Option<String>| Error::Transport {
         secret_id: secret_id.to_owned(),
         kind,
         detail: detail.map(Into::into),
     };
+    if let Some(credentials) = credentials_error(err, secret_id) {
+        return credentials;
+    }
     match err {
         SdkError::ServiceError(service) => match service.err().code() {
             Some(code) => from_code(code, secret_id, op),
             None => from_status(service.raw().status().as_u16(), secret_id, op),
         },
-        SdkError::TimeoutError(_) => transport(TransportKind::Timeout, None),
+        SdkError::TimeoutError(_) => Error::timed_out(secret_id),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => Error::timed_out(secret_id),
         SdkError::DispatchFailure(failure) => {
-            let kind = if failure.is_timeout() {
-                TransportKind::Timeout
-            } else if failure.is_io() {
+            let kind = if failure.is_io() {
                 TransportKind::Connection
             } else {
                 TransportKind::Other
@@ -125,6 +121,55 @@ where
         },
         _ => transport(TransportKind::Other, None),
     }
+}
+
+/// [`Error::Credentials`], when a failure's cause is the credentials provider (the SDK reports
+/// it as a failure to dispatch: nothing was sent).
+fn credentials_error(err: &(dyn std::error::Error + 'static), secret_id: &str) -> Option<Error> {
+    let mut cause = Some(err);
+    let credentials = loop {
+        let current = cause?;
+        if let Some(found) = current.downcast_ref::<CredentialsError>() {
+            break found;
+        }
+        cause = current.source();
+    };
+    let (detail, transient) = match credentials {
+        CredentialsError::CredentialsNotLoaded(_) | CredentialsError::InvalidConfiguration(_) => {
+            // The chain lists each provider it tried, a line each: one line here.
+            let tried = connector_detail(credentials)
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("; ")
+                .replace(":; ", ": ");
+            (Some(tried), false)
+        }
+        CredentialsError::ProviderTimedOut(_) => (Some(credentials.to_string()), true),
+        // A provider's own failure (an STS answer, a process's output) may quote what it read.
+        _ => (Some(credentials.to_string()), true),
+    };
+    Some(Error::Credentials {
+        secret_id: secret_id.to_owned(),
+        detail: detail.map(Into::into),
+        transient,
+    })
+}
+
+/// Whether a `ResourceNotFoundException` is about a version rather than the secret: the
+/// service then says it "can't find the specified secret value for staging label: …" (or
+/// "for VersionId: …"), against "can't find the specified secret." when there is none. Only
+/// this fixed phrase is looked for; the message itself is never kept.
+pub(crate) fn names_missing_value(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.contains("secret value for"))
+}
+
+/// [`names_missing_value`] of an SDK failure's service message.
+pub(crate) fn value_missing<E>(err: &SdkError<E, HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    names_missing_value(err.as_service_error().and_then(|e| e.message()))
 }
 
 /// The innermost cause of a connection failure ("Connection refused (os error 111)").

@@ -23,7 +23,8 @@ use super::{Live, Published, Snapshot, Task};
 ///
 /// # Examples
 /// ```no_run
-/// # use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, SecretString};
+/// # use asm_runtime::{AwsSecrets, SecretCache, SecretString};
+/// use asm_runtime::SecretEq;
 /// # #[derive(AwsSecrets)]
 /// # struct Api { #[aws_secrets(name = "prod/api", key = "key")] key: SecretString }
 /// # async fn f(cache: SecretCache, messages: Vec<String>) -> Result<(), asm_runtime::Error> {
@@ -31,7 +32,7 @@ use super::{Live, Published, Snapshot, Task};
 /// let mut reader = live.reader();
 /// tokio::spawn(async move {
 ///     for message in messages {
-///         let authorised = reader.read().key.expose_secret() == message;
+///         let authorised = reader.read().key.secret_eq(&message);
 /// #       let _ = authorised;
 ///     }
 /// });

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 use foldhash::fast::RandomState;
 
-use super::{AwsSecrets, Plan};
-use crate::{Error, Vars, Version};
+use super::{AwsSecrets, Plan, PlanDefaults};
+use crate::{Error, Vars};
 
 /// Plans kept before the table starts over: distinct placeholder values are few in a service
 /// (an environment, a region), but `load_with` could be handed new ones on every call.
@@ -32,18 +32,18 @@ pub(crate) struct Plans {
 }
 
 impl Plans {
-    /// `T`'s plan under `vars`, built on first use; `default_version` is what a field without
-    /// a version reads.
+    /// `T`'s plan under `vars`, built on first use with `defaults` (what a field without a
+    /// version reads, the longest TTL it may declare).
     pub(crate) fn of<T: AwsSecrets>(
         &self,
         vars: &Vars,
-        default_version: &Version,
+        defaults: PlanDefaults<'_>,
     ) -> Result<Arc<Plan>, Error> {
         let key = Self::key::<T>(vars);
         if let Some(plan) = self.table.load().get(&key) {
             return Ok(Arc::clone(plan));
         }
-        self.build::<T>(key, vars, default_version)
+        self.build::<T>(key, vars, defaults)
     }
 
     /// Calls `f` with `T`'s plan under `vars`, borrowed from the table (no reference count on
@@ -51,14 +51,14 @@ impl Plans {
     pub(crate) fn with<T: AwsSecrets, R>(
         &self,
         vars: &Vars,
-        default_version: &Version,
+        defaults: PlanDefaults<'_>,
         f: impl FnOnce(&Plan) -> R,
     ) -> Result<R, Error> {
         let key = Self::key::<T>(vars);
         if let Some(plan) = self.table.load().get(&key) {
             return Ok(f(plan));
         }
-        Ok(f(&*self.build::<T>(key, vars, default_version)?))
+        Ok(f(&*self.build::<T>(key, vars, defaults)?))
     }
 
     fn key<T: AwsSecrets>(vars: &Vars) -> Key {
@@ -73,9 +73,9 @@ impl Plans {
         &self,
         key: Key,
         vars: &Vars,
-        default_version: &Version,
+        defaults: PlanDefaults<'_>,
     ) -> Result<Arc<Plan>, Error> {
-        let plan = Arc::new(Plan::of::<T>(vars.clone(), default_version.clone())?);
+        let plan = Arc::new(Plan::of::<T>(vars.clone(), defaults)?);
         let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
         let mut table = if self.table.load().len() >= MAX_PLANS {
             Table::default()

@@ -19,7 +19,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::{MAX_SECRET_BYTES, Parts, SecretSource, Source, sealed};
-use crate::error::{Operation, from_code};
+use crate::error::{Operation, from_code, names_missing_value};
 use crate::{Error, Secret, TransportKind, Version};
 
 /// The variables the agent reads its token from, in its order. Each holds the token, or
@@ -89,25 +89,46 @@ impl AgentSource {
         }
     }
 
-    /// The agent at `endpoint` (`http://HOST:PORT`).
+    /// The agent at `endpoint` (`http://HOST:PORT`), on loopback: `localhost`, `127.0.0.0/8`
+    /// or `[::1]`.
+    ///
+    /// The agent speaks plain HTTP and only ever listens on loopback; a remote address would
+    /// receive the token and send the values back in clear text, so it is refused here. A
+    /// sidecar in the same pod shares its loopback. For a remote agent on a network you
+    /// trust, say so with [`remote_endpoint`](Self::remote_endpoint).
     ///
     /// # Errors
-    /// [`Error::Config`] when `endpoint` is not an `http://` URL with a host.
-    pub fn endpoint(mut self, endpoint: &str) -> Result<Self, Error> {
-        let trimmed = endpoint.trim_end_matches('/');
-        let uri: Uri = trimmed.parse().map_err(|_| Error::Config {
-            message: format!("agent endpoint `{endpoint}` is not a URL"),
-        })?;
-        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+    /// [`Error::Config`] when `endpoint` is not an `http://` URL with a host, or its host is
+    /// not on loopback.
+    pub fn endpoint(self, endpoint: &str) -> Result<Self, Error> {
+        let (trimmed, host) = parse_endpoint(endpoint)?;
+        if !is_loopback(&host) {
             return Err(Error::Config {
                 message: format!(
-                    "agent endpoint `{endpoint}` must be `http://HOST:PORT` (the agent listens \
-                     on loopback without TLS)"
+                    "agent endpoint `{endpoint}` is not on loopback: the agent listens on \
+                     127.0.0.1 and speaks plain HTTP, so another host would receive the token \
+                     and send secret values in clear text; use `http://localhost:PORT`, or \
+                     `AgentSource::remote_endpoint` if the network to that host is trusted"
                 ),
             });
         }
-        self.endpoint = trimmed.into();
-        Ok(self)
+        Ok(self.at(trimmed))
+    }
+
+    /// The agent at `endpoint` (`http://HOST:PORT`) on any host: the token and every value
+    /// cross the network between them in clear text. Only for a network you trust as you
+    /// trust loopback; prefer an agent on each node.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `endpoint` is not an `http://` URL with a host.
+    pub fn remote_endpoint(self, endpoint: &str) -> Result<Self, Error> {
+        let (trimmed, _) = parse_endpoint(endpoint)?;
+        Ok(self.at(trimmed))
+    }
+
+    fn at(mut self, endpoint: &str) -> Self {
+        self.endpoint = endpoint.into();
+        self
     }
 
     /// The agent named by [`ENDPOINT_VARIABLE`](Self::ENDPOINT_VARIABLE), if it is set: `1` or
@@ -180,6 +201,32 @@ impl AgentSource {
                 message: format!("cannot build an agent request for `{id}`"),
             })
     }
+}
+
+/// `endpoint` without a trailing `/`, and its host; an error unless it is `http://HOST[:PORT]`.
+fn parse_endpoint(endpoint: &str) -> Result<(&str, String), Error> {
+    let trimmed = endpoint.trim_end_matches('/');
+    let uri: Uri = trimmed.parse().map_err(|_| Error::Config {
+        message: format!("agent endpoint `{endpoint}` is not a URL"),
+    })?;
+    match uri.host() {
+        Some(host) if uri.scheme_str() == Some("http") => Ok((trimmed, host.to_owned())),
+        _ => Err(Error::Config {
+            message: format!(
+                "agent endpoint `{endpoint}` must be `http://HOST:PORT` (the agent listens on \
+                 loopback without TLS)"
+            ),
+        }),
+    }
+}
+
+/// Whether `host` (as a URI writes it: `[::1]` bracketed) names this machine's loopback.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Default for AgentSource {
@@ -260,7 +307,7 @@ impl Agent {
         if status == StatusCode::OK {
             return parse_answer(id, &body);
         }
-        Err(agent_error(id, status, &body))
+        Err(agent_error(id, version, status, &body))
     }
 }
 
@@ -330,12 +377,23 @@ fn parse_answer(id: &str, body: &[u8]) -> Result<Secret, Error> {
 }
 
 /// An agent error: `{"__type": code, "message": …}` (the message is dropped: the service's
-/// text is not ours to repeat), or a bare status.
-fn agent_error(id: &str, status: StatusCode, body: &[u8]) -> Error {
-    let code = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("__type")?.as_str().map(str::to_owned));
-    match (status.as_u16(), code.as_deref()) {
+/// text is not ours to repeat; only whether it names a missing value is looked at), or a bare
+/// status.
+fn agent_error(id: &str, version: &Version, status: StatusCode, body: &[u8]) -> Error {
+    let answer = serde_json::from_slice::<Value>(body).ok();
+    let field = |name: &str| answer.as_ref()?.get(name)?.as_str();
+    let code = field("__type");
+    let error = typed_agent_error(id, status, code);
+    if names_missing_value(field("message")) {
+        error.version_missing(version)
+    } else {
+        error
+    }
+}
+
+/// [`agent_error`] by status and error code.
+fn typed_agent_error(id: &str, status: StatusCode, code: Option<&str>) -> Error {
+    match (status.as_u16(), code) {
         (504, _) | (_, Some("TimeoutError")) => Error::Transport {
             secret_id: id.to_owned(),
             kind: TransportKind::Timeout,
@@ -424,7 +482,12 @@ mod tests {
             (403, format!("Bad Token {CANARY}")),
         ] {
             let status = StatusCode::from_u16(status).expect("status");
-            clean(&agent_error("db", status, body.as_bytes()));
+            clean(&agent_error(
+                "db",
+                &Version::current(),
+                status,
+                body.as_bytes(),
+            ));
         }
         for body in [
             format!("{{not json {CANARY}"),
@@ -473,10 +536,43 @@ mod tests {
     }
 
     #[test]
+    fn only_loopback_endpoints_are_taken_unless_remote_is_said() {
+        for local in [
+            "http://localhost:2773",
+            "http://LOCALHOST:2773/",
+            "http://127.0.0.1:2773",
+            "http://127.1.2.3:9",
+            "http://[::1]:2773",
+        ] {
+            let source = AgentSource::new().endpoint(local);
+            assert!(source.is_ok(), "{local}: {source:?}");
+        }
+        for remote in [
+            "http://10.0.0.5:2773",
+            "http://agent.internal:2773",
+            "http://localhost.example.com:2773",
+            "http://[2001:db8::1]:2773",
+            "http://0.0.0.0:2773",
+        ] {
+            let err = AgentSource::new().endpoint(remote).expect_err(remote);
+            assert!(matches!(err, Error::Config { .. }), "{err:?}");
+            assert!(err.to_string().contains("remote_endpoint"), "{err}");
+            let source = AgentSource::new().remote_endpoint(remote).expect(remote);
+            assert!(format!("{source:?}").contains(remote), "{source:?}");
+        }
+        assert!(
+            AgentSource::new()
+                .remote_endpoint("https://agent:2773")
+                .is_err()
+        );
+    }
+
+    #[test]
     fn agent_errors_map_onto_the_catalogue() {
         let typed = |status: u16, body: &str| {
             agent_error(
                 "db",
+                &Version::current(),
                 StatusCode::from_u16(status).expect("status"),
                 body.as_bytes(),
             )
@@ -486,6 +582,14 @@ mod tests {
             r#"{"__type":"ResourceNotFoundException", "message":"x"}"#,
         );
         assert!(matches!(not_found, Error::NotFound { .. }), "{not_found:?}");
+        let no_value = typed(
+            404,
+            r#"{"__type":"ResourceNotFoundException", "message":"Secrets Manager can't find the specified secret value for staging label: AWSCURRENT"}"#,
+        );
+        assert!(
+            matches!(&no_value, Error::VersionNotFound { version, .. } if version.is_current()),
+            "{no_value:?}"
+        );
         let denied = typed(400, r#"{"__type":"AccessDeniedException", "message":"x"}"#);
         assert!(matches!(denied, Error::AccessDenied { .. }), "{denied:?}");
         let timeout = typed(504, r#"{"__type":"TimeoutError", "message":"Timeout"}"#);

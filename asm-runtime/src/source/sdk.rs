@@ -21,8 +21,10 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::{BatchResult, Description, Parts, SecretSource, Source, answers, sealed};
-use crate::error::{Operation, from_code, from_sdk, is_throttling};
+use super::{BatchResult, Description, Parts, SecretSource, Source, answer_index, sealed};
+use crate::error::{
+    Operation, from_code, from_sdk, is_throttling, names_missing_value, value_missing,
+};
 use crate::{Error, Secret, Version};
 
 /// The SDK client, and the timeouts every call overrides its configuration with.
@@ -72,7 +74,14 @@ impl Sdk {
             .config_override(self.call_config::<GetSecretValueError>())
             .send()
             .await
-            .map_err(|e| from_sdk(&e, id, Operation::GetSecretValue))?;
+            .map_err(|e| {
+                let err = from_sdk(&e, id, Operation::GetSecretValue);
+                if value_missing(&e) {
+                    err.version_missing(version)
+                } else {
+                    err
+                }
+            })?;
         Parts {
             arn: out.arn,
             name: out.name,
@@ -108,9 +117,7 @@ impl Sdk {
                 .map_err(|e| from_sdk(&e, "(batch)", Operation::BatchGetSecretValue))?;
             let before = answered.len();
             for value in out.secret_values.take().unwrap_or_default() {
-                let found = ids
-                    .iter()
-                    .position(|id| answers(id, value.name.as_deref(), value.arn.as_deref()));
+                let found = answer_index(ids, value.name.as_deref(), value.arn.as_deref());
                 if let Some(at) = found {
                     let parts = Parts {
                         arn: value.arn,
@@ -127,10 +134,11 @@ impl Sdk {
                 let requested = error.secret_id.as_deref().unwrap_or_default();
                 if let Some(at) = ids.iter().position(|id| &**id == requested) {
                     let code = error.error_code.as_deref().unwrap_or("UnknownError");
-                    answered.push((
-                        at,
-                        Err(from_code(code, requested, Operation::GetSecretValue)),
-                    ));
+                    let mut err = from_code(code, requested, Operation::GetSecretValue);
+                    if names_missing_value(error.message.as_deref()) {
+                        err = err.version_missing(&Version::current());
+                    }
+                    answered.push((at, Err(err)));
                 }
             }
             next_token = out.next_token.take();

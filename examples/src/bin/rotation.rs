@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use asm_examples::{Backend, Result, Seed, step};
-use asm_runtime::{AwsSecrets, ExposeSecret, Live, SecretCache, SecretString};
+use asm_runtime::{AwsSecrets, ExposeSecret, Live, SecretCache, SecretEq, SecretString};
 use tokio::time::{Instant, timeout};
 
 const SECRET: &str = "demo/orders-db";
@@ -45,7 +45,7 @@ impl Pool {
 
     /// The database's answer: it accepts only the password the last rotation set.
     fn login(&self, accepted: &str) -> bool {
-        self.password.expose_secret() == accepted
+        self.password.secret_eq(accepted)
     }
 }
 

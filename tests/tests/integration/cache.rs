@@ -133,3 +133,30 @@ async fn from_conf_takes_the_services_sdk_config() {
         Err(Error::Config { .. })
     ));
 }
+
+/// `refresh_now` twice within `refresh_now_interval`, the first throttled: the second shares
+/// the first's answer, the error, not the old value as if it had been re-read (a caller whose
+/// login was refused would retry the same password).
+#[tokio::test(start_paused = true)]
+async fn refresh_now_within_the_interval_repeats_a_failure() {
+    use asm_runtime::{MemoryFault, MemorySource, SecretCache};
+
+    let secrets = MemorySource::new();
+    secrets.text("prod/db", "old");
+    let cache = SecretCache::new(secrets.clone());
+    cache.get("prod/db").await.expect("first load");
+    secrets.fail(Some("prod/db"), MemoryFault::Throttled);
+    let first = cache.refresh_now("prod/db").await.map(drop);
+    assert!(matches!(first, Err(Error::Throttled { .. })), "{first:?}");
+    let calls = secrets.calls();
+    let second = cache.refresh_now("prod/db").await.map(drop);
+    assert!(matches!(second, Err(Error::Throttled { .. })), "{second:?}");
+    assert_eq!(secrets.calls(), calls, "within the interval: no call");
+    secrets.clear_failures();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let third = cache
+        .refresh_now("prod/db")
+        .await
+        .expect("after the interval");
+    assert_eq!(third.string().expect("text").expose_secret(), "old");
+}

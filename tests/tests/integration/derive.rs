@@ -245,3 +245,113 @@ async fn a_missing_version_is_named_as_the_version() {
     );
     assert!(!message.contains("canary"), "{message}");
 }
+
+/// One rule for every TTL in force, with the values in its error: the cache's `ttl` above
+/// `max_staleness` fails `build`, and a field's declared `ttl` above it fails the load (it was
+/// clamped silently before), in the same words.
+#[tokio::test]
+async fn a_ttl_above_max_staleness_is_one_error_with_its_values() {
+    use asm_runtime::MemorySource;
+
+    #[derive(AwsSecrets)]
+    struct Long {
+        #[aws_secrets(name = "prod/db", ttl = "2d")]
+        #[allow(dead_code, reason = "the load fails before it is read")]
+        password: SecretString,
+    }
+    let secrets = MemorySource::new();
+    secrets.text("prod/db", "pw");
+    let two_days = std::time::Duration::from_secs(2 * 86_400);
+    let built = SecretCache::builder(secrets.clone()).ttl(two_days).build();
+    let Err(Error::Config { message: cache_ttl }) = built else {
+        panic!("a cache ttl above max_staleness builds");
+    };
+    let loaded = Long::load(&SecretCache::new(secrets)).await.map(drop);
+    let Err(Error::Config { message: field_ttl }) = loaded else {
+        panic!("a field ttl above max_staleness loads: {loaded:?}");
+    };
+    for message in [&cache_ttl, &field_ttl] {
+        assert!(
+            message.contains("is 172800s, above max_staleness (3600s)"),
+            "{message}"
+        );
+    }
+    assert!(
+        field_ttl.contains("`Long.password`") && field_ttl.contains("prod/db"),
+        "{field_ttl}"
+    );
+    println!("{cache_ttl}\n{field_ttl}");
+}
+
+/// A field that names `version_stage = "AWSCURRENT"` reads `AWSCURRENT` even on a cache whose
+/// default version is another (it was read as "the cache's default"), and may sit next to a
+/// field reading the same key at the default version.
+#[tokio::test]
+async fn an_explicit_awscurrent_is_awscurrent_whatever_the_cache_default() {
+    use asm_runtime::{MemorySource, Version};
+
+    #[derive(AwsSecrets)]
+    #[aws_secrets(name = "prod/db")]
+    struct Both {
+        #[aws_secrets(key = "password", version_stage = "AWSCURRENT")]
+        current: SecretString,
+        #[aws_secrets(key = "password")]
+        default: SecretString,
+    }
+    let secrets = MemorySource::new();
+    secrets.json("prod/db", &serde_json::json!({"password": "current"}));
+    secrets.stage_text(
+        "prod/db",
+        "v-pending",
+        r#"{"password":"pending"}"#,
+        &["AWSPENDING"],
+    );
+    let cache = SecretCache::builder(secrets)
+        .version(Version::stage("AWSPENDING"))
+        .build()
+        .expect("cache");
+    let both = Both::load(&cache).await.expect("load");
+    assert_eq!(both.current.expose_secret(), "current");
+    assert_eq!(both.default.expose_secret(), "pending");
+}
+
+/// A whole-secret `public` field of a type that takes no string reads the scalar the text
+/// spells (`5432` into a `u16`, as the README's `public` types promise); a text that is no
+/// such scalar is a typed error without the value.
+#[tokio::test]
+async fn a_whole_secret_public_number_reads_its_text() {
+    use asm_runtime::MemorySource;
+
+    #[derive(AwsSecrets, Debug)]
+    struct Port {
+        #[aws_secrets(name = "prod/port", public)]
+        port: u16,
+        #[aws_secrets(name = "prod/host", public)]
+        text: String,
+    }
+    let secrets = MemorySource::new();
+    secrets.text("prod/port", "5432");
+    secrets.text("prod/host", "5432");
+    let cache = SecretCache::new(secrets.clone());
+    let read = Port::load(&cache).await.expect("load");
+    assert_eq!((read.port, read.text.as_str()), (5432, "5432"));
+    secrets.text("prod/port", "not-a-port-Qz7!");
+    cache.invalidate("prod/port");
+    let err = Port::load(&cache).await.expect_err("not a number");
+    assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("Qz7!"), "{err}");
+
+    // Only a scalar: a map would take the whole JSON secret, password included, in the clear.
+    #[derive(AwsSecrets, Debug)]
+    #[allow(dead_code, reason = "the load fails before it is read")]
+    struct Whole {
+        #[aws_secrets(name = "prod/db", public)]
+        all: std::collections::HashMap<String, String>,
+    }
+    secrets.text("prod/db", r#"{"password":"Qz7!"}"#);
+    let err = Whole::load(&cache)
+        .await
+        .expect_err("an object is no scalar");
+    assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("Qz7!"), "{err}");
+}

@@ -175,3 +175,105 @@ async fn a_pool_rebuilds_itself_after_a_failed_login_without_waiting_for_the_ttl
         .expect("the consumer ends with the watch")
         .expect("no panic");
 }
+
+/// A struct over two secrets, both failing to refresh: `try_current`'s `Stale` names the
+/// secret confirmed longest ago and carries *that* secret's last failure, never the other's
+/// (which `last_error` may hold, being the struct's most recent).
+#[tokio::test(start_paused = true)]
+async fn stale_names_one_secret_and_its_own_failure() {
+    use asm_runtime::{Error, MemoryFault, MemorySource};
+
+    #[derive(AwsSecrets)]
+    #[allow(
+        dead_code,
+        reason = "the test reads the handle's errors, not the values"
+    )]
+    struct Service {
+        #[aws_secrets(name = "newcomer/db", key = "password")]
+        db_password: SecretString,
+        // Refreshed more often: its failures are the most recent ones.
+        #[aws_secrets(name = "newcomer/api-key", ttl = "20s")]
+        api_key: SecretString,
+    }
+    let secrets = MemorySource::new();
+    secrets.text("newcomer/db", r#"{"password":"pw"}"#);
+    secrets.text("newcomer/api-key", "key");
+    let cache = SecretCache::builder(secrets.clone())
+        .ttl(Duration::from_secs(60))
+        .max_staleness(Duration::from_secs(120))
+        .max_backoff(Duration::from_secs(2))
+        .jitter(false)
+        .build()
+        .expect("cache");
+    let live = Service::watch(&cache).await.expect("first load");
+    let started = Instant::now();
+    secrets.fail(Some("newcomer/db"), MemoryFault::Throttled);
+    // The API key is confirmed once more (at 20 s), then fails too: the database password is
+    // the secret confirmed longest ago.
+    sleep(Duration::from_secs(30)).await;
+    secrets.fail(Some("newcomer/api-key"), MemoryFault::Unavailable);
+    // Past max_staleness, at a moment when the struct's most recent failure is the API key's.
+    let last = loop {
+        sleep(Duration::from_secs(1)).await;
+        let last = live.last_error();
+        let api_key_failed = last
+            .as_ref()
+            .is_some_and(|e| e.secret_id() == Some("newcomer/api-key"));
+        if started.elapsed() > Duration::from_secs(130) && api_key_failed {
+            break last.expect("checked");
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "{last:?}");
+    };
+    let Err(Error::Stale {
+        secret_id,
+        last_failure,
+        ..
+    }) = live.try_current().map(drop)
+    else {
+        panic!("past max_staleness");
+    };
+    let stale = format!("{secret_id}: {last_failure}");
+    assert_eq!(
+        last_failure.secret_id(),
+        Some(secret_id.as_str()),
+        "one secret: {stale} (the struct's last error: {last})"
+    );
+    assert_eq!(secret_id, "newcomer/db", "{stale}");
+    assert!(matches!(*last_failure, Error::Throttled { .. }), "{stale}");
+}
+
+/// A rotated value the struct cannot be built from (a key gone) keeps the last snapshot; past
+/// `max_staleness` its `Stale` carries that failure, the secret's own, not "no refresh has
+/// run" (the entry itself refreshes fine).
+#[tokio::test(start_paused = true)]
+async fn stale_after_a_rotation_that_does_not_fit_says_why() {
+    use asm_runtime::{Error, MemorySource};
+
+    #[derive(AwsSecrets)]
+    #[allow(
+        dead_code,
+        reason = "the test reads the handle's errors, not the values"
+    )]
+    struct Login {
+        #[aws_secrets(name = "newcomer/db", key = "password")]
+        password: SecretString,
+    }
+    let secrets = MemorySource::new();
+    secrets.text("newcomer/db", r#"{"password":"pw"}"#);
+    let cache = SecretCache::builder(secrets.clone())
+        .ttl(Duration::from_secs(60))
+        .max_staleness(Duration::from_secs(120))
+        .jitter(false)
+        .build()
+        .expect("cache");
+    let live = Login::watch(&cache).await.expect("first load");
+    secrets.text("newcomer/db", r#"{"pass":"renamed"}"#);
+    sleep(Duration::from_secs(200)).await;
+    let Err(Error::Stale { last_failure, .. }) = live.try_current().map(drop) else {
+        panic!("past max_staleness");
+    };
+    assert!(
+        matches!(*last_failure, Error::MissingKey { .. }),
+        "{last_failure}"
+    );
+}

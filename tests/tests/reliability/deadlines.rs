@@ -17,6 +17,16 @@ struct Db {
     password: SecretString,
 }
 
+/// The one wording of a read that got no answer in time, whichever deadline passed first.
+fn timed_out(secret_id: &str) -> String {
+    Error::Transport {
+        secret_id: secret_id.to_owned(),
+        kind: TransportKind::Timeout,
+        detail: None,
+    }
+    .to_string()
+}
+
 fn is_timeout(err: &Error) -> bool {
     matches!(
         err,
@@ -49,6 +59,11 @@ async fn a_silent_endpoint_times_out_at_the_call_deadline() {
         let took = started.elapsed();
         let err = result.expect_err(what);
         assert!(is_timeout(&err), "{what}: {err:?}");
+        assert_eq!(
+            err.to_string(),
+            timed_out("prod/db"),
+            "{what}: one cause, one wording"
+        );
         assert!(err.is_transient(), "{what}");
         // By the call deadline: the SDK's three 3 s attempts, or the deadline itself, whichever
         // ends first (the guardrail's DescribeSecret runs beside the load, not after it).
@@ -67,30 +82,7 @@ async fn a_silent_endpoint_times_out_at_the_call_deadline() {
 #[tokio::test]
 async fn from_env_times_out_against_a_silent_endpoint() {
     let silent = Endpoint::silent().await;
-    let exe = std::env::current_exe().expect("the test binary");
-    let output = tokio::process::Command::new(exe)
-        .args([
-            "--exact",
-            "deadlines::from_env_child",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("AWS_ENDPOINT_URL", silent.url())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .await
-        .expect("the child runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "child failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_child("deadlines::from_env_child", &child_env(&silent.url(), true)).await;
     assert!(
         silent.requests() >= 1,
         "the child called the silent endpoint"
@@ -106,8 +98,99 @@ async fn from_env_child() {
     let err = cache.get("prod/db").await.expect_err("silent endpoint");
     let took = started.elapsed();
     assert!(is_timeout(&err), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        timed_out("prod/db"),
+        "the builder's wording"
+    );
     assert!(took <= Duration::from_secs(11), "answered after {took:?}");
     println!("from_env get: Transport/Timeout after {took:?} (simulated)");
+}
+
+/// A child's environment: the endpoint, a region, no shared configuration and no instance
+/// metadata; static test credentials when `credentials`.
+fn child_env(endpoint: &str, credentials: bool) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ];
+    if credentials {
+        env.push(("AWS_ACCESS_KEY_ID", "testing".to_owned()));
+        env.push(("AWS_SECRET_ACCESS_KEY", "testing".to_owned()));
+    }
+    env
+}
+
+/// Runs this test binary's ignored test `name` alone, in a child process with `env` (and no
+/// AWS variable of the parent's), and asserts it passed.
+async fn run_child(name: &str, env: &[(&str, String)]) {
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut command = tokio::process::Command::new(exe);
+    command.args(["--exact", name, "--ignored", "--nocapture"]);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("ASM_"))
+    {
+        command.env_remove(key);
+    }
+    let output = command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{stdout}");
+}
+
+/// A newcomer's first run without credentials: `from_env()` with no provider of the default
+/// chain configured fails the first read at once with `Error::Credentials`, which names the
+/// providers tried, instead of a network error after the retries of a transient failure.
+#[tokio::test]
+async fn no_credentials_is_said_at_once_and_named() {
+    let silent = Endpoint::silent().await;
+    run_child(
+        "deadlines::no_credentials_child",
+        &child_env(&silent.url(), false),
+    )
+    .await;
+    assert_eq!(silent.requests(), 0, "nothing is sent without credentials");
+}
+
+#[tokio::test(start_paused = true)]
+#[ignore = "a child process of `no_credentials_is_said_at_once_and_named`, which sets its \
+            environment"]
+async fn no_credentials_child() {
+    let cache = SecretCache::from_env().await.expect("AWS_REGION is set");
+    let started = Instant::now();
+    let err = cache.get("prod/db").await.expect_err("no credentials");
+    let took = started.elapsed();
+    assert!(matches!(err, Error::Credentials { .. }), "{err:?}");
+    assert!(!err.is_transient(), "no provider is configured: {err}");
+    assert!(took < Duration::from_secs(1), "answered after {took:?}");
+    let shown = err.to_string();
+    for tried in [
+        "Environment",
+        "Profile",
+        "WebIdentityToken",
+        "EcsContainer",
+        "Ec2InstanceMetadata",
+    ] {
+        assert!(shown.contains(tried), "names the provider {tried}: {shown}");
+    }
+    let again = cache.get("prod/db").await.expect_err("remembered");
+    assert!(matches!(again, Error::Credentials { .. }), "{again:?}");
+    assert_eq!(
+        cache.stats().get_secret_value_calls,
+        1,
+        "the second read is remembered"
+    );
+    println!("no credentials, after {took:?} (simulated): {shown}");
 }
 
 /// A keep-alive endpoint whose connections stop answering 2 s after they open (new ones are
@@ -238,4 +321,53 @@ async fn a_missing_secret_read_200_times_makes_a_handful_of_calls() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `builder_from_env()` keeps what `from_env()` chooses (here the endpoint of
+/// `AWS_ENDPOINT_URL`) and takes settings on top: the child's TTL of 1 s is the one in force,
+/// and its `attempt_timeout` of 2 s is the client's connect and read timeout.
+#[tokio::test]
+async fn builder_from_env_keeps_the_environments_source_and_takes_settings() {
+    let moto = Moto::start();
+    moto.create("prod/db", r#"{"password":"pw"}"#).await;
+    run_child(
+        "deadlines::builder_from_env_child",
+        &child_env(&moto.endpoint(), true),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "a child process of `builder_from_env_keeps_the_environments_source_and_takes_settings`"]
+async fn builder_from_env_child() {
+    let cache = SecretCache::builder_from_env()
+        .await
+        .expect("AWS_REGION is set")
+        .ttl(Duration::from_secs(1))
+        .attempt_timeout(Duration::from_secs(2))
+        .jitter(false)
+        .version_checks(false)
+        .build()
+        .expect("settings");
+    let timeouts = cache
+        .client()
+        .expect("the API source")
+        .config()
+        .timeout_config()
+        .cloned()
+        .expect("timeouts");
+    // The client's timeouts follow the builder's final attempt_timeout.
+    assert_eq!(timeouts.read_timeout(), Some(Duration::from_secs(2)));
+    assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(2)));
+    cache.get("prod/db").await.expect("from moto");
+    cache.get("prod/db").await.expect("a hit");
+    assert_eq!(cache.stats().get_secret_value_calls, 1);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    cache.get("prod/db").await.expect("served while refreshing");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        cache.stats().get_secret_value_calls,
+        2,
+        "refreshed after the builder's TTL"
+    );
 }

@@ -446,6 +446,29 @@ async fn leak_version_not_found() {
     capture.assert_ours_clean("VersionNotFound");
 }
 
+/// A secret without a value at `AWSCURRENT`: the service's message is read for its fixed
+/// phrase only, and the canary in it goes nowhere.
+#[tokio::test(start_paused = true)]
+async fn leak_no_current_value() {
+    let (capture, _guard) = Capture::start();
+    let body = format!(
+        r#"{{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret value for staging label: AWSCURRENT {CANARY}"}}"#
+    );
+    let failing = mock!(Client::get_secret_value)
+        .sequence()
+        .http_status(400, Some(body))
+        .repeatedly()
+        .build();
+    let cache = cache(mocked(RuleMode::MatchAny, &[&failing]));
+    let err = cache.get("prod/db").await.expect_err("no value");
+    check(
+        "no current value",
+        &err,
+        |e| matches!(e, Error::VersionNotFound { version, .. } if *version == Version::current()),
+    );
+    capture.assert_ours_clean("no current value");
+}
+
 #[tokio::test(start_paused = true)]
 async fn leak_throttled() {
     service_error_path("Throttled", 400, "ThrottlingException", |e| {
