@@ -143,15 +143,15 @@ fn credentials_error(err: &(dyn std::error::Error + 'static), secret_id: &str) -
                 .collect::<Vec<_>>()
                 .join("; ")
                 .replace(":; ", ": ");
-            (Some(tried), false)
+            (tried, false)
         }
-        CredentialsError::ProviderTimedOut(_) => (Some(credentials.to_string()), true),
-        // A provider's own failure (an STS answer, a process's output) may quote what it read.
-        _ => (Some(credentials.to_string()), true),
+        // A timeout, or a provider's own failure (an STS answer, a process's output, which may
+        // quote what it read): only the kind's fixed text.
+        _ => (credentials.to_string(), true),
     };
     Some(Error::Credentials {
         secret_id: secret_id.to_owned(),
-        detail: detail.map(Into::into),
+        detail: Some(detail.into()),
         transient,
     })
 }
