@@ -1,58 +1,14 @@
 //! The derive's model of its input: borrowed from the `syn` tree (so every error can point at
 //! the original tokens) plus the parsed `#[aws_secrets(…)]` keys.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 
 use crate::attr::{self, Attrs, Dur, Level, SecretId, Version};
-
-/// Errors collected along the way, reported together.
-#[derive(Debug, Default)]
-pub(crate) struct Errors {
-    all: Option<syn::Error>,
-    count: usize,
-}
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        self.count += 1;
-        match &mut self.all {
-            Some(all) => all.combine(error),
-            None => self.all = Some(error),
-        }
-    }
-
-    /// How many errors were pushed so far (to tell whether a step found any).
-    pub(crate) fn count(&self) -> usize {
-        self.count
-    }
-
-    pub(crate) fn error(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(syn::Error::new(span, message));
-    }
-
-    /// An error over all of `tokens` (a whole type such as `Option<u16>`, not its first token).
-    pub(crate) fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
-        self.push(syn::Error::new_spanned(tokens, message));
-    }
-
-    /// Every error, or `Ok` when there was none.
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.all.map_or(Ok(()), Err)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn messages(&self) -> Vec<String> {
-        self.all
-            .iter()
-            .flat_map(|e| e.clone().into_iter())
-            .map(|e| e.to_string())
-            .collect()
-    }
-}
+use crate::errors::Errors;
 
 /// The struct the derive is applied to.
 #[derive(Debug)]
@@ -166,7 +122,7 @@ pub(crate) enum VersionKey {
 
 /// Where a field's value comes from, with the struct's defaults applied.
 #[derive(Debug)]
-pub(crate) enum Source<'a> {
+pub(crate) enum Origin<'a> {
     /// `nested`: another `AwsSecrets` struct.
     Nested,
     /// A secret (the field's own, or the struct's).
@@ -197,15 +153,15 @@ impl Field<'_> {
     }
 
     /// Where the field's value comes from, struct-level defaults applied.
-    pub(crate) fn source<'s>(&'s self, parent: &'s Attrs) -> Source<'s> {
+    pub(crate) fn origin<'s>(&'s self, parent: &'s Attrs) -> Origin<'s> {
         let own = &self.attrs;
         if own.nested.is_some() {
-            return Source::Nested;
+            return Origin::Nested;
         }
         let (id, from_struct) = match (&own.secret, &parent.secret) {
             (Some(id), _) => (id, false),
             (None, Some(id)) => (id, true),
-            (None, None) => return Source::Missing,
+            (None, None) => return Origin::Missing,
         };
         // A struct-level version belongs to the struct-level secret.
         let version = match (&own.version, from_struct) {
@@ -218,7 +174,7 @@ impl Field<'_> {
             None if own.binary.is_some() || !from_struct => None,
             None => Some(self.name()),
         };
-        Source::Secret(Read {
+        Origin::Secret(Read {
             id,
             from_struct,
             version: version_key(version),
@@ -317,21 +273,21 @@ mod tests {
         let mut errors = Errors::default();
         let model = Input::from_syn(&input, &mut errors);
         let fields = model.fields.as_deref().unwrap_or_default();
-        let sources: Vec<_> = fields.iter().map(|f| f.source(&model.attrs)).collect();
-        let Source::Secret(read) = &sources[0] else {
+        let sources: Vec<_> = fields.iter().map(|f| f.origin(&model.attrs)).collect();
+        let Origin::Secret(read) = &sources[0] else {
             panic!("{:?}", sources[0])
         };
         assert_eq!(read.key.as_deref(), Some("type"));
         assert_eq!(read.version, VersionKey::Stage("AWSPREVIOUS".to_owned()));
         assert_eq!(read.ttl.map(|d| d.secs), Some(60));
-        let Source::Secret(read) = &sources[1] else {
+        let Origin::Secret(read) = &sources[1] else {
             panic!("{:?}", sources[1])
         };
         assert_eq!(
             (read.key.as_deref(), &read.version),
             (Some("pw"), &VersionKey::Stage("AWSCURRENT".to_owned()))
         );
-        let Source::Secret(read) = &sources[2] else {
+        let Origin::Secret(read) = &sources[2] else {
             panic!("{:?}", sources[2])
         };
         assert_eq!((read.key.as_deref(), read.from_struct), (None, false));
@@ -340,6 +296,6 @@ mod tests {
             VersionKey::Current,
             "struct version is for the struct secret"
         );
-        assert!(matches!(sources[3], Source::Nested));
+        assert!(matches!(sources[3], Origin::Nested));
     }
 }

@@ -10,7 +10,7 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Meta, Token};
 
-use crate::ast::Errors;
+use crate::errors::Errors;
 use crate::{duration, id};
 
 /// The attribute's name.

@@ -10,7 +10,8 @@ use syn::DeriveInput;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
-use crate::ast::{Errors, Input, Read, Source, VersionKey};
+use crate::ast::{Input, Origin, Read, VersionKey};
+use crate::errors::Errors;
 use crate::{fallback, valid};
 
 /// `#[derive(AwsSecrets)]` on `node`: the impl, or every error found and a stub impl.
@@ -55,15 +56,15 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
         let member = field.ident;
         let ty = field.ty;
         let span = ty.span();
-        match field.source(&input.attrs) {
-            Source::Nested => {
+        match field.origin(&input.attrs) {
+            Origin::Nested => {
                 let as_trait = respan(quote!(as #krate::AwsSecrets), span);
                 let qself = quote!(<#ty #as_trait>);
                 nested_ids.push(quote!(#qself::SECRET_IDS));
                 declare.push(quote!(#qself::__declare(__plan)?;));
-                assemble.push(quote!(#member: #qself::__assemble(__source)?));
+                assemble.push(quote!(#member: #qself::__assemble(__fetched)?));
             }
-            Source::Secret(read) => {
+            Origin::Secret(read) => {
                 let name = format!("{}.{}", ident.unraw(), field.name());
                 let secret = secret_ref(&private, &read, &name);
                 let this = Declared {
@@ -88,11 +89,11 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
                 let function = respan(quote!(#private::#reader), span);
                 let call = quote!(#function::<#ty>);
                 assemble.push(quote! {
-                    #member: #call(__source, &#private::FieldRef { secret: #secret, key: #key })?
+                    #member: #call(__fetched, &#private::FieldRef { secret: #secret, key: #key })?
                 });
             }
             // Reported by `valid`; no impl is generated then.
-            Source::Missing => {}
+            Origin::Missing => {}
         }
     }
 
@@ -121,7 +122,7 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
                 }
 
                 fn __assemble(
-                    __source: &#private::Source<'_>,
+                    __fetched: &#private::Fetched<'_>,
                 ) -> ::core::result::Result<Self, #krate::Error> {
                     ::core::result::Result::Ok(Self {
                         #(#assemble,)*
@@ -270,9 +271,9 @@ mod tests {
     fn builds_each_field_with_its_reader_and_key() {
         let out = compact(db());
         for expected in [
-            "username:::asm_runtime::__private::secret_field::<SecretString>(__source,&::asm_runtime::__private::FieldRef{",
+            "username:::asm_runtime::__private::secret_field::<SecretString>(__fetched,&::asm_runtime::__private::FieldRef{",
             "key:::core::option::Option::Some(\"username\")})?",
-            "port:::asm_runtime::__private::public_field::<u16>(__source,",
+            "port:::asm_runtime::__private::public_field::<u16>(__fetched,",
             "key:::core::option::Option::Some(\"dbname\")})?",
             "previous:::asm_runtime::__private::secret_field::<Option<SecretString>>(",
             "field:\"Db.previous\",},key:::core::option::Option::Some(\"password\")})?",
@@ -297,7 +298,7 @@ mod tests {
             "const__PARTS:&[&[&str]]=&[&[\"${APP_ENV}/tls\",\"${APP_ENV}/token\"],<Dbas::asm_runtime::AwsSecrets>::SECRET_IDS];",
             "const__IDS:[&str;__N]=::asm_runtime::__private::concat_ids::<__N>(__PARTS);&__IDS",
             "<Dbas::asm_runtime::AwsSecrets>::__declare(__plan)?;",
-            "db:<Dbas::asm_runtime::AwsSecrets>::__assemble(__source)?",
+            "db:<Dbas::asm_runtime::AwsSecrets>::__assemble(__fetched)?",
             "rotation:::core::option::Option::Some(::asm_runtime::__private::Duration::from_secs(2592000))",
             "field:\"App.tls\",},key:::core::option::Option::None})?",
         ] {

@@ -38,7 +38,7 @@ pub(crate) fn stub(node: &DeriveInput, krate: &TokenStream) -> TokenStream {
                 }
 
                 fn __assemble(
-                    _: &#krate::__private::Source<'_>,
+                    _: &#krate::__private::Fetched<'_>,
                 ) -> ::core::result::Result<Self, #krate::Error> {
                     ::core::unreachable!("`#[derive(AwsSecrets)]` reported errors")
                 }

@@ -15,6 +15,7 @@
 mod ast;
 mod attr;
 mod duration;
+mod errors;
 mod expand;
 mod fallback;
 mod id;

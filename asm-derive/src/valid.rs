@@ -6,8 +6,9 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{GenericArgument, PathArguments, Type};
 
-use crate::ast::{Errors, Field, Input, Read, Source, VersionKey};
+use crate::ast::{Field, Input, Origin, Read, VersionKey};
 use crate::attr::{self, Attrs, Dur};
+use crate::errors::Errors;
 
 /// Runs every check, reporting each problem to `errors`.
 pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
@@ -21,8 +22,8 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
         // After an attribute error, a check that depends on what a misspelt or invalid key
         // meant says nothing; every other check still runs.
         let own = &field.attrs;
-        match field.source(parent) {
-            Source::Nested => {
+        match field.origin(parent) {
+            Origin::Nested => {
                 if kind(field.ty).1 {
                     errors.push_spanned(
                         field.ty,
@@ -33,7 +34,7 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
                     );
                 }
             }
-            Source::Missing => {
+            Origin::Missing => {
                 let id = [attr::ARN, attr::NAME];
                 if !own.unsure_of(&[attr::ARN, attr::NAME, attr::NESTED]) && !parent.unsure_of(&id)
                 {
@@ -50,7 +51,7 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
                 }
                 ttl_below_rotation(field, parent, errors);
             }
-            Source::Secret(read) => {
+            Origin::Secret(read) => {
                 let masking = [attr::PUBLIC, attr::BINARY, attr::NESTED, attr::KEY];
                 if !own.unsure_of(&masking) {
                     field_type(field, &read, errors);

@@ -37,9 +37,10 @@ use map::EntryMap;
 use stats::Counters;
 
 use crate::arn::Arn;
-use crate::loader::{Plan, PlanDefaults, Plans};
-use crate::source::{SecretSource, Source};
-use crate::{AwsSecrets, Error, Secret, Vars, Version};
+use crate::iam::Grantor;
+use crate::plan::{Declaration, Plan, PlanDefaults, Plans, Request};
+use crate::source::{Backend, SecretSource};
+use crate::{Error, Secret, Vars, Version};
 
 /// An in-memory cache of secrets, shared by cloning (one `Arc`).
 ///
@@ -68,7 +69,7 @@ pub struct SecretCache {
 }
 
 pub(crate) struct Shared {
-    source: Arc<dyn Source>,
+    source: Arc<dyn Backend>,
     settings: Settings,
     entries: EntryMap,
     counters: Counters,
@@ -83,16 +84,6 @@ pub(crate) struct Shared {
     /// `arn:…:REGION:ACCOUNT:secret:`, where the source's bare names resolve: learned from the
     /// ARN of the first secret read by name.
     home: OnceLock<Box<str>>,
-}
-
-/// One (id, version) a loader asks for, with the TTL it declares and the rotation interval
-/// it says the secret has.
-#[derive(Debug, Clone)]
-pub(crate) struct Request {
-    pub(crate) id: Arc<str>,
-    pub(crate) version: Version,
-    pub(crate) ttl: Option<Duration>,
-    pub(crate) rotation: Option<Duration>,
 }
 
 /// What a read found in memory.
@@ -188,7 +179,7 @@ impl SecretCache {
     /// # Errors
     /// [`Error::Config`] when `config` has no region.
     pub fn from_conf(config: &aws_config::SdkConfig) -> Result<Self, Error> {
-        SecretCacheBuilder::client(config).map(Self::new)
+        crate::source::client_for(config).map(Self::new)
     }
 
     /// The SDK behavior version [`from_env`](Self::from_env) loads its configuration with:
@@ -201,9 +192,8 @@ impl SecretCache {
     /// SDK releases deprecate each behavior version when they add the next one; the pin is
     /// deliberate, so that deprecation is silenced here and nowhere else (a build against a
     /// newer SDK prints no warning for it).
-    #[allow(deprecated)]
     pub fn behavior_version() -> aws_config::BehaviorVersion {
-        aws_config::BehaviorVersion::v2026_01_12()
+        crate::source::behavior_version()
     }
 
     /// The SDK client the cache calls, when its source is the Secrets Manager API.
@@ -273,22 +263,25 @@ impl SecretCache {
         Ok(secrets)
     }
 
-    /// `T`'s load plan under `vars`, built once per type and placeholder values; fields without
-    /// a version read the cache's default version.
-    pub(crate) fn plan<T: AwsSecrets>(&self, vars: &Vars) -> Result<Arc<Plan>, Error> {
+    /// The load plan of the struct `declaration` describes, under `vars`, built once per type
+    /// and placeholder values; fields without a version read the cache's default version.
+    pub(crate) fn plan(&self, declaration: &Declaration, vars: &Vars) -> Result<Arc<Plan>, Error> {
         let shared = &self.shared;
-        shared.plans.of::<T>(vars, shared.plan_defaults())
+        shared.plans.of(declaration, vars, shared.plan_defaults())
     }
 
-    /// Calls `f` with `T`'s load plan under `vars`, borrowed where it is kept (no reference
-    /// count), built first if needed.
-    pub(crate) fn with_plan<T: AwsSecrets, R>(
+    /// Calls `f` with a struct's load plan under `vars`, borrowed where it is kept (no
+    /// reference count), built first if needed.
+    pub(crate) fn with_plan<R>(
         &self,
+        declaration: &Declaration,
         vars: &Vars,
         f: impl FnOnce(&Plan) -> R,
     ) -> Result<R, Error> {
         let shared = &self.shared;
-        shared.plans.with::<T, R>(vars, shared.plan_defaults(), f)
+        shared
+            .plans
+            .with(declaration, vars, shared.plan_defaults(), f)
     }
 
     /// [`get_many`](Self::get_many)'s warm path, without a future: every request's value when
@@ -437,6 +430,21 @@ impl SecretCache {
     /// The region the source reads from, when it knows (the SDK client's region).
     pub fn region(&self) -> Option<&str> {
         self.shared.source.region()
+    }
+}
+
+impl Grantor for SecretCache {
+    fn known_arn(&self, id: &str) -> Option<String> {
+        SecretCache::known_arn(self, id)
+    }
+    fn region(&self) -> Option<&str> {
+        SecretCache::region(self)
+    }
+    fn uses_describe(&self) -> bool {
+        SecretCache::uses_describe(self)
+    }
+    fn batches(&self) -> bool {
+        SecretCache::batches(self)
     }
 }
 

@@ -2,8 +2,21 @@
 
 use std::fmt;
 
+use crate::Error;
 use crate::arn::Arn;
-use crate::{Error, SecretCache};
+
+/// What a policy is built from: what the cache learnt of each id, and which calls it makes.
+/// Implemented by the cache; this module knows nothing else of it.
+pub(crate) trait Grantor {
+    /// The ARN the service returned for `id`, once it has been read.
+    fn known_arn(&self, id: &str) -> Option<String>;
+    /// The region names resolve in, when known.
+    fn region(&self) -> Option<&str>;
+    /// Whether `DescribeSecret` is called (version checks or the rotation guardrail).
+    fn uses_describe(&self) -> bool;
+    /// Whether `BatchGetSecretValue` is called.
+    fn batches(&self) -> bool;
+}
 
 /// An IAM policy document granting `secretsmanager:GetSecretValue` on exact secret ARNs, and
 /// `secretsmanager:DescribeSecret` on the same ARNs when the cache uses it (version checks or
@@ -43,7 +56,7 @@ pub struct IamPolicy {
 
 impl IamPolicy {
     pub(crate) fn for_ids<'a>(
-        cache: &SecretCache,
+        cache: &impl Grantor,
         ids: impl Iterator<Item = &'a str>,
     ) -> Result<Self, Error> {
         let ids: Vec<&str> = ids.collect();
@@ -107,14 +120,14 @@ impl fmt::Display for IamPolicy {
 
 /// The caller's own account, from the loaded ARN of a secret named by `name` (which the
 /// service looked up in the caller's account).
-fn caller_account(cache: &SecretCache, ids: &[&str]) -> Option<String> {
+fn caller_account(cache: &impl Grantor, ids: &[&str]) -> Option<String> {
     ids.iter()
         .filter(|id| Arn::parse(id).is_none())
         .filter_map(|id| cache.known_arn(id))
         .find_map(|known| Arn::parse(&known).map(|arn| arn.account.to_owned()))
 }
 
-fn resource(cache: &SecretCache, id: &str, account: Option<&str>) -> Result<String, Error> {
+fn resource(cache: &impl Grantor, id: &str, account: Option<&str>) -> Result<String, Error> {
     if let Some(known) = cache.known_arn(id) {
         return Ok(known);
     }
@@ -154,6 +167,7 @@ mod tests {
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
     use aws_smithy_mocks::{RuleMode, mock};
 
+    use crate::SecretCache;
     use crate::testing::client;
 
     const OWN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
@@ -180,7 +194,7 @@ mod tests {
         (cache, rule)
     }
 
-    fn policy(cache: &SecretCache, ids: &[&str]) -> Result<IamPolicy, Error> {
+    fn policy(cache: &impl Grantor, ids: &[&str]) -> Result<IamPolicy, Error> {
         IamPolicy::for_ids(cache, ids.iter().copied())
     }
 

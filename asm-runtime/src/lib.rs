@@ -7,16 +7,19 @@ mod arn;
 mod cache;
 mod compare;
 mod error;
+mod field;
 mod global;
 mod iam;
 mod json;
 mod live;
 mod loader;
+mod plan;
 mod secret;
 mod source;
 #[cfg(test)]
 mod testing;
 mod vars;
+mod version;
 
 #[cfg(test)]
 mod proptests;
@@ -28,12 +31,12 @@ pub mod __private;
 pub use cache::{RotationGuardrail, SecretCache, SecretCacheBuilder, Stats};
 pub use compare::SecretEq;
 pub use error::{Error, MountProblem, TransportKind};
+pub use field::SecretField;
 pub use global::global;
 pub use iam::IamPolicy;
-pub use json::SecretField;
 pub use live::{Live, LiveReader, LiveRef};
 pub use loader::AwsSecrets;
-pub use secret::{Secret, SecretValue, Version};
+pub use secret::{Secret, SecretValue};
 #[cfg(feature = "files")]
 pub use source::FileSource;
 pub use source::SecretSource;
@@ -41,6 +44,7 @@ pub use source::agent::{AgentSource, TOKEN_VARIABLES as AGENT_TOKEN_VARIABLES};
 #[cfg(feature = "testing")]
 pub use source::memory::{MemoryFault, MemorySource};
 pub use vars::Vars;
+pub use version::Version;
 
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};
 

@@ -13,9 +13,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
-use crate::cache::{Entry, Loaded, Request};
-use crate::loader::{Plan, Source};
-use crate::{AwsSecrets, Error, Secret, SecretCache, TransportKind};
+use crate::cache::{Entry, Loaded};
+use crate::plan::{Fetched, Plan, Request};
+use crate::{Error, Secret, SecretCache, TransportKind};
+
+/// Builds the struct from its fetched secrets (the derive's `AwsSecrets::__assemble`).
+pub(crate) type Assemble<T> = fn(&Fetched<'_>) -> Result<T, Error>;
 
 mod reader;
 
@@ -126,9 +129,14 @@ impl Drop for Task {
     }
 }
 
-impl<T: AwsSecrets> Live<T> {
-    /// Loads the struct once (failing fast like [`AwsSecrets::load`]), then starts its task.
-    pub(crate) async fn start(cache: SecretCache, plan: Arc<Plan>) -> Result<Self, Error> {
+impl<T: Send + Sync + 'static> Live<T> {
+    /// Loads the struct once (failing fast like [`AwsSecrets::load`](crate::AwsSecrets::load)),
+    /// then starts its task.
+    pub(crate) async fn start(
+        cache: SecretCache,
+        plan: Arc<Plan>,
+        assemble: Assemble<T>,
+    ) -> Result<Self, Error> {
         let requests = plan.requests().to_vec();
         // Subscribed before loading, so a rotation adopted meanwhile is not missed.
         let rotations = cache.changes();
@@ -136,7 +144,7 @@ impl<T: AwsSecrets> Live<T> {
         cache.get_many(&requests).await?;
         let entries = cache.entries(&requests);
         let loaded = held_or_invalidated(&entries)?;
-        let snapshot = build::<T>(&plan, &entries, &loaded)?;
+        let snapshot = build(assemble, &plan, &entries, &loaded)?;
         let published = Arc::new(Published {
             snapshot: ArcSwap::from_pointee(snapshot),
             last_error: ArcSwapOption::empty(),
@@ -145,6 +153,7 @@ impl<T: AwsSecrets> Live<T> {
         let refresher = Refresher {
             cache: cache.clone(),
             plan,
+            assemble,
             requests: requests.clone(),
             published: Arc::clone(&published),
             changes: tx,
@@ -306,6 +315,7 @@ impl<T: fmt::Debug> fmt::Debug for Live<T> {
 struct Refresher<T> {
     cache: SecretCache,
     plan: Arc<Plan>,
+    assemble: Assemble<T>,
     requests: Vec<Request>,
     published: Arc<Published<T>>,
     changes: watch::Sender<u64>,
@@ -315,7 +325,7 @@ struct Refresher<T> {
     source_changes: Option<watch::Receiver<u64>>,
 }
 
-impl<T: AwsSecrets> Refresher<T> {
+impl<T: Send + Sync + 'static> Refresher<T> {
     async fn run(mut self) {
         // Rounds in a row that left an entry still due (its load failed after an `invalidate`,
         // say): such an entry has no backoff deadline of its own, so the task backs off.
@@ -397,7 +407,7 @@ impl<T: AwsSecrets> Refresher<T> {
             .zip(&current.secrets)
             .all(|(l, s)| l.secret.version_id() == s.version_id());
         if !same_versions {
-            let snapshot = build::<T>(&self.plan, entries, &loaded)?;
+            let snapshot = build(self.assemble, &self.plan, entries, &loaded)?;
             self.published.snapshot.store(Arc::new(snapshot));
             self.changes.send_modify(|n| *n += 1);
             tracing::info!(
@@ -449,20 +459,20 @@ fn held(entries: &[Arc<Entry>]) -> Option<Vec<Arc<Loaded>>> {
 }
 
 /// Builds a snapshot from one value of each entry; a panic in the fields' code is an error.
-fn build<T: AwsSecrets>(
+fn build<T>(
+    assemble: Assemble<T>,
     plan: &Arc<Plan>,
     entries: &[Arc<Entry>],
     loaded: &[Arc<Loaded>],
 ) -> Result<Snapshot<T>, Error> {
     let secrets: Vec<Arc<Secret>> = loaded.iter().map(|l| Arc::clone(&l.secret)).collect();
-    let source = Source::new(plan, secrets.clone());
+    let fetched = Fetched::new(plan, secrets.clone());
     // A field's own code may panic; the task must outlive it. The payload is dropped unread:
     // it may quote a value.
-    let value = catch_unwind(AssertUnwindSafe(|| T::__assemble(&source))).map_err(|_| {
-        Error::Panicked {
+    let value =
+        catch_unwind(AssertUnwindSafe(|| assemble(&fetched))).map_err(|_| Error::Panicked {
             settings: std::any::type_name::<T>(),
-        }
-    })??;
+        })??;
     Ok(Snapshot {
         value: Arc::new(value),
         secrets,

@@ -1,7 +1,8 @@
 //! The derive's contract with this crate. Not public API: names may change in any release.
 
-pub use crate::json::{FieldError, JsonValue, PublicField, SecretField};
-pub use crate::loader::{FieldRef, Plan, SecretRef, Source, VersionRef};
+pub use crate::field::{FieldError, PublicField, SecretField};
+pub use crate::json::JsonValue;
+pub use crate::plan::{Fetched, FieldRef, Plan, SecretRef, VersionRef};
 pub use core::time::Duration;
 
 use serde::de::value::StrDeserializer;
@@ -12,8 +13,8 @@ use crate::Error;
 ///
 /// # Errors
 /// Missing key, not JSON, or wrong type, naming the field and key, never the value.
-pub fn secret_field<T: SecretField>(source: &Source<'_>, field: &FieldRef) -> Result<T, Error> {
-    let secret = source.secret(&field.secret)?;
+pub fn secret_field<T: SecretField>(fetched: &Fetched<'_>, field: &FieldRef) -> Result<T, Error> {
+    let secret = fetched.secret(&field.secret)?;
     let Some(key) = field.key else {
         return T::from_secret(secret, field.secret.field);
     };
@@ -25,8 +26,8 @@ pub fn secret_field<T: SecretField>(source: &Source<'_>, field: &FieldRef) -> Re
 ///
 /// # Errors
 /// As [`secret_field`]; conversion failures report the JSON kind found, not the value.
-pub fn public_field<T: PublicField>(source: &Source<'_>, field: &FieldRef) -> Result<T, Error> {
-    let secret = source.secret(&field.secret)?;
+pub fn public_field<T: PublicField>(fetched: &Fetched<'_>, field: &FieldRef) -> Result<T, Error> {
+    let secret = fetched.secret(&field.secret)?;
     let expected = core::any::type_name::<T>();
     match field.key {
         None => {

@@ -8,9 +8,8 @@ use proptest::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::json::{
-    FieldError, JsonDocument, JsonIndex, JsonValue, SecretField, to_public, to_secret_string,
-};
+use crate::field::{FieldError, SecretField};
+use crate::json::{JsonDocument, JsonIndex, JsonValue, to_public, to_secret_string};
 use crate::{Error, Secret, SecretValue, Vars};
 
 const CANARY: &str = "Qz7!xK9#wL2%vT8";

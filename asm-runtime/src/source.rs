@@ -2,13 +2,35 @@
 //! and jitter, single flight, stale-if-error and `max_staleness`, backoff, deadlines,
 //! remembered failures, live handles, `Stats`, typed errors); a source only answers "this
 //! (secret, version)" and, where it can, "which version is current".
+//!
+//! This module depends on nothing in the cache: the cache hands a source its [`Deadlines`]
+//! (and whether it paces throttled calls itself) when it is built, and calls it through
+//! [`Backend`].
+//!
+//! # Adding a source
+//! 1. One file here (`source/NAME.rs`): the public type users build (`NameSource`), with
+//!    `impl SecretSource` and `impl sealed::Sealed` (turning it into an `Arc<dyn Backend>`
+//!    under the [`sealed::Terms`] it is given), and the private type implementing
+//!    [`Backend`]: `get` at least; `describe`, `get_batch` and `changes` where the source can.
+//!    Map every failure to a typed [`Error`] naming the secret, never its value; enforce
+//!    [`MAX_SECRET_BYTES`] (through [`Parts::into_secret`]).
+//! 2. One line in `lib.rs`: `pub use source::NAME::NameSource;` (behind a feature if it pulls
+//!    a dependency), and a `mod` line above; if the environment can choose it, a branch in
+//!    [`env::from_env`].
+//! 3. One fixture in `tests/tests/integration/sources.rs`, the conformance suite every source
+//!    passes (a scenario it cannot express is skipped there by name, with the reason); and a
+//!    canary case in the leak suite (`tests/tests/reliability/leaks`).
 
 pub(crate) mod agent;
+mod env;
 #[cfg(feature = "files")]
 mod files;
 #[cfg(feature = "testing")]
 pub(crate) mod memory;
 mod sdk;
+
+pub(crate) use env::from_env;
+pub(crate) use sdk::{behavior_version, client_for};
 
 #[cfg(feature = "files")]
 pub use files::FileSource;
@@ -22,15 +44,24 @@ use futures_util::future::BoxFuture;
 use secrecy::{SecretSlice, SecretString};
 use zeroize::Zeroize;
 
-use crate::cache::Settings;
 use crate::secret::SecretValue;
 use crate::{Error, Secret, TransportKind, Version};
 
 /// Secrets Manager's limit on a secret's size; every source enforces it.
 pub(crate) const MAX_SECRET_BYTES: usize = 64 * 1024;
 
-/// What the cache asks of a source. Object safe: the cache holds an `Arc<dyn Source>`.
-pub(crate) trait Source: Send + Sync + fmt::Debug {
+/// How long a source's calls may take, in the spirit of aws-smithy's `TimeoutConfig` but with
+/// only what every source honours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadlines {
+    /// One HTTP attempt: a connection that accepts and never answers is given up after it.
+    pub(crate) attempt: Duration,
+    /// One call, its retries included (the cache also enforces it around every call).
+    pub(crate) call: Duration,
+}
+
+/// What the cache asks of a source. Object safe: the cache holds an `Arc<dyn Backend>`.
+pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// The value of `id` at `version`. `refresh`: bypass any cache of the source's own (the
     /// caller's `refresh_now`).
     fn get<'a>(
@@ -90,21 +121,47 @@ pub trait SecretSource: sealed::Sealed + Send + 'static {}
 pub(crate) mod sealed {
     use std::sync::Arc;
 
-    use super::{Settings, Source};
+    use super::{Backend, Deadlines};
 
-    /// Turns a public source into what the cache calls, with the cache's settings.
+    /// Turns a public source into what the cache calls, under the cache's terms.
     pub trait Sealed {
         /// The source as the cache holds it.
-        fn into_source(self, settings: Built<'_>) -> Building;
+        fn into_source(self, terms: Terms) -> Building;
     }
 
-    /// The cache settings a source is built with.
+    /// The terms a source is built under: the cache's deadlines, and whether the cache paces
+    /// throttled calls itself (a client must then not retry them).
     #[derive(Debug, Clone, Copy)]
-    pub struct Built<'a>(pub(crate) &'a Settings);
+    pub struct Terms {
+        pub(crate) deadlines: Deadlines,
+        pub(crate) cache_paces_throttling: bool,
+    }
 
     /// A source as the cache holds it.
     #[derive(Debug)]
-    pub struct Building(pub(crate) Arc<dyn Source>);
+    pub struct Building(pub(crate) Arc<dyn Backend>);
+}
+
+/// A source waiting for the terms it is built under: the cache's settings are final only when
+/// its builder builds.
+pub(crate) struct Unbuilt(Box<dyn FnOnce(sealed::Terms) -> Arc<dyn Backend> + Send>);
+
+impl Unbuilt {
+    /// `source`, to be built under the terms given to [`build`](Self::build).
+    pub(crate) fn new(source: impl SecretSource) -> Self {
+        Self(Box::new(move |terms| source.into_source(terms).0))
+    }
+
+    /// The source, built under `terms`.
+    pub(crate) fn build(self, terms: sealed::Terms) -> Arc<dyn Backend> {
+        (self.0)(terms)
+    }
+}
+
+impl fmt::Debug for Unbuilt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Unbuilt")
+    }
 }
 
 /// What `DescribeSecret` (or a source's equal) says about one secret.

@@ -1,19 +1,16 @@
 //! Settings of a [`SecretCache`], checked when it is built.
 
-use std::fmt;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
-
-use aws_sdk_secretsmanager::Client;
 
 use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::pace::Pacers;
 use super::stats::Counters;
 use super::{SecretCache, Shared};
-use crate::source::sealed::Built;
-use crate::source::{SecretSource, Source};
+use crate::source::sealed::Terms;
+use crate::source::{Deadlines, SecretSource, Unbuilt};
 use crate::{Error, Version};
 
 /// The settings of a cache, fixed when it is built.
@@ -29,8 +26,7 @@ pub(crate) struct Settings {
     pub(crate) version_checks: bool,
     pub(crate) batch: bool,
     pub(crate) guardrail: RotationGuardrail,
-    pub(crate) attempt_timeout: Duration,
-    pub(crate) call_timeout: Duration,
+    pub(crate) deadlines: Deadlines,
     pub(crate) max_failure_memory: Duration,
     pub(crate) denial_retry: Duration,
     pub(crate) throttle_pacing: bool,
@@ -50,8 +46,10 @@ impl Default for Settings {
             version_checks: true,
             batch: false,
             guardrail: RotationGuardrail::default(),
-            attempt_timeout: SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT,
-            call_timeout: SecretCacheBuilder::DEFAULT_CALL_TIMEOUT,
+            deadlines: Deadlines {
+                attempt: SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT,
+                call: SecretCacheBuilder::DEFAULT_CALL_TIMEOUT,
+            },
             max_failure_memory: SecretCacheBuilder::DEFAULT_MAX_FAILURE_MEMORY,
             denial_retry: SecretCacheBuilder::DEFAULT_DENIAL_RETRY,
             throttle_pacing: true,
@@ -80,20 +78,8 @@ impl Default for Settings {
 #[derive(Debug)]
 #[must_use]
 pub struct SecretCacheBuilder {
-    source: Pending,
+    source: Unbuilt,
     settings: Settings,
-}
-
-/// Builds a source with the cache's settings.
-type MakeSource = Box<dyn FnOnce(&Settings) -> Arc<dyn Source> + Send>;
-
-/// A source waiting for the settings it is built with.
-struct Pending(MakeSource);
-
-impl fmt::Debug for Pending {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Source")
-    }
 }
 
 impl SecretCacheBuilder {
@@ -129,9 +115,7 @@ impl SecretCacheBuilder {
 
     pub(crate) fn new(source: impl SecretSource) -> Self {
         Self {
-            source: Pending(Box::new(move |settings| {
-                source.into_source(Built(settings)).0
-            })),
+            source: Unbuilt::new(source),
             settings: Settings::default(),
         }
     }
@@ -139,43 +123,10 @@ impl SecretCacheBuilder {
     /// The source the environment chooses; see
     /// [`SecretCache::builder_from_env`](crate::SecretCache::builder_from_env).
     pub(crate) async fn from_env() -> Result<Self, Error> {
-        #[cfg(feature = "files")]
-        if let Some(dir) = std::env::var_os(crate::FileSource::ENV_DIR).filter(|d| !d.is_empty()) {
-            return Ok(Self::new(crate::FileSource::new(dir)));
-        }
-        if let Some(agent) = crate::AgentSource::from_env()? {
-            return Ok(Self::new(agent));
-        }
-        let config = aws_config::defaults(SecretCache::behavior_version())
-            .load()
-            .await;
-        Self::client(&config)?;
-        // The client is built with the final settings: its connect and read timeouts are the
-        // `attempt_timeout` the builder ends up with.
-        let source = Pending(Box::new(move |settings: &Settings| {
-            let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
-                .connect_timeout(settings.attempt_timeout)
-                .read_timeout(settings.attempt_timeout)
-                .build();
-            let conf = aws_sdk_secretsmanager::config::Builder::from(&config)
-                .timeout_config(timeouts)
-                .build();
-            (Self::new(Client::from_conf(conf)).source.0)(settings)
-        }));
         Ok(Self {
-            source,
+            source: crate::source::from_env().await?,
             settings: Settings::default(),
         })
-    }
-
-    /// A Secrets Manager client over `config`, which must name a region.
-    pub(crate) fn client(config: &aws_config::SdkConfig) -> Result<Client, Error> {
-        if config.region().is_none() {
-            return Err(Error::Config {
-                message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
-            });
-        }
-        Ok(Client::new(config))
     }
 
     /// Soft TTL: after it (jittered into `[ttl/2, ttl]`), the value is refreshed in the
@@ -267,7 +218,7 @@ impl SecretCacheBuilder {
     /// abandoned, and the SDK retries on a fresh connection. The agent source uses it as its
     /// connect timeout; every source is bounded by [`call_timeout`](Self::call_timeout).
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.attempt_timeout = timeout;
+        self.settings.deadlines.attempt = timeout;
         self
     }
 
@@ -277,7 +228,7 @@ impl SecretCacheBuilder {
     /// (transient: the value in hand is served within `max_staleness`, and the refresh is
     /// retried with backoff).
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.call_timeout = timeout;
+        self.settings.deadlines.call = timeout;
         self
     }
 
@@ -340,8 +291,8 @@ impl SecretCacheBuilder {
             ("max_staleness", s.max_staleness),
             ("max_backoff", s.max_backoff),
             ("refresh_now_interval", s.refresh_now_interval),
-            ("attempt_timeout", s.attempt_timeout),
-            ("call_timeout", s.call_timeout),
+            ("attempt_timeout", s.deadlines.attempt),
+            ("call_timeout", s.deadlines.call),
             ("max_failure_memory", s.max_failure_memory),
             ("denial_retry", s.denial_retry),
         ];
@@ -373,7 +324,7 @@ impl SecretCacheBuilder {
         {
             return invalid(&format!("{name} must be above zero"));
         }
-        if s.attempt_timeout > s.call_timeout {
+        if s.deadlines.attempt > s.deadlines.call {
             return invalid("attempt_timeout must be at most call_timeout");
         }
         if s.capacity == 0 {
@@ -384,14 +335,17 @@ impl SecretCacheBuilder {
         }
         Ok(SecretCache {
             shared: Arc::new(Shared {
-                source: (self.source.0)(&self.settings),
+                source: self.source.build(Terms {
+                    deadlines: self.settings.deadlines,
+                    cache_paces_throttling: self.settings.throttle_pacing,
+                }),
                 entries: EntryMap::new(self.settings.capacity),
                 pacers: Pacers::new(self.settings.throttle_pacing),
                 settings: self.settings,
                 counters: Counters::default(),
                 batch_denied_until: Mutex::new(None),
                 changes: tokio::sync::watch::Sender::new(0),
-                plans: crate::loader::Plans::default(),
+                plans: crate::plan::Plans::default(),
                 home: std::sync::OnceLock::new(),
             }),
         })

@@ -42,7 +42,7 @@ impl Shared {
         F: Future<Output = Result<T, Error>>,
     {
         let pacer = self.pacers.of(op);
-        let deadline = self.settings.call_timeout;
+        let deadline = self.settings.deadlines.call;
         // A first load goes out again, in its turns, until its patience is spent. Any call
         // waits at least half a call deadline for a turn (its round has room for that); past
         // it, the call is not sent and is answered as throttled (a refresh backs off).

@@ -98,8 +98,8 @@ impl Round {
 pub(crate) async fn run(shared: Arc<Shared>, mut jobs: Vec<Job>) {
     let fraction = backoff::jitter_fraction(shared.settings.jitter);
     let started = Instant::now();
-    let deadline = started + shared.settings.call_timeout;
-    let mut limit = shared.settings.call_timeout * ROUND_CALLS;
+    let deadline = started + shared.settings.deadlines.call;
+    let mut limit = shared.settings.deadlines.call * ROUND_CALLS;
     if jobs.iter().any(|job| job.entry.state.load().is_none()) {
         // A throttled first load waits its turn for up to `startup_patience`.
         limit += shared.settings.startup_patience;

@@ -806,13 +806,13 @@ fn library_code_pins_its_behavior_version() {
     assert!(checked > 10, "walked the sources: {checked} files");
     // SDK releases deprecate a behavior version when they add the next; the pin is on
     // purpose, so its one use says so and a user's build against a newer SDK stays quiet.
-    let cache_rs = include_str!("../cache.rs");
-    let pin = cache_rs
-        .find("pub fn behavior_version()")
+    let sdk_rs = include_str!("../source/sdk.rs");
+    let pin = sdk_rs
+        .find("pub(crate) fn behavior_version()")
         .expect("the pin's function");
     assert!(
-        cache_rs[..pin].trim_end().ends_with("#[allow(deprecated)]"),
-        "`SecretCache::behavior_version` silences the deprecation of its pinned version"
+        sdk_rs[..pin].trim_end().ends_with("#[allow(deprecated)]"),
+        "the pinned behavior version silences its deprecation where it is pinned, only there"
     );
     assert_eq!(
         SecretCache::behavior_version(),

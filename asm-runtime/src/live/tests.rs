@@ -370,7 +370,7 @@ async fn a_panic_in_field_code_is_reported_and_the_task_keeps_serving() {
 async fn an_invalidate_racing_a_watch_is_reported_as_an_invalidation() {
     let (get, describe) = (get_v1_then_v2(), describe_always("v1"));
     let cache = minute(client(RuleMode::MatchAny, &[&get, &describe]));
-    let requests = [crate::cache::Request {
+    let requests = [crate::plan::Request {
         id: Arc::from("prod/db"),
         version: crate::Version::current(),
         ttl: None,

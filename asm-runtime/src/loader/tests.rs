@@ -143,14 +143,20 @@ async fn a_plan_is_reused_only_for_the_same_placeholder_values() {
         let loaded = PerEnv::load_with(&cache, vars(env)).await.expect("load");
         assert_eq!(loaded.password.expose_secret(), want, "APP_ENV={env}");
     }
-    let plan = cache.plan::<PerEnv>(&vars("prod")).expect("plan");
+    let plan = cache
+        .plan(&super::declaration::<PerEnv>(), &vars("prod"))
+        .expect("plan");
     assert!(std::sync::Arc::ptr_eq(
         &plan,
-        &cache.plan::<PerEnv>(&vars("prod")).expect("plan")
+        &cache
+            .plan(&super::declaration::<PerEnv>(), &vars("prod"))
+            .expect("plan")
     ));
     assert!(!std::sync::Arc::ptr_eq(
         &plan,
-        &cache.plan::<PerEnv>(&vars("staging")).expect("plan")
+        &cache
+            .plan(&super::declaration::<PerEnv>(), &vars("staging"))
+            .expect("plan")
     ));
     let err = PerEnv::load_with(&cache, Vars::new()).await.err();
     assert!(

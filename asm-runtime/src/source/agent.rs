@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::{MAX_SECRET_BYTES, Parts, SecretSource, Source, sealed};
+use super::{Backend, MAX_SECRET_BYTES, Parts, SecretSource, sealed};
 use crate::error::{Operation, from_code, names_missing_value};
 use crate::{Error, Secret, TransportKind, Version};
 
@@ -264,9 +264,9 @@ impl fmt::Debug for Agent {
 impl SecretSource for AgentSource {}
 
 impl sealed::Sealed for AgentSource {
-    fn into_source(self, sealed::Built(settings): sealed::Built<'_>) -> sealed::Building {
+    fn into_source(self, terms: sealed::Terms) -> sealed::Building {
         let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(settings.attempt_timeout));
+        connector.set_connect_timeout(Some(terms.deadlines.attempt));
         connector.set_nodelay(true);
         let http = HttpClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
@@ -311,7 +311,7 @@ impl Agent {
     }
 }
 
-impl Source for Agent {
+impl Backend for Agent {
     fn get<'a>(
         &'a self,
         id: &'a str,

@@ -21,7 +21,7 @@ use futures_util::future::{BoxFuture, ready};
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use super::{BatchResult, MAX_SECRET_BYTES, Parts, SecretSource, Source, sealed};
+use super::{Backend, BatchResult, MAX_SECRET_BYTES, Parts, SecretSource, sealed};
 use crate::{Error, MountProblem, Secret, Version};
 
 /// The link the atomic writer swaps on each rotation.
@@ -163,7 +163,7 @@ fn secret_name(id: &str) -> &str {
 impl SecretSource for FileSource {}
 
 impl sealed::Sealed for FileSource {
-    fn into_source(self, _: sealed::Built<'_>) -> sealed::Building {
+    fn into_source(self, _: sealed::Terms) -> sealed::Building {
         let signal = Arc::new(watch::Sender::new(0));
         let following = follow::follow(&self.dir, self.events, self.poll_interval, &signal);
         sealed::Building(Arc::new(Files {
@@ -392,7 +392,7 @@ impl Files {
     }
 }
 
-impl Source for Files {
+impl Backend for Files {
     fn get<'a>(
         &'a self,
         id: &'a str,

@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use super::{Description, Parts, SecretSource, Source, sealed};
+use super::{Backend, Description, Parts, SecretSource, sealed};
 use crate::error::{Operation, from_code};
 use crate::{Error, Secret, TransportKind, Version};
 
@@ -298,7 +298,7 @@ fn name_of(id: &str) -> &str {
 /// The ARNs a `MemorySource` gives its secrets: account 111122223333, region us-east-1.
 const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:111122223333:secret:";
 
-impl Source for MemorySource {
+impl Backend for MemorySource {
     fn get<'a>(
         &'a self,
         id: &'a str,
@@ -358,7 +358,7 @@ impl Source for MemorySource {
 impl SecretSource for MemorySource {}
 
 impl sealed::Sealed for MemorySource {
-    fn into_source(self, _: sealed::Built<'_>) -> sealed::Building {
+    fn into_source(self, _: sealed::Terms) -> sealed::Building {
         sealed::Building(Arc::new(self))
     }
 }

@@ -21,7 +21,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::{BatchResult, Description, Parts, SecretSource, Source, answer_index, sealed};
+use super::{Backend, BatchResult, Description, Parts, SecretSource, answer_index, sealed};
 use crate::error::{
     Operation, from_code, from_sdk, is_throttling, names_missing_value, value_missing,
 };
@@ -36,17 +36,35 @@ struct Sdk {
     cache_paces: bool,
 }
 
+/// The SDK behavior version the environment's client is loaded with (see
+/// `SecretCache::behavior_version`). Pinned on purpose, so its deprecation is silenced here
+/// and nowhere else.
+#[allow(deprecated)]
+pub(crate) fn behavior_version() -> aws_config::BehaviorVersion {
+    aws_config::BehaviorVersion::v2026_01_12()
+}
+
+/// A Secrets Manager client over `config`, which must name a region.
+pub(crate) fn client_for(config: &aws_config::SdkConfig) -> Result<Client, Error> {
+    if config.region().is_none() {
+        return Err(Error::Config {
+            message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
+        });
+    }
+    Ok(Client::new(config))
+}
+
 impl SecretSource for Client {}
 
 impl sealed::Sealed for Client {
-    fn into_source(self, sealed::Built(settings): sealed::Built<'_>) -> sealed::Building {
+    fn into_source(self, terms: sealed::Terms) -> sealed::Building {
         sealed::Building(Arc::new(Sdk {
             client: self,
             timeouts: TimeoutConfig::builder()
-                .operation_attempt_timeout(settings.attempt_timeout)
-                .operation_timeout(settings.call_timeout)
+                .operation_attempt_timeout(terms.deadlines.attempt)
+                .operation_timeout(terms.deadlines.call)
                 .build(),
-            cache_paces: settings.throttle_pacing,
+            cache_paces: terms.cache_paces_throttling,
         }))
     }
 }
@@ -167,7 +185,7 @@ impl Sdk {
     }
 }
 
-impl Source for Sdk {
+impl Backend for Sdk {
     fn get<'a>(
         &'a self,
         id: &'a str,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 use foldhash::fast::RandomState;
 
-use super::{AwsSecrets, Plan, PlanDefaults};
+use super::{Declaration, Plan, PlanDefaults};
 use crate::{Error, Vars};
 
 /// Plans kept before the table starts over: distinct placeholder values are few in a service
@@ -34,48 +34,51 @@ pub(crate) struct Plans {
 impl Plans {
     /// `T`'s plan under `vars`, built on first use with `defaults` (what a field without a
     /// version reads, the longest TTL it may declare).
-    pub(crate) fn of<T: AwsSecrets>(
+    pub(crate) fn of(
         &self,
+        declaration: &Declaration,
         vars: &Vars,
         defaults: PlanDefaults<'_>,
     ) -> Result<Arc<Plan>, Error> {
-        let key = Self::key::<T>(vars);
+        let key = Self::key(declaration, vars);
         if let Some(plan) = self.table.load().get(&key) {
             return Ok(Arc::clone(plan));
         }
-        self.build::<T>(key, vars, defaults)
+        self.build(declaration, key, vars, defaults)
     }
 
     /// Calls `f` with `T`'s plan under `vars`, borrowed from the table (no reference count on
     /// the warm path), built first if needed.
-    pub(crate) fn with<T: AwsSecrets, R>(
+    pub(crate) fn with<R>(
         &self,
+        declaration: &Declaration,
         vars: &Vars,
         defaults: PlanDefaults<'_>,
         f: impl FnOnce(&Plan) -> R,
     ) -> Result<R, Error> {
-        let key = Self::key::<T>(vars);
+        let key = Self::key(declaration, vars);
         if let Some(plan) = self.table.load().get(&key) {
             return Ok(f(plan));
         }
-        Ok(f(&*self.build::<T>(key, vars, defaults)?))
+        Ok(f(&*self.build(declaration, key, vars, defaults)?))
     }
 
-    fn key<T: AwsSecrets>(vars: &Vars) -> Key {
+    fn key(declaration: &Declaration, vars: &Vars) -> Key {
         Key {
-            ty: TypeId::of::<T>(),
-            values: vars.placeholder_values(T::SECRET_IDS),
+            ty: declaration.ty,
+            values: vars.placeholder_values(declaration.ids),
         }
     }
 
     /// Builds `T`'s plan and adds it to the table under `key`.
-    fn build<T: AwsSecrets>(
+    fn build(
         &self,
+        declaration: &Declaration,
         key: Key,
         vars: &Vars,
         defaults: PlanDefaults<'_>,
     ) -> Result<Arc<Plan>, Error> {
-        let plan = Arc::new(Plan::of::<T>(vars.clone(), defaults)?);
+        let plan = Arc::new(Plan::of(declaration, vars.clone(), defaults)?);
         let _writer = self.write.lock().unwrap_or_else(PoisonError::into_inner);
         let mut table = if self.table.load().len() >= MAX_PLANS {
             Table::default()
