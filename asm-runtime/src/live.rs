@@ -249,7 +249,7 @@ impl<T> Live<T> {
     /// The first secret's failure, typed; the last good snapshot is still served.
     pub async fn refresh_now(&self) -> Result<(), Error> {
         let entries = self.cache.entries(&self.requests);
-        let results = join_all(entries.iter().map(|e| self.cache.force(e))).await;
+        let results = join_all(entries.iter().map(|e| self.cache.refresh_entry_now(e))).await;
         results
             .into_iter()
             .find_map(Result::err)
@@ -325,73 +325,111 @@ struct Refresher<T> {
     source_changes: Option<watch::Receiver<u64>>,
 }
 
+/// What a wake-up of the live task did.
+enum Round {
+    /// Refreshed the due entries (all of them, for a source with its own change signal); the
+    /// failures.
+    Attempted(Vec<Error>),
+    /// Made no call: inside the task's backoff, but every entry recovered meanwhile (a
+    /// `refresh_now`, another reader's load), which ends the backoff.
+    Recovered,
+    /// Made no call: woken by another secret's change during the task's backoff.
+    Skipped,
+}
+
+/// The task's own backoff, for entries still due after a round: an entry whose load failed
+/// after an `invalidate` has no backoff instant of its own.
+struct TaskBackoff {
+    /// Rounds in a row that left an entry due.
+    stuck: u32,
+    /// No round before this instant.
+    not_before: Instant,
+}
+
+impl TaskBackoff {
+    fn reset(&mut self, now: Instant) {
+        self.stuck = 0;
+        self.not_before = now;
+    }
+
+    /// After a round: backs off while an entry is still due, resets otherwise.
+    fn after_round(&mut self, cache: &SecretCache, entries: &[Arc<Entry>], now: Instant) {
+        if entries.iter().any(|e| e.due_at(now) <= now) {
+            self.stuck = self.stuck.saturating_add(1);
+            self.not_before = now + cache.backoff(self.stuck);
+        } else {
+            self.reset(now);
+        }
+    }
+}
+
 impl<T: Send + Sync + 'static> Refresher<T> {
     async fn run(mut self) {
-        // Rounds in a row that left an entry still due (its load failed after an `invalidate`,
-        // say): such an entry has no backoff deadline of its own, so the task backs off.
-        let mut stuck = 0u32;
-        let mut not_before = Instant::now();
+        let mut backoff = TaskBackoff {
+            stuck: 0,
+            not_before: Instant::now(),
+        };
         loop {
-            let entries = self.cache.entries(&self.requests);
-            let due = entries
-                .iter()
-                .map(|e| e.due_at(not_before).max(not_before))
-                .min();
-            tokio::select! {
-                () = sleep_or_park(due) => {}
-                changed = self.rotations.changed() => {
-                    if changed.is_err() {
-                        return; // the cache is gone (not while this task holds it)
-                    }
-                }
-                () = source_changed(self.source_changes.as_mut()) => {}
+            if !self.wait(backoff.not_before).await {
+                return; // the cache is gone (not while this task holds it)
             }
-            // Woken by another secret's change during a backoff: look again (a rotation adopted
-            // elsewhere is published), but neither refresh nor count a round that made no
-            // attempt, and keep the failure being backed off from.
             let entries = self.cache.entries(&self.requests);
-            let attempted = Instant::now() >= not_before;
-            let mut errors = if !attempted {
-                Vec::new()
-            } else if self.source_changes.is_some() {
-                self.cache.refresh_all(&entries).await
-            } else {
-                self.cache.refresh_due(&entries).await
-            };
-            // Recovered meanwhile (a `refresh_now`, another reader's load): the backoff ends.
-            let recovered = !attempted && entries.iter().all(|e| e.is_healthy());
-            if attempted {
-                let now = Instant::now();
-                if entries.iter().any(|e| e.due_at(now) <= now) {
-                    stuck = stuck.saturating_add(1);
-                    not_before = now + self.cache.backoff(stuck);
+            let round = if Instant::now() >= backoff.not_before {
+                let errors = if self.source_changes.is_some() {
+                    self.cache.refresh_all(&entries).await
                 } else {
-                    stuck = 0;
-                    not_before = now;
-                }
-            } else if recovered {
-                stuck = 0;
-                not_before = Instant::now();
-            }
-            // A source with its own signal reads a round's secrets together (one generation of
-            // a mounted directory): after a partial failure they may come from two, so the
-            // last good snapshot stays until a round reads them all.
-            let partial = self.source_changes.is_some() && !errors.is_empty();
-            if let Err(err) = if partial {
-                Ok(())
+                    self.cache.refresh_due(&entries).await
+                };
+                backoff.after_round(&self.cache, &entries, Instant::now());
+                Round::Attempted(errors)
+            } else if entries.iter().all(|e| e.is_healthy()) {
+                backoff.reset(Instant::now());
+                Round::Recovered
             } else {
-                self.republish(&entries)
-            } {
-                tracing::error!(
-                    settings = std::any::type_name::<T>(),
-                    error = %err,
-                    "not rebuilt from a rotated secret; serving the last good snapshot"
-                );
-                errors.push(err);
-            }
-            if attempted || recovered || !errors.is_empty() {
-                self.record(&entries, errors.pop());
-            }
+                Round::Skipped
+            };
+            self.publish(&entries, round);
+        }
+    }
+
+    /// Waits until an entry is due (not before `not_before`), the cache adopts a rotation or
+    /// drops an entry, or the source signals a change; `false` when the cache is gone.
+    async fn wait(&mut self, not_before: Instant) -> bool {
+        let entries = self.cache.entries(&self.requests);
+        let due = entries
+            .iter()
+            .map(|e| e.due_at(not_before).max(not_before))
+            .min();
+        tokio::select! {
+            () = sleep_or_park(due) => true,
+            changed = self.rotations.changed() => changed.is_ok(),
+            () = source_changed(self.source_changes.as_mut()) => true,
+        }
+    }
+
+    /// Publishes what a wake-up found: a rebuilt snapshot or fresher deadlines, and the
+    /// failure readers see. A skipped round still publishes a rotation adopted elsewhere, but
+    /// keeps the failure being backed off from.
+    fn publish(&self, entries: &[Arc<Entry>], round: Round) {
+        let (mut errors, report) = match round {
+            Round::Attempted(errors) => (errors, true),
+            Round::Recovered => (Vec::new(), true),
+            Round::Skipped => (Vec::new(), false),
+        };
+        // A source with its own signal reads a round's secrets together (one generation of a
+        // mounted directory): after a partial failure they may come from two, so the last good
+        // snapshot stays until a round reads them all.
+        let partial = self.source_changes.is_some() && !errors.is_empty();
+        if !partial && let Err(err) = self.republish(entries) {
+            tracing::error!(
+                settings = std::any::type_name::<T>(),
+                error = %err,
+                "not rebuilt from a rotated secret; serving the last good snapshot"
+            );
+            errors.push(err);
+        }
+        if report || !errors.is_empty() {
+            self.record(entries, errors.pop());
         }
     }
 

@@ -8,7 +8,7 @@ use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::pace::Pacers;
 use super::stats::Counters;
-use super::{SecretCache, Shared};
+use super::{Core, SecretCache};
 use crate::source::sealed::Terms;
 use crate::source::{Deadlines, SecretSource, Unbuilt};
 use crate::{Error, Version};
@@ -334,7 +334,7 @@ impl SecretCacheBuilder {
             return invalid("max_backoff must be at least one second");
         }
         Ok(SecretCache {
-            shared: Arc::new(Shared {
+            core: Arc::new(Core {
                 source: self.source.build(Terms {
                     deadlines: self.settings.deadlines,
                     cache_paces_throttling: self.settings.throttle_pacing,

@@ -7,7 +7,7 @@ use std::future::Future;
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
-use super::Shared;
+use super::Core;
 use super::pace::Turn;
 use crate::error::Operation;
 use crate::source::Description;
@@ -23,7 +23,7 @@ pub(crate) enum Patience {
     FirstLoad,
 }
 
-impl Shared {
+impl Core {
     /// Counts and runs one call of `op` about `secret_id`, in its turn (see `pace`); past the
     /// call deadline it is abandoned (its connection dropped) and reported as a transient
     /// timeout. A throttled first load goes out again in its next turn while its patience
@@ -83,7 +83,7 @@ fn not_sent(secret_id: &str, op: Operation) -> Error {
     }
 }
 
-impl Shared {
+impl Core {
     /// Asks the source which versions `id` has, under the call deadline; `None` when the
     /// source cannot tell.
     pub(crate) async fn describe(

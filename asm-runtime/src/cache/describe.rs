@@ -8,21 +8,22 @@ use futures_util::future::join_all;
 use tokio::time::Instant;
 
 use super::call::Patience;
-use super::fetch::{Job, Round};
+use super::entry::Learnt;
 use super::guardrail::Interval;
-use super::{Entry, Shared};
+use super::job::{Job, Round};
+use super::{Core, Entry};
 use crate::Error;
 
 /// Checks the jobs whose entry holds a value with `DescribeSecret`, concurrently: an unchanged
 /// version is confirmed without fetching it, an error is recorded. Returns the jobs that need a
 /// fetch: first loads, new versions, and secrets for which `DescribeSecret` is denied.
-pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Round) -> Vec<Job> {
+pub(crate) async fn check_versions(core: &Core, jobs: Vec<Job>, round: &Round) -> Vec<Job> {
     let now = Instant::now();
     let (held, mut to_fetch): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|job| job.entry.state.load().is_some() && job.entry.describe_allowed(now));
     let checked = join_all(held.into_iter().map(|job| async {
-        let described = shared.describe(&job.entry.id, Patience::None).await;
+        let described = core.describe(&job.entry.id, Patience::None).await;
         (job, described)
     }))
     .await;
@@ -35,18 +36,18 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Roun
         let description = match described {
             Ok(description) => description,
             Err(Error::AccessDenied { .. }) => {
-                shared.note_describe_denied(&job.entry);
+                core.note_describe_denied(&job.entry);
                 to_fetch.push(job);
                 continue;
             }
             Err(err) => {
-                shared.complete(job, Err(err), round);
+                core.complete(job, Err(err), round);
                 continue;
             }
         };
-        if job.entry.set_rotation(description.rotation) {
+        if job.entry.learn_rotation(description.rotation) == Learnt::First {
             // Learnt after the load (its check failed then): the guardrail applies now.
-            let guardrail = shared.settings.guardrail.or_warn();
+            let guardrail = core.settings.guardrail.or_warn();
             let _ = job
                 .entry
                 .guard(guardrail, description.rotation, Interval::Learnt);
@@ -56,7 +57,7 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Roun
                 secret_id: job.entry.id.to_string(),
                 code: "ScheduledForDeletion".to_owned(),
             };
-            shared.complete(job, Err(err), round);
+            core.complete(job, Err(err), round);
             continue;
         }
         let held = job
@@ -68,7 +69,7 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Roun
             Some(secret)
                 if description.version_id(&job.entry.version) == Some(secret.version_id()) =>
             {
-                shared.complete(job, Ok(secret), round);
+                core.complete(job, Ok(secret), round);
             }
             _ => to_fetch.push(job),
         }
@@ -76,7 +77,7 @@ pub(crate) async fn check_versions(shared: &Shared, jobs: Vec<Job>, round: &Roun
     to_fetch
 }
 
-impl Shared {
+impl Core {
     /// Turns `DescribeSecret` off for `entry`'s secret for `denial_retry`, warning once per
     /// period: its refreshes fetch the value to compare versions meanwhile.
     pub(crate) fn note_describe_denied(&self, entry: &Entry) {

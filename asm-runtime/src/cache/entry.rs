@@ -31,9 +31,9 @@ pub(crate) struct Entry {
     /// The fetch under way, if any. Locked only on misses and refreshes.
     flight: Mutex<Option<Flight>>,
     /// When `refresh_now` last went to the service, for its rate limit.
-    pub(crate) forced_at: Mutex<Option<Instant>>,
+    pub(crate) refreshed_now_at: Mutex<Option<Instant>>,
     /// Set by `refresh_now` for the next fetch: the source bypasses any cache of its own.
-    forced: AtomicBool,
+    bypass_source_cache: AtomicBool,
     /// The secret's rotation interval once `DescribeSecret` told it (`Some(None)`: no fixed
     /// period). Concurrent loads share one call to learn it.
     pub(crate) rotation: OnceCell<Option<Duration>>,
@@ -162,8 +162,8 @@ impl Entry {
             declared_ttl_nanos: AtomicU64::new(u64::MAX),
             state: ArcSwapOption::empty(),
             flight: Mutex::new(None),
-            forced_at: Mutex::new(None),
-            forced: AtomicBool::new(false),
+            refreshed_now_at: Mutex::new(None),
+            bypass_source_cache: AtomicBool::new(false),
             rotation: OnceCell::new(),
             failure: FailureMemo::default(),
             guard_failure: FailureMemo::default(),
@@ -194,14 +194,14 @@ impl Entry {
         }
     }
 
-    /// Asks the next fetch to bypass the source's own cache.
-    pub(crate) fn force(&self) {
-        self.forced.store(true, Relaxed);
+    /// Asks the next fetch to bypass the source's own cache (a node agent's TTL).
+    pub(crate) fn bypass_source_cache(&self) {
+        self.bypass_source_cache.store(true, Relaxed);
     }
 
-    /// Whether this fetch was forced (and clears it).
-    pub(crate) fn take_forced(&self) -> bool {
-        self.forced.swap(false, Relaxed)
+    /// Whether this fetch is to bypass the source's own cache (and clears the request).
+    pub(crate) fn take_bypass_source_cache(&self) -> bool {
+        self.bypass_source_cache.swap(false, Relaxed)
     }
 
     pub(crate) fn flight_slot(&self) -> MutexGuard<'_, Option<Flight>> {
@@ -221,10 +221,12 @@ impl Entry {
         self.removed.load(Relaxed)
     }
 
-    /// Records the rotation interval a version check learnt; `true` if none was known (the
-    /// guardrail could not check it at load).
-    pub(crate) fn set_rotation(&self, rotation: Option<Duration>) -> bool {
-        self.rotation.set(rotation).is_ok()
+    /// Records the rotation interval a version check learnt, the first time one is learnt.
+    pub(crate) fn learn_rotation(&self, rotation: Option<Duration>) -> Learnt {
+        match self.rotation.set(rotation) {
+            Ok(()) => Learnt::First,
+            Err(_) => Learnt::AlreadyKnown,
+        }
     }
 
     /// Whether `DescribeSecret` may be asked about this secret (not denied, or denied long
@@ -282,4 +284,13 @@ impl Entry {
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Whether a rotation interval was learnt for the first time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Learnt {
+    /// None was known: the guardrail could not check the TTL at load, and applies now.
+    First,
+    /// One was known already.
+    AlreadyKnown,
 }

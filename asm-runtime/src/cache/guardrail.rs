@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::time::Instant;
 
-use super::{Entry, Shared};
+use super::{Core, Entry};
 use crate::Error;
 use crate::error::Operation;
 
@@ -106,7 +106,7 @@ impl Entry {
     }
 }
 
-impl Shared {
+impl Core {
     /// Applies the guardrail to `entries`, first asking `DescribeSecret` (concurrently, once
     /// per entry however many loads ask) for the rotation intervals not yet known.
     pub(crate) async fn guard_rotation(&self, entries: &[Arc<Entry>]) -> Result<(), Error> {
@@ -127,7 +127,7 @@ impl Shared {
     pub(crate) fn guard_declared_rotation(
         &self,
         entries: &[Arc<Entry>],
-        requests: &[super::Request],
+        requests: &[crate::plan::Request],
     ) -> Result<(), Error> {
         let guardrail = self.settings.guardrail;
         entries

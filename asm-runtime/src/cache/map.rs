@@ -12,7 +12,7 @@ use crate::Version;
 
 /// Entries by id; an id maps to one entry per version asked for (usually one). The ARN of a
 /// fetched secret points at the entry that fetched it, and so does its name where the name
-/// means that secret (the cache decides which: `Shared::aliases`).
+/// means that secret (the cache decides which: `Core::aliases`).
 ///
 /// Hashed with foldhash rather than SipHash: every hit hashes the id, and ids come from the
 /// application's own configuration, not from attacker-chosen input.

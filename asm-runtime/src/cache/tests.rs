@@ -13,7 +13,9 @@ use secrecy::ExposeSecret;
 
 use super::*;
 use crate::TransportKind;
+use crate::plan::Request;
 use crate::testing::{ARN, client, error_body, output, rotating, settle};
+use futures_util::future::join_all;
 
 mod memory;
 mod versions;
@@ -736,7 +738,7 @@ async fn when_two_structs_declare_ttls_for_one_secret_the_shortest_applies() {
         .get("prod/db")
         .await
         .expect("an undeclared read changes nothing");
-    let entry = cache.shared.entry("prod/db", &Version::current(), None);
+    let entry = cache.core.entry("prod/db", &Version::current(), None);
     assert_eq!(entry.ttl(), Duration::from_secs(120));
 }
 

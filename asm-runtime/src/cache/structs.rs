@@ -1,0 +1,172 @@
+//! What derived structs (`AwsSecrets::load`) and live handles ask of the cache: plans, reads of
+//! several secrets in one round, due refreshes, and the change signals they wait on.
+
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::read::Lookup;
+use super::{Core, Entry, SecretCache, backoff};
+use crate::plan::{Declaration, Plan, PlanDefaults, Request};
+use crate::{Error, Secret, Vars};
+
+impl SecretCache {
+    /// Fetches `requests` together: hits from memory, the rest in one round of API calls
+    /// (batched when the cache batches). Results are in request order.
+    pub(crate) async fn get_many(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
+        let now = Instant::now();
+        if let Some(warm) = self.core.hits(requests, now) {
+            return warm;
+        }
+        let entries = self.entries(requests);
+        let waiting: Vec<Arc<Entry>> = entries
+            .iter()
+            .filter(|e| matches!(self.core.lookup(e, now), Lookup::Wait(_)))
+            .cloned()
+            .collect();
+        // Start every missing fetch at once, so they can share a batch call.
+        drop(self.core.flights(&waiting));
+        let (secrets, guarded) = tokio::join!(
+            join_all(entries.iter().map(|e| self.core.read(e, now))),
+            self.core.guard_rotation(&entries),
+        );
+        let secrets = secrets.into_iter().collect::<Result<Vec<_>, _>>()?;
+        guarded?;
+        self.core.guard_declared_rotation(&entries, requests)?;
+        Ok(secrets)
+    }
+
+    /// The load plan of the struct `declaration` describes, under `vars`, built once per type
+    /// and placeholder values; fields without a version read the cache's default version.
+    pub(crate) fn plan(&self, declaration: &Declaration, vars: &Vars) -> Result<Arc<Plan>, Error> {
+        let core = &self.core;
+        core.plans.of(declaration, vars, core.plan_defaults())
+    }
+
+    /// Calls `f` with a struct's load plan under `vars`, borrowed where it is kept (no
+    /// reference count), built first if needed.
+    pub(crate) fn with_plan<R>(
+        &self,
+        declaration: &Declaration,
+        vars: &Vars,
+        f: impl FnOnce(&Plan) -> R,
+    ) -> Result<R, Error> {
+        let core = &self.core;
+        core.plans.with(declaration, vars, core.plan_defaults(), f)
+    }
+
+    /// [`get_many`](Self::get_many)'s warm path, without a future: every request's value when
+    /// each is a fresh hit (counted as one), after the rotation guardrail's check; `None` when
+    /// any needs the full read.
+    pub(crate) fn hits(&self, requests: &[Request]) -> Option<Result<Vec<Arc<Secret>>, Error>> {
+        self.core.hits(requests, Instant::now())
+    }
+
+    /// The entries of `requests`, created where missing, in request order.
+    pub(crate) fn entries(&self, requests: &[Request]) -> Vec<Arc<Entry>> {
+        requests
+            .iter()
+            .map(|r| self.core.entry(&r.id, &r.version, r.ttl))
+            .collect()
+    }
+
+    /// Refreshes (or loads) those of `entries` that are due, in one round, and returns the
+    /// failures.
+    pub(crate) async fn refresh_due(&self, entries: &[Arc<Entry>]) -> Vec<Error> {
+        let now = Instant::now();
+        let due: Vec<Arc<Entry>> = entries
+            .iter()
+            .filter(|e| e.due_at(now) <= now)
+            .cloned()
+            .collect();
+        self.refresh_all(&due).await
+    }
+
+    /// Refreshes all of `entries` in one round, due or not, and returns the failures.
+    pub(crate) async fn refresh_all(&self, entries: &[Arc<Entry>]) -> Vec<Error> {
+        join_all(self.core.flights(entries))
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect()
+    }
+
+    /// Whether the cache calls `DescribeSecret` (version checks or the rotation guardrail).
+    pub(crate) fn uses_describe(&self) -> bool {
+        let settings = &self.core.settings;
+        settings.version_checks || settings.guardrail.is_on()
+    }
+
+    /// Whether the cache fetches several secrets with `BatchGetSecretValue`.
+    pub(crate) fn batches(&self) -> bool {
+        self.core.settings.batch
+    }
+
+    /// The wait before retrying after `failures` consecutive failures (full jitter).
+    pub(crate) fn backoff(&self, failures: u32) -> Duration {
+        backoff::backoff(failures, self.core.settings.max_backoff)
+    }
+
+    /// A receiver that sees a change each time the cache adopts a rotated version or drops
+    /// an entry.
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
+        self.core.changes.subscribe()
+    }
+
+    /// The source's own change signal, if it has one (see `Source::changes`).
+    pub(crate) fn source_changes(&self) -> Option<watch::Receiver<u64>> {
+        self.core.source.changes()
+    }
+
+    /// [`refresh_now`](Self::refresh_now) for one entry: coalesced with a fetch in flight,
+    /// rate limited by `refresh_now_interval`.
+    pub(crate) async fn refresh_entry_now(&self, entry: &Arc<Entry>) -> Result<Arc<Secret>, Error> {
+        let now = Instant::now();
+        let limited = {
+            let mut last = entry
+                .refreshed_now_at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let limited = last.is_some_and(|at| now < at + self.core.settings.refresh_now_interval);
+            if !limited {
+                *last = Some(now);
+            }
+            limited
+        };
+        if limited {
+            if let Some(flight) = entry.current_flight() {
+                return flight.await;
+            }
+            if let Some(loaded) = entry.state.load_full() {
+                // The last answer, shared: a value not confirmed since the last forced
+                // refresh failed is that failure, not a success the caller would act on.
+                return match &loaded.last_error {
+                    Some(err) => Err(err.clone()),
+                    None => Ok(Arc::clone(&loaded.secret)),
+                };
+            }
+            if let Some(err) = entry.failure.active(now) {
+                // Nothing held and the last forced fetch failed: its answer, without a call.
+                self.core.counters.failure_remembered();
+                return Err(err);
+            }
+        }
+        tracing::debug!(secret_id = &*entry.id, "refresh requested");
+        entry.failure.forget();
+        entry.bypass_source_cache();
+        self.core.flight(entry).await
+    }
+}
+
+impl Core {
+    /// What the plans of derived structs take from the settings.
+    fn plan_defaults(&self) -> PlanDefaults<'_> {
+        PlanDefaults {
+            version: &self.settings.version,
+            max_ttl: self.settings.max_staleness,
+        }
+    }
+}
