@@ -120,6 +120,7 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
 fn declaration<T: AwsSecrets>() -> Declaration {
     Declaration {
         ty: TypeId::of::<T>(),
+        name: std::any::type_name::<T>(),
         ids: T::SECRET_IDS,
         declare: T::__declare,
     }

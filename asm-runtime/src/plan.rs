@@ -32,6 +32,8 @@ pub(crate) struct Request {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Declaration {
     pub(crate) ty: TypeId,
+    /// The struct's type name, for errors.
+    pub(crate) name: &'static str,
     pub(crate) ids: &'static [&'static str],
     pub(crate) declare: fn(&mut Plan) -> Result<(), Error>,
 }
@@ -110,6 +112,9 @@ pub(crate) struct PlanDefaults<'a> {
     pub(crate) version: &'a Version,
     /// The longest TTL a struct or field may declare: the cache's `max_staleness`.
     pub(crate) max_ttl: Duration,
+    /// The most (secret, version) pairs one struct may read: the cache's `capacity`, or its
+    /// own loads would evict each other.
+    pub(crate) max_reads: usize,
 }
 
 impl Plan {
@@ -128,6 +133,18 @@ impl Plan {
         };
         (declaration.declare)(&mut plan)?;
         plan.resolved = HashMap::default();
+        if plan.requests.len() > defaults.max_reads {
+            return Err(Error::Config {
+                message: format!(
+                    "{} reads {} distinct secrets (or versions), above the cache's capacity of \
+                     {}: its loads would evict each other and never hit; raise \
+                     `SecretCacheBuilder::capacity`",
+                    declaration.name,
+                    plan.requests.len(),
+                    defaults.max_reads
+                ),
+            });
+        }
         Ok(plan)
     }
 

@@ -182,17 +182,28 @@ impl EntryMap {
 
     /// Brings the map back under capacity, with room to spare so the scan is rare: drops a
     /// sixteenth of the capacity (at least one entry), never-loaded entries first, then those
-    /// confirmed longest ago. An entry whose fetch is in flight is never dropped, nor `keep`
-    /// (the one just inserted).
+    /// confirmed longest ago. Only entries nobody else holds are dropped: not `keep` (the one
+    /// just inserted), nor one a reader, a fetch or a live handle holds (a reader that took an
+    /// entry and has not started its flight yet would otherwise fetch for an entry no longer in
+    /// the map, and the next read fetch again). The map may then stay over capacity until they
+    /// let go.
     fn evict(&self, writer: &mut Writer, keep: &Arc<Entry>) {
         let current = self.table.load();
-        let mut all: Vec<Arc<Entry>> = (current.values().chain(writer.recent.values()))
-            .flatten()
-            .filter(|e| !Arc::ptr_eq(e, keep) && e.current_flight().is_none())
-            .cloned()
+        // How many keys of the two tables hold each entry: a strong count above it is someone
+        // else's hold.
+        let mut held_by_map: HashMap<*const Entry, (&Arc<Entry>, usize), RandomState> =
+            HashMap::default();
+        for entry in (current.values().chain(writer.recent.values())).flatten() {
+            held_by_map
+                .entry(Arc::as_ptr(entry))
+                .or_insert((entry, 0))
+                .1 += 1;
+        }
+        let mut all: Vec<Arc<Entry>> = (held_by_map.values())
+            .filter(|(e, keys)| !Arc::ptr_eq(e, keep) && Arc::strong_count(e) == *keys)
+            .map(|(e, _)| Arc::clone(e))
             .collect();
-        all.sort_unstable_by_key(Arc::as_ptr);
-        all.dedup_by(|a, b| Arc::ptr_eq(a, b));
+        drop(held_by_map);
         all.sort_by_cached_key(|e| e.state.load().as_ref().map(|l| l.confirmed));
         let excess = writer.len - self.capacity;
         let count = (self.capacity / 16).max(excess).min(all.len());

@@ -167,6 +167,7 @@ impl Core {
         PlanDefaults {
             version: &self.settings.version,
             max_ttl: self.settings.max_staleness,
+            max_reads: self.settings.capacity,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::plan::Request;
 use crate::testing::{ARN, client, error_body, output, rotating, settle};
 use futures_util::future::join_all;
 
+mod capacity;
 mod memory;
 mod versions;
 
