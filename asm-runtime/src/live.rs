@@ -229,9 +229,13 @@ impl<T> Live<T> {
         Some(self.current())
     }
 
-    /// The most recent failure to refresh one of the struct's secrets or to rebuild it (say, a
-    /// rotated secret lost a key), until a later round succeeds. Meanwhile the last good
-    /// snapshot is served.
+    /// Whether the struct is being served from values whose refresh failed: per secret, the
+    /// failure of its latest attempt, if that attempt failed (a refresh's, or a reload's after
+    /// an invalidation), or the failure to rebuild the struct from a rotated secret (say, it
+    /// lost a key); the most recent of those; `None` once every secret's latest attempt
+    /// succeeded. Meanwhile the last good snapshot is served. When the source answers again
+    /// after an outage, the secrets still backing off are tried at once, so this clears with
+    /// the first round that finds the source back, not at each secret's backoff instant.
     pub fn last_error(&self) -> Option<Error> {
         self.published.last_error.load_full().map(|e| (*e).clone())
     }
@@ -375,11 +379,7 @@ impl<T: Send + Sync + 'static> Refresher<T> {
             }
             let entries = self.cache.entries(&self.requests);
             let round = if Instant::now() >= backoff.not_before {
-                let errors = if self.source_changes.is_some() {
-                    self.cache.refresh_all(&entries).await
-                } else {
-                    self.cache.refresh_due(&entries).await
-                };
+                let errors = self.refresh(&entries).await;
                 backoff.after_round(&self.cache, &entries, Instant::now());
                 Round::Attempted(errors)
             } else if entries.iter().all(|e| e.is_healthy()) {
@@ -390,6 +390,28 @@ impl<T: Send + Sync + 'static> Refresher<T> {
             };
             self.publish(&entries, round);
         }
+    }
+
+    /// Refreshes the due entries (all of them, for a source with its own change signal). When
+    /// one of them was backing off from a transient failure and now succeeded (an outage
+    /// ended), the others still backing off are refreshed at once rather than at their own
+    /// backoff instants, so [`Live::last_error`] does not go on reporting an outage that is
+    /// over. (A transient failure of one secret alone, while the others answer, keeps its
+    /// backoff.) Returns the failures.
+    async fn refresh(&self, entries: &[Arc<Entry>]) -> Vec<Error> {
+        if self.source_changes.is_some() {
+            return self.cache.refresh_all(entries).await;
+        }
+        let started = Instant::now();
+        let (retried, waiting): (Vec<Arc<Entry>>, Vec<Arc<Entry>>) = (entries.iter())
+            .filter(|e| e.backing_off_transiently())
+            .cloned()
+            .partition(|e| e.due_at(started) <= started);
+        let mut errors = self.cache.refresh_due(entries).await;
+        if !waiting.is_empty() && retried.iter().any(|e| e.confirmed_since(started)) {
+            errors.extend(self.cache.refresh_all(&waiting).await);
+        }
+        errors
     }
 
     /// Waits until an entry is due (not before `not_before`), the cache adopts a rotation or

@@ -256,6 +256,24 @@ impl Entry {
         }
     }
 
+    /// Whether the entry holds a value whose last refresh failed in a way retrying may fix
+    /// (it is backing off from a timeout, a throttle, a 5xx).
+    pub(crate) fn backing_off_transiently(&self) -> bool {
+        self.state
+            .load()
+            .as_deref()
+            .and_then(|loaded| loaded.last_error.as_ref())
+            .is_some_and(Error::is_transient)
+    }
+
+    /// Whether the source confirmed the entry's value at or after `since`.
+    pub(crate) fn confirmed_since(&self, since: Instant) -> bool {
+        self.state
+            .load()
+            .as_deref()
+            .is_some_and(|loaded| loaded.last_error.is_none() && loaded.confirmed >= since)
+    }
+
     /// Whether the entry holds a value whose last refresh succeeded.
     pub(crate) fn is_healthy(&self) -> bool {
         self.state

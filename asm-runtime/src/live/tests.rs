@@ -570,3 +570,54 @@ async fn a_recovery_seen_during_a_backoff_clears_the_error_at_once() {
         live.last_error()
     );
 }
+
+/// Two secrets of one struct, read from memory.
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+struct Pair {
+    #[aws_secrets(name = "pair/a")]
+    a: SecretString,
+    #[aws_secrets(name = "pair/b")]
+    b: SecretString,
+}
+
+/// After an outage of the whole source, both secrets back off on their own jittered schedules;
+/// the first round that finds the source back re-reads the other at once, so `last_error`
+/// stops reporting the outage then (it used to report the other secret's old failure until
+/// that secret's own backoff ended, up to `max_backoff` later).
+#[tokio::test(start_paused = true)]
+async fn the_first_answer_after_an_outage_brings_every_secret_back() {
+    use crate::{MemoryFault, MemorySource};
+    let source = MemorySource::new();
+    source.text("pair/a", "a1");
+    source.text("pair/b", "b1");
+    let cache = SecretCache::builder(source.clone())
+        .ttl(Duration::from_secs(10))
+        .max_staleness(Duration::from_secs(7_200))
+        .max_backoff(Duration::from_secs(3_600))
+        .jitter(false)
+        .build()
+        .expect("valid settings");
+    let live = Pair::watch(&cache).await.expect("load");
+    source.fail(None, MemoryFault::Unavailable);
+    sleep(Duration::from_secs(1_800)).await;
+    assert!(live.last_error().is_some(), "the outage is reported");
+    source.clear_failures();
+    let before = source.calls();
+    let mut waited = Duration::ZERO;
+    while source.calls() == before {
+        sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+        assert!(
+            waited < Duration::from_secs(7_200),
+            "no attempt after the outage"
+        );
+    }
+    sleep(Duration::from_millis(100)).await;
+    assert!(
+        live.last_error().is_none(),
+        "the source answered {waited:?} after the outage: {:?}",
+        live.last_error()
+    );
+    assert_eq!(source.calls(), before + 2, "each secret read once more");
+}
