@@ -8,6 +8,7 @@ mod describe;
 mod entry;
 mod fetch;
 mod guardrail;
+mod identity;
 mod job;
 mod map;
 mod pace;
@@ -224,6 +225,10 @@ impl SecretCache {
             return Read::Hit(Some(secret));
         }
         Read::Miss(Box::pin(async move {
+            if let Some(by_name) = self.core.first_load_by_name(id, version) {
+                // The same secret, maybe, loading by name: share its answer.
+                drop(by_name.await);
+            }
             let entry = self.core.entry(id, version, None);
             self.core.read(&entry, Instant::now()).await
         }))
@@ -249,7 +254,7 @@ impl SecretCache {
     /// filed under its ARN too, one read by ARN under its name once the cache knows names
     /// resolve to its account); the next read fetches it again.
     pub fn invalidate(&self, id: &str) {
-        let removed = self.core.entries.remove(id);
+        let removed = self.core.remove(id);
         tracing::debug!(secret_id = id, removed, "invalidated");
         if removed > 0 {
             // Live handles reading it load it again now, rather than at its old deadline.

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::identity::Merged;
 use super::job::{Job, Retry, Round};
 use super::{Core, Entry, Loaded, backoff};
-use crate::arn::Arn;
 use crate::{Error, Secret};
 
 impl Core {
@@ -25,10 +25,10 @@ impl Core {
             (Ok(secret), previous) => {
                 let rotated = is_rotation(previous.as_deref(), secret);
                 self.adopt(entry, previous.is_some(), rotated, secret);
-                let loaded = self.fetched(entry, secret, round, previous.is_none(), now);
-                entry.state.store(Some(Arc::new(loaded)));
-                self.entries.alias(entry, &self.aliases(entry, secret));
-                if rotated {
+                let loaded = Arc::new(self.fetched(entry, secret, round, previous.is_none(), now));
+                entry.state.store(Some(Arc::clone(&loaded)));
+                let merged = self.file(entry, secret, &loaded);
+                if rotated || merged == Merged::Rotated {
                     self.changes.send_modify(|n| *n += 1);
                 }
                 return job.answer(result);
@@ -94,24 +94,6 @@ impl Core {
             failures,
             Some(err.clone()),
         )
-    }
-
-    /// The ids besides its own that may find `entry` once `secret` is fetched: its ARN (one
-    /// secret in the world), and its name only where that name means this secret: in the
-    /// account and region a bare name resolves in, learned from the first read by name. Another
-    /// account's secret, read by ARN, never answers a bare name of ours.
-    pub(super) fn aliases<'s>(&self, entry: &Entry, secret: &'s Secret) -> [&'s str; 2] {
-        let Some(arn) = Arn::parse(secret.arn()) else {
-            return [secret.arn(), ""];
-        };
-        let by_name = Arn::parse(&entry.id).is_none();
-        let home = if by_name {
-            self.home.get_or_init(|| arn.home().into())
-        } else {
-            self.home.get().map_or("", |home| &**home)
-        };
-        let ours = arn.home() == home;
-        [secret.arn(), if ours { secret.name() } else { "" }]
     }
 
     /// A first load failed: a transient failure is tried again while the round allows, a

@@ -125,15 +125,75 @@ impl EntryMap {
         self.publish_if_paid(&mut writer);
     }
 
-    /// Removes every entry reachable from `id`, under all its names and versions.
-    pub(crate) fn remove(&self, id: &str) -> usize {
+    /// When another entry of `entry`'s version is already filed under `arn` (one secret, read
+    /// under two ids, answered twice), replaces `entry` by it under every id `entry` was
+    /// filed under, takes `entry` out of the map and returns that holder; `None` otherwise.
+    pub(crate) fn merge_into_holder(&self, entry: &Arc<Entry>, arn: &str) -> Option<Arc<Entry>> {
+        if arn.is_empty() {
+            return None;
+        }
+        let mut writer = self.writer();
+        if entry.is_removed() {
+            return None;
+        }
+        let table = self.table.load();
+        let holder = (table.get(arn).into_iter())
+            .chain(writer.recent.get(arn))
+            .flatten()
+            .find(|e| e.version == entry.version && !Arc::ptr_eq(e, entry) && !e.is_removed())?
+            .clone();
+        let keys: Vec<Box<str>> = (table.iter().chain(writer.recent.iter()))
+            .filter(|(_, es)| es.iter().any(|e| Arc::ptr_eq(e, entry)))
+            .map(|(key, _)| key.clone())
+            .collect();
+        drop(table);
+        entry.mark_removed();
+        self.republish_without(&mut writer, std::slice::from_ref(entry));
+        let table = self.table.load();
+        for key in keys {
+            let taken = |t: &Table| {
+                t.get(&key)
+                    .is_some_and(|es| es.iter().any(|e| e.version == entry.version))
+            };
+            if !taken(&table) && !taken(&writer.recent) {
+                push(&mut writer.recent, &key, Arc::clone(&holder));
+                writer.work += 1;
+            }
+        }
+        drop(table);
+        self.publish_if_paid(&mut writer);
+        Some(holder)
+    }
+
+    /// Removes every entry reachable from `id`, under all its names and versions; every other
+    /// entry filed under the ARN one of them holds (the same secret read under another id
+    /// before the two were known to be one); and the entries under the keys `same_secret`
+    /// says may name it too.
+    pub(crate) fn remove(&self, id: &str, same_secret: impl Fn(&str) -> bool) -> usize {
         let mut writer = self.writer();
         let table = self.table.load();
-        let doomed: Vec<Arc<Entry>> = (table.get(id).into_iter())
-            .chain(writer.recent.get(id))
-            .flatten()
-            .cloned()
+        let under = |key: &str| -> Vec<Arc<Entry>> {
+            (table.get(key).into_iter())
+                .chain(writer.recent.get(key))
+                .flatten()
+                .cloned()
+                .collect()
+        };
+        let mut doomed = under(id);
+        let arns: Vec<Box<str>> = (doomed.iter())
+            .filter_map(|e| e.state.load().as_ref().map(|l| l.secret.arn.clone()))
+            .filter(|arn| !arn.is_empty() && **arn != *id)
             .collect();
+        for arn in arns {
+            doomed.extend(under(&arn));
+        }
+        let keys: Vec<&str> = (table.keys().chain(writer.recent.keys()))
+            .map(|key| &**key)
+            .filter(|key| *key != id && same_secret(key))
+            .collect();
+        for key in keys {
+            doomed.extend(under(key));
+        }
         if doomed.is_empty() {
             return 0;
         }

@@ -21,6 +21,7 @@ impl SecretCache {
         if let Some(warm) = self.core.hits(requests, now) {
             return warm;
         }
+        self.core.await_first_loads_by_name(requests).await;
         let entries = self.entries(requests);
         let waiting: Vec<Arc<Entry>> = entries
             .iter()

@@ -621,5 +621,8 @@ async fn the_first_answer_after_an_outage_brings_every_secret_back() {
     );
     assert_eq!(source.calls(), before + 2, "each secret read once more");
     let pair = live.current();
-    assert_eq!((pair.a.expose_secret(), pair.b.expose_secret()), ("a1", "b1"));
+    assert_eq!(
+        (pair.a.expose_secret(), pair.b.expose_secret()),
+        ("a1", "b1")
+    );
 }
