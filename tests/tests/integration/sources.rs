@@ -9,7 +9,7 @@ use asm_runtime::{
     AgentSource, AwsSecrets, Error, ExposeSecret, MemorySource, SecretCache, SecretSlice,
     SecretString, Version,
 };
-use asm_tests::{Agent, CountingProxy, Moto};
+use asm_testkit::{Agent, CountingProxy, Moto};
 use tokio::time::{Instant, sleep, timeout};
 
 /// A canary: never in an error, a `Debug` or a log line.
