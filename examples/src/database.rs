@@ -1,7 +1,7 @@
 //! The service example's database: a table on a throw-away PostgreSQL cluster, a login role
 //! for each rotation strategy, and the secrets that hold their credentials.
 
-use asm_tests::{Postgres, SUPERUSER, random_token};
+use asm_testkit::{Postgres, SUPERUSER, random_token};
 use aws_sdk_secretsmanager::Client;
 use serde_json::json;
 use sqlx::postgres::PgConnectOptions;

@@ -28,7 +28,7 @@ use std::fmt;
 use std::process::Command;
 
 use asm_runtime::{MemorySource, SecretCache};
-use asm_tests::Moto;
+use asm_testkit::Moto;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use aws_sdk_secretsmanager::primitives::Blob;

@@ -148,7 +148,7 @@ impl RotationFunction {
         }
         pending
             .0
-            .insert("password".into(), asm_tests::random_token(32).into());
+            .insert("password".into(), asm_testkit::random_token(32).into());
         self.client
             .put_secret_value()
             .secret_id(&self.secret_id)
@@ -291,5 +291,5 @@ pub fn quote_literal(text: &str) -> String {
 
 /// A rotation token: 32 random characters, as Secrets Manager's (a UUID) are 36.
 fn uuid_like() -> String {
-    asm_tests::random_token(32)
+    asm_testkit::random_token(32)
 }

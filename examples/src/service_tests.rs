@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, Vars};
-use asm_tests::{Moto, Postgres};
+use asm_testkit::{Moto, Postgres};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection};
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use asm_examples::{Result, step};
 use asm_runtime::{AwsSecrets, ExposeSecret, FileSource, SecretCache, SecretString};
-use asm_tests::DriverDir;
+use asm_testkit::DriverDir;
 use tokio::time::{Instant, timeout};
 
 /// Mounted by this `SecretProviderClass` (see the README's "On Kubernetes"):

@@ -23,7 +23,7 @@ use asm_examples::rotation_function::{Rotated, RotationFunction, Strategy};
 use asm_examples::service::{OrdersDb, PoolStats, RotatingPool, Settings, router};
 use asm_examples::{Backend, Result, step};
 use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, Vars};
-use asm_tests::Postgres;
+use asm_testkit::Postgres;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};

@@ -1,7 +1,7 @@
 //! `SecretCache` over real HTTP.
 
 use asm_runtime::{Error, ExposeSecret, SecretValue, Version};
-use asm_tests::Moto;
+use asm_testkit::Moto;
 
 #[tokio::test]
 async fn reads_a_json_secret_and_hits_afterwards() {

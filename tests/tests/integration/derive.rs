@@ -1,7 +1,7 @@
 //! Derived loaders over real HTTP: values, call economy, typed errors, IAM policy.
 
 use asm_runtime::{AwsSecrets, Error, ExposeSecret, SecretCache, SecretSlice, SecretString, Vars};
-use asm_tests::Moto;
+use asm_testkit::Moto;
 
 #[derive(AwsSecrets, Debug)]
 #[aws_secrets(name = "${APP_ENV}/db")]

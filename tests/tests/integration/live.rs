@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, SecretString};
-use asm_tests::Moto;
+use asm_testkit::Moto;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep, timeout};
 

@@ -12,7 +12,7 @@ use asm_runtime::{
     AwsSecrets, Error, ExposeSecret, FileSource, MountProblem, SecretCache, SecretSlice,
     SecretString, Version,
 };
-use asm_tests::DriverDir;
+use asm_testkit::DriverDir;
 use tokio::time::{Instant, timeout};
 
 const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-AbCdEf";

@@ -7,7 +7,7 @@ use std::time::Duration;
 use asm_runtime::{
     AwsSecrets, Error, ExposeSecret, SecretCache, SecretCacheBuilder, SecretString, TransportKind,
 };
-use asm_tests::{Endpoint, Moto};
+use asm_testkit::{Endpoint, Moto};
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use tokio::time::Instant;
 

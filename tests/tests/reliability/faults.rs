@@ -12,7 +12,7 @@ use asm_runtime::{
     AwsSecrets, Error, ExposeSecret, Secret, SecretCache, SecretCacheBuilder, SecretString,
     TransportKind,
 };
-use asm_tests::Moto;
+use asm_testkit::Moto;
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_mocks::{RuleMode, mock};
 use tokio::time::Instant;

@@ -13,7 +13,7 @@ use asm_runtime::{
     AwsSecrets, Error, ExposeSecret, Secret, SecretCache, SecretSlice, SecretString, TransportKind,
     Vars, Version,
 };
-use asm_tests::Moto;
+use asm_testkit::Moto;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueOutput;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;

@@ -4,7 +4,7 @@
 //! answers alone, and every first load waits its turn instead of failing.
 
 use asm_runtime::SecretCache;
-use asm_tests::Endpoint;
+use asm_testkit::Endpoint;
 use tokio::task::JoinSet;
 
 const CACHES: usize = 50;

@@ -202,7 +202,7 @@ impl Capture {
     pub(crate) fn ours(&self) -> String {
         self.text()
             .lines()
-            .filter(|l| l.contains("asm_runtime") || l.contains("asm_tests"))
+            .filter(|l| l.contains("asm_runtime") || l.contains("asm_testkit"))
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use asm_runtime::{
     AwsSecrets, Error, FileSource, MountProblem, SecretCache, SecretString, Vars, Version,
 };
-use asm_tests::DriverDir;
+use asm_testkit::DriverDir;
 
 use super::check;
 use crate::support::{CANARY, Capture, assert_clean};

@@ -1,10 +1,20 @@
-//! Test support: a local Secrets Manager (`moto_server`) per test, on a free loopback port, and
-//! loopback endpoints that hang ([`Endpoint`]), the AWS Secrets Manager Agent ([`Agent`]), a
-//! directory written as the CSI driver writes it ([`DriverDir`]), and a throw-away PostgreSQL
-//! cluster ([`Postgres`]) for the database examples.
+//! The test kit of asm: real services on loopback, started per test and stopped on drop, for
+//! the test suites (`asm-tests`) and the runnable examples (`asm-examples`).
 //!
-//! If `moto_server` (or PostgreSQL) is missing or does not start, [`Moto::start`] (or
-//! [`Postgres::start`]) panics with what to do: these tests never skip silently.
+//! | item | what it starts, and how |
+//! |---|---|
+//! | [`Moto`] | `moto_server` (a local Secrets Manager API) as a child process on a free port of `127.0.0.1`, with an SDK client and helpers to create, rotate and stage secrets |
+//! | [`Agent`] | the AWS Secrets Manager Agent (`aws_secretsmanager_agent`) as a child process on a free loopback port, in front of a given endpoint, with a fresh token and a throw-away configuration file |
+//! | [`Postgres`] | a throw-away PostgreSQL cluster (`initdb` and `pg_ctl` in a temporary directory) on a free loopback port |
+//! | [`DriverDir`] | a temporary directory laid out as the Secrets Store CSI driver writes it (`..data` linking to a timestamped generation, swapped atomically on rotation) |
+//! | [`Endpoint`] | a loopback endpoint served by a task of the current tokio runtime: silent (accepts, never answers), going silent, or throttling |
+//! | [`CountingProxy`] | a loopback TCP proxy counting the Secrets Manager actions that pass through it |
+//!
+//! Nothing here skips: when `moto_server`, the agent or PostgreSQL is missing or does not
+//! start, the constructor panics saying how to install it (`scripts/test.sh` installs all
+//! three).
+
+#![warn(missing_docs)]
 
 mod postgres;
 
