@@ -109,7 +109,7 @@ async fn from_env_child() {
 
 /// A child's environment: the endpoint, a region, no shared configuration and no instance
 /// metadata; static test credentials when `credentials`.
-fn child_env(endpoint: &str, credentials: bool) -> Vec<(&'static str, String)> {
+pub(crate) fn child_env(endpoint: &str, credentials: bool) -> Vec<(&'static str, String)> {
     let mut env = vec![
         ("AWS_ENDPOINT_URL", endpoint.to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),
@@ -126,7 +126,7 @@ fn child_env(endpoint: &str, credentials: bool) -> Vec<(&'static str, String)> {
 
 /// Runs this test binary's ignored test `name` alone, in a child process with `env` (and no
 /// AWS variable of the parent's), and asserts it passed.
-async fn run_child(name: &str, env: &[(&str, String)]) {
+pub(crate) async fn run_child(name: &str, env: &[(&str, String)]) {
     let exe = std::env::current_exe().expect("the test binary");
     let mut command = tokio::process::Command::new(exe);
     command.args(["--exact", name, "--ignored", "--nocapture"]);

@@ -22,6 +22,7 @@
 
 mod concurrency;
 mod deadlines;
+mod endpoints;
 mod faults;
 mod guardrail;
 mod leaks;
