@@ -4,6 +4,10 @@
 
 Usage: module-cycles.py SRC_DIR [DEPTH]   (DEPTH 1: top-level modules; 2: cache/read, …)
 Exits 1 when there is a cycle: CI runs it on both crates at depths 1 and 2.
+
+Edges between a module and its own descendants are left out (a child naming its parent's
+types, a parent re-exporting its child's, is how Rust modules nest): the cycles reported are
+between siblings or across branches.
 """
 import os, re, sys
 root = sys.argv[1]  # e.g. asm-runtime/src
@@ -20,6 +24,47 @@ for m in re.finditer(r"pub use (\w+)(?:::\w+)*::(\{[^}]*\}|\w+)", lib):
     for name in re.findall(r"\w+", m.group(2)):
         reexport[name] = m.group(1)
 edges = {}
+
+
+def expand(rest):
+    """The paths a `use` tail names: `a::b`, or each element of `{a, b::{c, d}}`."""
+    rest = rest.strip()
+    if not rest.startswith("{"):
+        return [rest.split("::")]
+    inner, depth_, item, items = rest[1:-1], 0, "", []
+    for ch in inner:
+        if ch == "," and depth_ == 0:
+            items.append(item); item = ""; continue
+        depth_ += ch == "{"; depth_ -= ch == "}"
+        item += ch
+    items.append(item)
+    out = []
+    for it in (i.strip() for i in items if i.strip()):
+        head, sep, tail = it.partition("::{")
+        if sep:
+            out += [head.split("::") + p for p in expand("{" + tail)]
+        else:
+            out.append(it.split(" as ")[0].strip().split("::"))
+    return out
+
+
+def resolve(base, path):
+    """The module `base::path` lands in: its longest prefix that is a module file, the
+    re-exporting module for a name lib.rs re-exports, or `base` itself for an item of it."""
+    t = list(base)
+    for seg in path:
+        if seg in ("self", "*", ""):
+            break
+        cand = os.path.join(root, *t, seg)
+        if os.path.exists(cand + ".rs") or os.path.isdir(cand):
+            t.append(seg)
+        else:
+            break
+    if t == list(base) and not base and path and path[0] in reexport:
+        t = [reexport[path[0]]]
+    if not t:
+        return None
+    return t
 for dp, _, fs in os.walk(root):
     for f in fs:
         if not f.endswith(".rs"): continue
@@ -30,37 +75,20 @@ for dp, _, fs in os.walk(root):
         src = re.split(r"#\[cfg\(test\)\]\s*mod tests", src)[0]
         src = re.sub(r"//.*", "", src)  # doc links are not imports
         me = tuple(mp[:depth])
-        for m in re.finditer(r"\bcrate::\{([^}]*)\}", src):
-            for name in re.findall(r"\b[A-Z]\w*|\b[a-z_]\w*(?=::)", m.group(1)):
-                t = (reexport.get(name) or name,)
-                if os.path.exists(os.path.join(root, t[0] + ".rs")) and t != me[:1] and me[:1] != t:
-                    edges.setdefault(me, set()).add(t)
-        for m in re.finditer(r"\bcrate::([A-Z]\w*)", src):
-            t = (reexport.get(m.group(1), ""),)
-            if t[0] and os.path.exists(os.path.join(root, t[0] + ".rs")) and t != me[:1]:
-                edges.setdefault(me, set()).add(t)
-        for m in re.finditer(r"\b(crate|super)::((?:\w+::)*\w+|\{)", src):
-            kind, rest = m.group(1), m.group(2)
-            if kind == "crate":
-                tgt = rest.split("::")
+        for m in re.finditer(r"\b((?:crate|super)(?:::super)*)::(\{[^;]*?\}|[\w:]+)", src):
+            head, rest = m.group(1), m.group(2)
+            if head == "crate":
+                base = []
             else:
-                # count consecutive super::
-                s = src[m.start():]
-                n = 0
-                while s.startswith("super::"): n += 1; s = s[7:]
+                n = head.count("super")
                 base = mp[:-n] if n <= len(mp) else []
-                tgt = base + re.match(r"[\w:]*", s).group(0).split("::")
-            tgt = [t for t in tgt if t]
-            # only module names that exist as files
-            t = []
-            for seg in tgt:
-                cand = os.path.join(root, *t, seg)
-                if os.path.exists(cand + ".rs") or os.path.isdir(cand): t.append(seg)
-                else: break
-            if not t: continue
-            t = tuple(t[:depth])
-            if t != me and t[:len(me)] != me and me[:len(t)] != t:
-                edges.setdefault(me, set()).add(t)
+            for path in expand(rest):
+                t = resolve(base, path)
+                if t is None:
+                    continue
+                t = tuple(t[:depth])
+                if t and t != me and t[:len(me)] != me and me[:len(t)] != t:
+                    edges.setdefault(me, set()).add(t)
 nodes = sorted(set(edges) | {t for v in edges.values() for t in v})
 for n in nodes:
     print("/".join(n), "->", ", ".join(sorted("/".join(t) for t in edges.get(n, ()))))

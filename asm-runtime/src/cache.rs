@@ -47,7 +47,8 @@ use crate::{Error, Secret, Version};
 ///   since the map last published its table is found under the writers' lock until it is).
 /// - **Misses** of one entry share one API call (single flight), made in a spawned task so a
 ///   reader that gives up strands nobody.
-/// - **Freshness**: after its soft TTL (jittered into `[ttl/2, ttl]`) a value is still served
+/// - **Freshness**: after its soft TTL (jittered into `[ttl/2, ttl]`, `[3/4 ttl, ttl]` once
+///   refreshed) a value is still served
 ///   while one background refresh runs; failing refreshes back off exponentially; a value older
 ///   than `max_staleness` is no longer served ([`Error::Stale`]).
 /// - **Rotation**: a refresh that finds a new version id swaps the value atomically.

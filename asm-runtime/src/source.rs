@@ -17,9 +17,10 @@
 //! 2. One line in `lib.rs`: `pub use source::NAME::NameSource;` (behind a feature if it pulls
 //!    a dependency), and a `mod` line above; if the environment can choose it, a branch in
 //!    [`env::from_env`].
-//! 3. One fixture in `tests/tests/integration/sources.rs`, the conformance suite every source
-//!    passes (a scenario it cannot express is skipped there by name, with the reason); and a
-//!    canary case in the leak suite (`tests/tests/reliability/leaks`).
+//! 3. One fixture in `tests/tests/integration/sources/fixtures.rs` and its column in the
+//!    scenario table of `sources.rs`'s module doc (a test checks the two agree): the
+//!    conformance suite every source passes, a scenario it cannot express skipped by name with
+//!    the reason; and a canary case in the leak suite (`tests/tests/reliability/leaks`).
 
 pub(crate) mod agent;
 mod env;

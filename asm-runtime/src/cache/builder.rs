@@ -129,7 +129,8 @@ impl SecretCacheBuilder {
         })
     }
 
-    /// Soft TTL: after it (jittered into `[ttl/2, ttl]`), the value is refreshed in the
+    /// Soft TTL: after it (jittered into `[ttl/2, ttl]` on a first load, `[3/4 ttl, ttl]` on a
+    /// refresh), the value is refreshed in the
     /// background while still served. Keep it below the secret's rotation interval.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.settings.ttl = ttl;
@@ -143,15 +144,19 @@ impl SecretCacheBuilder {
         self
     }
 
-    /// Spread each entry's soft TTL uniformly over `[ttl/2, ttl]` (on by default) so that
+    /// Spread each entry's soft TTL uniformly over `[ttl/2, ttl]` on a first load and
+    /// `[3/4 ttl, ttl]` on a refresh (on by default; one draw per fetch round) so that
     /// entries loaded together do not expire together.
     pub fn jitter(mut self, jitter: bool) -> Self {
         self.settings.jitter = jitter;
         self
     }
 
-    /// The most (secret, version) entries kept; the one confirmed longest ago is dropped
-    /// first.
+    /// The most (secret, version) entries kept (default 1024). Past it, a sixteenth of the
+    /// capacity is dropped at once: entries never loaded first, then those confirmed longest
+    /// ago; an entry a reader, a fetch or a live handle holds is not dropped, so the map may
+    /// stay over capacity until they let go. A derived struct reading more distinct secrets
+    /// than the capacity fails its load with [`Error::Config`].
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.settings.capacity = capacity;
         self

@@ -111,12 +111,9 @@ impl Core {
             return Lookup::Fresh(Arc::clone(&loaded.secret));
         }
         if now < loaded.stale_at {
-            let secret = Arc::clone(&loaded.secret);
-            return if now >= loaded.refresh_at {
-                Lookup::RefreshDue(secret)
-            } else {
-                Lookup::Fresh(secret)
-            };
+            // `fresh_until` is `min(refresh_at, stale_at)`: past it and before `stale_at`, the
+            // refresh is due.
+            return Lookup::RefreshDue(Arc::clone(&loaded.secret));
         }
         if now < loaded.refresh_at {
             // Past max_staleness and backing off: say so without calling the service again.
