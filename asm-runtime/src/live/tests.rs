@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
 use aws_sdk_secretsmanager::types::error::InternalServiceError;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
@@ -466,7 +467,13 @@ fn other_rotating_at_every_fetch() -> Rule {
         .match_requests(|r| r.secret_id() == Some("other"))
         .then_compute_output(move |_| {
             let n = versions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            output(&format!("o{n}"), r#"{"token":"t"}"#)
+            GetSecretValueOutput::builder()
+                .arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:other-XyZ123")
+                .name("other")
+                .version_id(format!("o{n}"))
+                .version_stages("AWSCURRENT")
+                .secret_string(r#"{"token":"t"}"#)
+                .build()
         })
 }
 
