@@ -1,3 +1,5 @@
+use secrecy::ExposeSecret;
+
 use super::*;
 
 #[test]
@@ -35,4 +37,83 @@ fn only_plain_integers_become_numbers() {
     ] {
         assert!(!is_integer(no), "{no}");
     }
+}
+
+/// A mount directory in the driver's layout (`..data` → a generation directory, one link per
+/// file through `..data`), removed when dropped. Unlike the driver, a swap keeps the old
+/// generation, as a reader that pinned it may still see it.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn new(test: &str) -> Self {
+        let root = std::env::temp_dir().join(format!("asm-files-{test}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).expect("temporary directory");
+        Self(root)
+    }
+
+    /// Writes `files` as the generation `name` and swaps `..data` to it (an atomic rename).
+    fn swap_to(&self, name: &str, files: &[(&str, &[u8])]) {
+        let generation = self.0.join(name);
+        fs::create_dir(&generation).expect("generation directory");
+        for (file, contents) in files {
+            fs::write(generation.join(file), contents).expect("file");
+            let link = self.0.join(file);
+            if fs::symlink_metadata(&link).is_err() {
+                std::os::unix::fs::symlink(Path::new(DATA_LINK).join(file), link).expect("link");
+            }
+        }
+        let tmp = self.0.join("..data_tmp");
+        std::os::unix::fs::symlink(name, &tmp).expect("..data_tmp");
+        fs::rename(&tmp, self.0.join(DATA_LINK)).expect("swap");
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The source a cache would hold over `config`, polling too rarely to matter here.
+fn files(config: FileSource) -> Files {
+    let signal = Arc::new(watch::Sender::new(0));
+    let following = follow::follow(&config.dir, false, Duration::from_secs(3600), &signal);
+    Files {
+        config,
+        seen: Mutex::default(),
+        digests: RandomState::new(),
+        signal,
+        _following: following,
+    }
+}
+
+#[test]
+fn split_key_files_are_read_from_the_pinned_generation() {
+    let mount = Mount::new("pinned");
+    mount.swap_to(
+        "..2026_11_26_10_00_00.000000001",
+        &[
+            ("prod_db.username", b"user-1"),
+            ("prod_db.password", b"pass-1"),
+        ],
+    );
+    let files = files(FileSource::new(&mount.0));
+    let pinned = files.generation("prod/db").expect("..data");
+    // The driver rotates between the pin and the read.
+    mount.swap_to(
+        "..2026_11_26_10_00_01.000000002",
+        &[
+            ("prod_db.username", b"user-2"),
+            ("prod_db.password", b"pass-2"),
+        ],
+    );
+    let secret = files
+        .read(&pinned, "prod/db", &Version::current())
+        .expect("read from the pinned generation");
+    for (key, wanted) in [("username", "user-1"), ("password", "pass-1")] {
+        let value = secret.json_key(key).expect("split key");
+        assert_eq!(value.expose_secret(), wanted, "{key}");
+    }
+    assert_eq!(secret.version_id(), "..2026_11_26_10_00_00.000000001");
 }
