@@ -88,6 +88,9 @@ impl FileSource {
     pub const ENV_DIR: &'static str = "ASM_SECRETS_DIR";
     /// How often the directory is polled besides its events (default 2 s): one `readlink`.
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+    /// The shortest poll interval: [`poll_interval`](Self::poll_interval) raises a shorter one
+    /// (zero included) to this, as the polling thread would otherwise spin.
+    pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
     /// Secrets in the files of `dir` (the volume's `mountPath`), with ASCP's defaults.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -127,9 +130,10 @@ impl FileSource {
     }
 
     /// How often the directory is polled for a swap (default
-    /// [`DEFAULT_POLL_INTERVAL`](Self::DEFAULT_POLL_INTERVAL)).
+    /// [`DEFAULT_POLL_INTERVAL`](Self::DEFAULT_POLL_INTERVAL)); an interval below
+    /// [`MIN_POLL_INTERVAL`](Self::MIN_POLL_INTERVAL) (100 ms), zero included, is raised to it.
     pub fn poll_interval(mut self, every: Duration) -> Self {
-        self.poll_interval = every;
+        self.poll_interval = every.max(Self::MIN_POLL_INTERVAL);
         self
     }
 

@@ -117,3 +117,25 @@ fn split_key_files_are_read_from_the_pinned_generation() {
     }
     assert_eq!(secret.version_id(), "..2026_11_26_10_00_00.000000001");
 }
+
+#[test]
+fn a_zero_poll_interval_is_raised_to_the_floor() {
+    for asked in [
+        Duration::ZERO,
+        Duration::from_millis(1),
+        Duration::from_millis(99),
+    ] {
+        let source = FileSource::new("/mnt").poll_interval(asked);
+        assert_eq!(
+            source.poll_interval,
+            FileSource::MIN_POLL_INTERVAL,
+            "{asked:?}"
+        );
+    }
+    let source = FileSource::new("/mnt").poll_interval(Duration::from_millis(250));
+    assert_eq!(source.poll_interval, Duration::from_millis(250));
+    assert_eq!(
+        FileSource::new("/mnt").poll_interval,
+        FileSource::DEFAULT_POLL_INTERVAL
+    );
+}
