@@ -89,7 +89,8 @@ pub enum Error {
         /// What was found: a JSON kind (`"string"`, `"object"`…) or `SecretString`/`SecretBinary`.
         found: &'static str,
     },
-    /// The secret is larger than the service's 64 KiB limit (a malformed response).
+    /// The secret is larger than the service's 64 KiB limit: a malformed response, or a mounted
+    /// file that is not the secret.
     TooLarge {
         /// The secret id or ARN.
         secret_id: String,
@@ -397,8 +398,10 @@ impl fmt::Display for Error {
             }
             Self::TooLarge { secret_id, bytes } => write!(
                 f,
-                "secret `{secret_id}` is {bytes} bytes, over the 64 KiB Secrets Manager limit; \
-                 the response is not from Secrets Manager or was corrupted"
+                "secret `{secret_id}` is {bytes} bytes, over the 64 KiB Secrets Manager limit, \
+                 so what was read is not the secret: for a mounted file, check which file the \
+                 id maps to (`FileSource::file_name`; the SecretProviderClass's objectName or \
+                 objectAlias); for an endpoint, check that it is Secrets Manager or its agent"
             ),
             Self::UnresolvedPlaceholder { variable, field } => write!(
                 f,

@@ -139,3 +139,49 @@ fn a_zero_poll_interval_is_raised_to_the_floor() {
         FileSource::DEFAULT_POLL_INTERVAL
     );
 }
+
+#[test]
+fn a_file_over_64_kib_is_too_large_with_its_size_the_limit_and_what_to_check() {
+    const CANARY: &str = "Zx9!canary#Qw4";
+    let big = CANARY.repeat(200 * 1024 / CANARY.len());
+    let split_part = CANARY.repeat(40 * 1024 / CANARY.len());
+    let mount = Mount::new("too-large");
+    mount.swap_to(
+        "..2026_11_26_10_00_00.000000001",
+        &[
+            ("big", big.as_bytes()),
+            ("split.a", split_part.as_bytes()),
+            ("split.b", split_part.as_bytes()),
+        ],
+    );
+    let files = files(FileSource::new(&mount.0));
+    let err = files
+        .get_now("big", &Version::current())
+        .expect_err("over 64 KiB");
+    assert!(
+        matches!(&err, Error::TooLarge { secret_id, bytes } if secret_id == "big" && *bytes == big.len()),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    for said in [
+        &format!("{} bytes", big.len()),
+        "64 KiB",
+        "FileSource::file_name",
+        "objectAlias",
+    ] {
+        assert!(shown.contains(said), "says {said}: {shown}");
+    }
+    // Split key files over the limit together: the same error.
+    let split = files
+        .get_now("split", &Version::current())
+        .expect_err("over 64 KiB together");
+    assert!(
+        matches!(&split, Error::TooLarge { bytes, .. } if *bytes > MAX_SECRET_BYTES),
+        "{split:?}"
+    );
+    for err in [&err, &split] {
+        for text in [err.to_string(), format!("{err:?}"), format!("{err:#?}")] {
+            assert!(!text.contains("canary"), "no contents: {text}");
+        }
+    }
+}
