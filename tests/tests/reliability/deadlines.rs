@@ -371,3 +371,29 @@ async fn builder_from_env_child() {
         "refreshed after the builder's TTL"
     );
 }
+
+/// The SDK's per-attempt limit holds: with `attempt_timeout` 1 s and `call_timeout` 5 s, a
+/// silent connection is given up after 1 s and the call tries again on a fresh one, so more
+/// than one request reaches the endpoint before the call fails (one request would mean a
+/// single attempt waited out the whole call).
+#[tokio::test(start_paused = true)]
+async fn each_attempt_against_a_silent_endpoint_ends_at_the_attempt_timeout() {
+    let silent = Endpoint::silent().await;
+    let (attempt, call) = (Duration::from_secs(1), Duration::from_secs(5));
+    let cache = SecretCache::builder(silent.client().await)
+        .attempt_timeout(attempt)
+        .call_timeout(call)
+        .build()
+        .expect("settings");
+    let started = Instant::now();
+    let err = cache.get("prod/db").await.expect_err("silent endpoint");
+    let took = started.elapsed();
+    assert!(is_timeout(&err), "{err:?}");
+    assert!(took <= call, "answered after {took:?}");
+    let requests = silent.requests();
+    assert!(
+        requests >= 2,
+        "{requests} request(s) in {took:?}: each attempt must end after {attempt:?}"
+    );
+    println!("{requests} attempts of {attempt:?} in {took:?} (simulated)");
+}
