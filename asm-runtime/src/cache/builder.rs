@@ -231,7 +231,9 @@ impl SecretCacheBuilder {
     /// around every call, so it holds for any client: past it, the call's readers get
     /// [`Error::Transport`] with [`TransportKind::Timeout`](crate::TransportKind::Timeout)
     /// (transient: the value in hand is served within `max_staleness`, and the refresh is
-    /// retried with backoff).
+    /// retried with backoff). A first load is answered by this deadline however its calls
+    /// queued (after a batch that got no answer, behind the first calls of the slow start),
+    /// unless the service throttles it ([`startup_patience`](Self::startup_patience)).
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.settings.deadlines.call = timeout;
         self

@@ -2,6 +2,7 @@
 //! spawned round; a round runs version checks, then batches, then single fetches, each call
 //! through the source under its deadline; first loads that fail transiently tried again.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt;
@@ -13,6 +14,7 @@ use super::call::{Patience, resend};
 use super::describe::check_versions;
 use super::entry::{Entry, Flight};
 use super::job::{Job, Round};
+use super::pace::Pacer;
 use super::{Core, backoff};
 use crate::error::Operation;
 use crate::{Error, Secret};
@@ -59,9 +61,14 @@ pub(crate) async fn run(core: Arc<Core>, mut jobs: Vec<Job>) {
         if jobs.is_empty() {
             return;
         }
-        tokio::time::sleep(round.retry_wait).await;
-        // A retry ends by the deadline: its readers were promised an answer by then.
+        // A retry ends by the deadline: its readers were promised an answer by then. (The
+        // round may have run on past the instant its retries were kept for.)
+        tokio::time::sleep_until((Instant::now() + round.retry_wait).min(deadline)).await;
         limit = deadline.saturating_duration_since(Instant::now());
+        if limit.is_zero() {
+            // Dropped unanswered, the jobs answer their readers with a timeout.
+            return;
+        }
     }
 }
 
@@ -85,10 +92,39 @@ async fn one_round(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) {
         single.extend(batchable);
     }
     join_all(single.into_iter().map(|job| async {
-        let result = get_one(core, &job.entry).await.map(Arc::new);
-        core.complete(job, result, round);
+        let fetched = get_one(core, &job.entry);
+        let result = if job.entry.state.load().is_none() {
+            let (op, id) = (Operation::GetSecretValue, &*job.entry.id);
+            by_deadline(core, op, id, round.deadline, fetched).await
+        } else {
+            fetched.await
+        };
+        core.complete(job, result.map(Arc::new), round);
     }))
     .await;
+}
+
+/// `call` for a first load: past the round's `deadline` it is abandoned and answered with a
+/// timeout, so that a first load ends by its call deadline however its calls queued (behind a
+/// batch that got no answer, behind the slow start's first calls), unless the service is
+/// throttling `op`: a throttled first load waits its turns for `startup_patience`.
+async fn by_deadline<T>(
+    core: &Core,
+    op: Operation,
+    secret_id: &str,
+    deadline: Instant,
+    call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let mut call = std::pin::pin!(call);
+    if Instant::now() < deadline
+        && let Ok(result) = tokio::time::timeout_at(deadline, &mut call).await
+    {
+        return result;
+    }
+    if core.pacers.of(op).is_some_and(Pacer::is_throttled) {
+        return call.await;
+    }
+    Err(Error::timed_out(secret_id))
 }
 
 fn into_chunks(mut jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
@@ -123,15 +159,14 @@ async fn batch(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) -> Vec<Job> {
         return jobs;
     };
     let asked = resend(asked, || core.source.get_batch(&ids), "(batch)");
-    let answers = match core
-        .call(
-            Operation::BatchGetSecretValue,
-            "(batch)",
-            Patience::None,
-            asked,
-        )
-        .await
-    {
+    let op = Operation::BatchGetSecretValue;
+    let called = core.call(op, "(batch)", Patience::None, asked);
+    let answered = if jobs.iter().any(|job| job.entry.state.load().is_none()) {
+        by_deadline(core, op, "(batch)", round.deadline, called).await
+    } else {
+        called.await
+    };
+    let answers = match answered {
         Ok(answers) => answers,
         Err(Error::AccessDenied { .. }) => {
             core.deny_batch(Instant::now());

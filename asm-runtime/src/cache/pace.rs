@@ -236,6 +236,11 @@ impl Pacer {
         self.wake.notify_waiters();
     }
 
+    /// Whether the action is paced after a throttling answer (not open, not in slow start).
+    pub(crate) fn is_throttled(&self) -> bool {
+        !self.is_open() && !self.state().gap.is_zero()
+    }
+
     /// When the next call may go out at the earliest (now when open).
     pub(crate) fn next_turn(&self) -> Instant {
         if self.is_open() {

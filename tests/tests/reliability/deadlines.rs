@@ -397,3 +397,39 @@ async fn each_attempt_against_a_silent_endpoint_ends_at_the_attempt_timeout() {
     );
     println!("{requests} attempts of {attempt:?} in {took:?} (simulated)");
 }
+
+#[derive(AwsSecrets, Debug)]
+#[expect(dead_code, reason = "only when the load fails is checked")]
+struct TwoSecrets {
+    #[aws_secrets(name = "prod/db", key = "password")]
+    password: SecretString,
+    #[aws_secrets(name = "prod/api", key = "key")]
+    api_key: SecretString,
+}
+
+/// A cold load of two secrets against a silent endpoint fails by the call deadline, with
+/// `batch(true)` as without, paced or not: the one-by-one fallback after a batch that got no
+/// answer, and a call waiting behind the slow start's first one, end by the deadline of the
+/// first load (they took 13 s batched without pacing, 22-23 s with it, 19-20 s unbatched).
+#[tokio::test(start_paused = true)]
+async fn a_cold_load_of_two_secrets_times_out_at_the_call_deadline() {
+    let deadline = SecretCacheBuilder::DEFAULT_CALL_TIMEOUT;
+    for (batch, pacing) in [(true, true), (true, false), (false, true)] {
+        let silent = Endpoint::silent().await;
+        let cache = SecretCache::builder(silent.client().await)
+            .batch(batch)
+            .throttle_pacing(pacing)
+            .build()
+            .expect("settings");
+        let started = Instant::now();
+        let err = TwoSecrets::load(&cache).await.expect_err("silent endpoint");
+        let took = started.elapsed();
+        let stats = cache.stats();
+        let what = format!("batch {batch}, pacing {pacing}: {stats:?}");
+        assert!(is_timeout(&err), "{what}: {err:?}");
+        assert!(err.is_transient(), "{what}");
+        assert_eq!(stats.batch_get_secret_value_calls > 0, batch, "{what}");
+        assert!(took <= deadline, "{what}: answered after {took:?}");
+        println!("{what}: Transport/Timeout after {took:?} (simulated)");
+    }
+}
