@@ -40,7 +40,7 @@ pub use reader::LiveReader;
 ///   [`shutdown`](Self::shutdown), stops the task: no refresh starts afterwards (one already
 ///   sent completes).
 ///
-/// Built by [`AwsSecrets::watch`].
+/// Built by [`AwsSecrets::watch`](crate::AwsSecrets::watch).
 ///
 /// # Examples
 /// ```no_run

@@ -39,28 +39,31 @@ pub(crate) const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secr
 /// Every 4-character window of `needle`, and of its bytes as `Debug` prints a byte slice
 /// (`81, 122, 55, 33`): any longer fragment contains one of them.
 fn fragments(needle: &str) -> Vec<String> {
-    let bytes = needle.as_bytes();
-    let mut out: Vec<String> = bytes
-        .windows(4)
+    fragments_where(needle, |_| true)
+}
+
+/// The 4-byte windows of `needle` that `keep` accepts, as text and as a byte list.
+fn fragments_where(needle: &str, keep: impl Fn(&[u8]) -> bool) -> Vec<String> {
+    let windows: Vec<&[u8]> = needle.as_bytes().windows(4).filter(|w| keep(w)).collect();
+    let mut out: Vec<String> = (windows.iter())
         .map(|w| String::from_utf8_lossy(w).into_owned())
         .collect();
     out.extend(
-        bytes
-            .windows(4)
-            .map(|w| w.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")),
+        (windows.iter()).map(|w| w.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")),
     );
     out
 }
 
-/// Fails when `text` holds the canary, the numeric canary, or any 4-character fragment of them.
+/// Fails when `text` holds the canary or any 4-character fragment of it, or a fragment of the
+/// numeric canary that holds its decimal point (four digits alone occur in any timestamp a
+/// `Debug` prints: `Secret`'s `fetched_at` matched `3914` once).
 pub(crate) fn assert_clean(surface: &str, text: &str) {
-    for needle in [CANARY, NUMERIC_CANARY] {
-        for fragment in fragments(needle) {
-            assert!(
-                !text.contains(&fragment),
-                "{surface} leaks fragment {fragment:?} of a planted secret:\n{text}"
-            );
-        }
+    let numeric = fragments_where(NUMERIC_CANARY, |w| w.contains(&b'.'));
+    for fragment in fragments(CANARY).into_iter().chain(numeric) {
+        assert!(
+            !text.contains(&fragment),
+            "{surface} leaks fragment {fragment:?} of a planted secret:\n{text}"
+        );
     }
 }
 
