@@ -144,6 +144,8 @@ pub(crate) struct Read<'a> {
     pub(crate) key_lit: Option<&'a LitStr>,
     pub(crate) ttl: Option<&'a Dur>,
     pub(crate) rotation: Option<&'a Dur>,
+    /// The role the secret is read as: the field's `role`, else the struct's.
+    pub(crate) role: Option<&'a LitStr>,
 }
 
 impl Field<'_> {
@@ -182,6 +184,7 @@ impl Field<'_> {
             key_lit: own.key.as_ref(),
             ttl: own.ttl.as_ref().or(parent.ttl.as_ref()),
             rotation: own.rotation.as_ref().or(parent.rotation.as_ref()),
+            role: own.role.as_ref().or(parent.role.as_ref()),
         })
     }
 }
@@ -297,5 +300,38 @@ mod tests {
             "struct version is for the struct secret"
         );
         assert!(matches!(sources[3], Origin::Nested));
+    }
+
+    #[test]
+    fn a_fields_role_wins_over_the_structs() {
+        let input: DeriveInput = parse_quote! {
+            #[aws_secrets(name = "prod/db", role = "arn:aws:iam::111111111111:role/a")]
+            struct S {
+                password: SecretString,
+                #[aws_secrets(name = "other", role = "arn:aws:iam::222222222222:role/b")]
+                other: SecretString,
+                #[aws_secrets(name = "third")]
+                third: SecretString,
+            }
+        };
+        let mut errors = Errors::default();
+        let model = Input::from_syn(&input, &mut errors);
+        assert!(errors.messages().is_empty(), "{:?}", errors.messages());
+        let fields = model.fields.as_deref().unwrap_or_default();
+        let roles: Vec<Option<String>> = fields
+            .iter()
+            .map(|f| match f.origin(&model.attrs) {
+                Origin::Secret(read) => read.role.map(LitStr::value),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                Some("arn:aws:iam::111111111111:role/a".to_owned()),
+                Some("arn:aws:iam::222222222222:role/b".to_owned()),
+                Some("arn:aws:iam::111111111111:role/a".to_owned()),
+            ]
+        );
     }
 }

@@ -36,11 +36,22 @@ pub(crate) const VERSION_ID: &str = "version_id";
 pub(crate) const TTL: &str = "ttl";
 /// `rotation = "30d"`: the secret's rotation interval, which the TTL must stay below.
 pub(crate) const ROTATION: &str = "rotation";
+/// `role = "arn:aws:iam::…:role/NAME"`: the IAM role the secret is read as.
+pub(crate) const ROLE: &str = "role";
 /// `crate = "path"`: where the runtime crate is (default `::asm_runtime`).
 pub(crate) const CRATE: &str = "crate";
 
 /// Keys allowed on the struct.
-const STRUCT_KEYS: &[&str] = &[ARN, NAME, VERSION_STAGE, VERSION_ID, TTL, ROTATION, CRATE];
+const STRUCT_KEYS: &[&str] = &[
+    ARN,
+    NAME,
+    VERSION_STAGE,
+    VERSION_ID,
+    TTL,
+    ROTATION,
+    ROLE,
+    CRATE,
+];
 /// Keys allowed on a field.
 const FIELD_KEYS: &[&str] = &[
     ARN,
@@ -53,6 +64,7 @@ const FIELD_KEYS: &[&str] = &[
     VERSION_ID,
     TTL,
     ROTATION,
+    ROLE,
 ];
 
 /// Words people reach for, from serde or from other secret managers.
@@ -75,6 +87,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("cache_ttl", "`ttl`"),
     ("rotate", "`rotation`"),
     ("rotation_interval", "`rotation`"),
+    ("role_arn", "`role`"),
+    ("assume_role", "`role`"),
+    ("iam_role", "`role`"),
 ];
 
 /// Where an attribute is written.
@@ -150,6 +165,8 @@ pub(crate) struct Attrs {
     pub(crate) version: Option<Version>,
     pub(crate) ttl: Option<Dur>,
     pub(crate) rotation: Option<Dur>,
+    /// `role = "…"`, checked (placeholders unresolved).
+    pub(crate) role: Option<LitStr>,
     pub(crate) krate: Option<syn::Path>,
     /// Every key written, in order, with the span of its name.
     seen: Vec<(&'static str, Span)>,
@@ -399,6 +416,10 @@ fn store(out: &mut Attrs, key: &'static str, lit: LitStr, errors: &mut Errors) {
             }
             Err(msg) => check(Err(msg), errors),
         },
+        ROLE => {
+            check(id::check_role(&value), errors);
+            out.role = Some(lit);
+        }
         CRATE => match lit.parse::<syn::Path>() {
             Ok(path) => out.krate = Some(path),
             Err(_) => check(
@@ -513,6 +534,7 @@ fn example(key: &str) -> &'static str {
         VERSION_ID => "version_id = \"a1b2c3d4-5678-90ab-cdef-EXAMPLE11111\"",
         TTL => "ttl = \"10m\"",
         ROTATION => "rotation = \"30d\"",
+        ROLE => "role = \"arn:aws:iam::123456789012:role/reader\"",
         CRATE => "crate = \"::asm_runtime\"",
         _ => "",
     }

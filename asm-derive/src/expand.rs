@@ -39,6 +39,7 @@ struct Declared {
     version: VersionKey,
     ttl: Option<u64>,
     rotation: Option<u64>,
+    role: Option<String>,
 }
 
 fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
@@ -48,6 +49,8 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
 
     let mut ids: Vec<&str> = Vec::new();
     let mut nested_ids = Vec::new();
+    let mut roles: Vec<String> = Vec::new();
+    let mut nested_roles = Vec::new();
     let mut declared: Vec<Declared> = Vec::new();
     let mut declare = Vec::new();
     let mut assemble = Vec::new();
@@ -61,6 +64,7 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
                 let as_trait = respan(quote!(as #krate::AwsSecrets), span);
                 let qself = quote!(<#ty #as_trait>);
                 nested_ids.push(quote!(#qself::SECRET_IDS));
+                nested_roles.push(quote!(#qself::ROLES));
                 declare.push(quote!(#qself::__declare(__plan)?;));
                 assemble.push(quote!(#member: #qself::__assemble(__fetched)?));
             }
@@ -72,9 +76,15 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
                     version: read.version.clone(),
                     ttl: read.ttl.map(|d| d.secs),
                     rotation: read.rotation.map(|d| d.secs),
+                    role: read.role.map(syn::LitStr::value),
                 };
                 if !ids.contains(&read.id.value.as_str()) {
                     ids.push(&read.id.value);
+                }
+                if let Some(role) = &this.role
+                    && !roles.contains(role)
+                {
+                    roles.push(role.clone());
                 }
                 if !declared.contains(&this) {
                     declared.push(this);
@@ -97,22 +107,20 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
         }
     }
 
-    let secret_ids = if nested_ids.is_empty() {
-        quote!(&[#(#ids),*])
-    } else {
-        quote!({
-            const __PARTS: &[&[&str]] = &[&[#(#ids),*], #(#nested_ids),*];
-            const __N: usize = #private::ids_len(__PARTS);
-            const __IDS: [&str; __N] = #private::concat_ids::<__N>(__PARTS);
-            &__IDS
-        })
-    };
+    let secret_ids = concatenated(&private, &ids, &nested_ids);
+    // `ROLES` is written only when the struct or a nested one names a role: most structs keep
+    // the trait's empty default.
+    let roles_const = (!roles.is_empty() || !nested_roles.is_empty()).then(|| {
+        let roles = concatenated(&private, &roles, &nested_roles);
+        quote!(const ROLES: &'static [&'static str] = #roles;)
+    });
 
     quote! {
         const _: () = {
             #[automatically_derived]
             impl #krate::AwsSecrets for #ident {
                 const SECRET_IDS: &'static [&'static str] = #secret_ids;
+                #roles_const
 
                 fn __declare(
                     __plan: &mut #private::Plan,
@@ -133,6 +141,23 @@ fn impl_aws_secrets(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
     }
 }
 
+/// A `&'static [&'static str]` of `own` strings followed by the `nested` lists.
+fn concatenated(
+    private: &TokenStream,
+    own: &[impl quote::ToTokens],
+    nested: &[TokenStream],
+) -> TokenStream {
+    if nested.is_empty() {
+        return quote!(&[#(#own),*]);
+    }
+    quote!({
+        const __PARTS: &[&[&str]] = &[&[#(#own),*], #(#nested),*];
+        const __N: usize = #private::ids_len(__PARTS);
+        const __IDS: [&str; __N] = #private::concat_ids::<__N>(__PARTS);
+        &__IDS
+    })
+}
+
 /// `SecretRef { … }` for one field's read.
 fn secret_ref(private: &TokenStream, read: &Read<'_>, field: &str) -> TokenStream {
     let id = &read.id.value;
@@ -149,6 +174,10 @@ fn secret_ref(private: &TokenStream, read: &Read<'_>, field: &str) -> TokenStrea
     };
     let ttl = duration(read.ttl.map(|d| d.secs));
     let rotation = duration(read.rotation.map(|d| d.secs));
+    let role = option(read.role.map(|role| {
+        let role = role.value();
+        quote!(#role)
+    }));
     quote! {
         #private::SecretRef {
             id: #id,
@@ -156,6 +185,7 @@ fn secret_ref(private: &TokenStream, read: &Read<'_>, field: &str) -> TokenStrea
             ttl: #ttl,
             rotation: #rotation,
             field: #field,
+            role: #role,
         }
     }
 }
@@ -276,7 +306,7 @@ mod tests {
             "port:::asm_runtime::__private::public_field::<u16>(__fetched,",
             "key:::core::option::Option::Some(\"dbname\")})?",
             "previous:::asm_runtime::__private::secret_field::<Option<SecretString>>(",
-            "field:\"Db.previous\",},key:::core::option::Option::Some(\"password\")})?",
+            "field:\"Db.previous\",role:::core::option::Option::None,},key:::core::option::Option::Some(\"password\")})?",
         ] {
             assert!(out.contains(expected), "missing `{expected}` in {out}");
         }
@@ -300,10 +330,39 @@ mod tests {
             "<Dbas::asm_runtime::AwsSecrets>::__declare(__plan)?;",
             "db:<Dbas::asm_runtime::AwsSecrets>::__assemble(__fetched)?",
             "rotation:::core::option::Option::Some(::asm_runtime::__private::Duration::from_secs(2592000))",
-            "field:\"App.tls\",},key:::core::option::Option::None})?",
+            "field:\"App.tls\",role:::core::option::Option::None,},key:::core::option::Option::None})?",
         ] {
             assert!(out.contains(expected), "missing `{expected}` in {out}");
         }
+    }
+
+    #[test]
+    fn declares_roles_and_lists_them_once() {
+        let out = compact(parse_quote! {
+            #[aws_secrets(name = "prod/db", role = "arn:aws:iam::111111111111:role/a")]
+            struct Db {
+                password: SecretString,
+                username: SecretString,
+                #[aws_secrets(name = "prod/db", key = "password", role = "arn:aws:iam::222222222222:role/${ROLE}")]
+                theirs: SecretString,
+                #[aws_secrets(nested)]
+                inner: Inner,
+            }
+        });
+        for expected in [
+            "constROLES:&'static[&'staticstr]={const__PARTS:&[&[&str]]=&[&[\"arn:aws:iam::111111111111:role/a\",\"arn:aws:iam::222222222222:role/${ROLE}\"],<Inneras::asm_runtime::AwsSecrets>::ROLES];",
+            "role:::core::option::Option::Some(\"arn:aws:iam::111111111111:role/a\"),",
+            "field:\"Db.theirs\",role:::core::option::Option::Some(\"arn:aws:iam::222222222222:role/${ROLE}\"),",
+        ] {
+            assert!(out.contains(expected), "missing `{expected}` in {out}");
+        }
+        assert_eq!(out.matches("__plan.secret").count(), 2, "{out}");
+        let plain = compact(db());
+        assert!(!plain.contains("ROLES"), "no role, no `ROLES`: {plain}");
+        assert!(
+            plain.contains("role:::core::option::Option::None"),
+            "{plain}"
+        );
     }
 
     #[test]

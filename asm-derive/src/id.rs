@@ -1,5 +1,5 @@
-//! The grammar of what goes in a secret id (`arn`, `name`) and a version (`version_stage`,
-//! `version_id`).
+//! The grammar of what goes in a secret id (`arn`, `name`), a version (`version_stage`,
+//! `version_id`) and a role (`role`).
 //!
 //! Every check returns a complete sentence for the user: which part is wrong and what it should
 //! look like. Ids may contain `${VAR}` placeholders, resolved at load time; the text around them
@@ -22,6 +22,15 @@ const ARN_SHAPE: &str = "`arn:<partition>:secretsmanager:<region>:<account>:secr
 
 /// The characters of a secret name, for messages.
 const NAME_CHARS: &str = "letters, digits and `/_+=.@-`";
+
+/// The shape of a role ARN, for messages.
+const ROLE_SHAPE: &str = "`arn:<partition>:iam::<account>:role/<name>`";
+
+/// The longest role ARN IAM accepts.
+const ROLE_ARN_MAX: usize = 2048;
+
+/// The longest role name IAM accepts.
+const ROLE_NAME_MAX: usize = 64;
 
 /// One run of a template: literal text, or the variable name of a `${VAR}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +93,109 @@ pub(crate) fn check_name(text: &str) -> Result<(), String> {
         ));
     }
     check_name_pieces(text, &pieces(text)?)
+}
+
+/// Checks the value of `role = "…"`: an IAM role's ARN,
+/// `arn:<partition>:iam::<12-digit account>:role/[<path>/]<name>`, where the path and name are
+/// made of letters, digits and `_+=,.@-` (a name at most 64 characters, the ARN at most 2048).
+pub(crate) fn check_role(text: &str) -> Result<(), String> {
+    if let Some(c) = text.chars().find(|c| matches!(c, '*' | '?')) {
+        return Err(format!(
+            "wildcard `{c}` in a role ARN: a secret is read as one exact role, which the IAM policy generated from it lets the caller assume; write the role's full ARN, with `${{VAR}}` for a part that varies by deployment"
+        ));
+    }
+    let parsed = pieces(text)?;
+    let parts = split_parts(&parsed);
+    if parts.len() == 1 {
+        return Err(format!(
+            "`{text}` is not a role ARN (it does not start with `arn:`): write the role's full ARN {ROLE_SHAPE}, like `arn:aws:iam::123456789012:role/reader`"
+        ));
+    }
+    if literal(&parts[0]) != Some("arn") {
+        return Err(format!("an ARN starts with `arn:`: expected {ROLE_SHAPE}"));
+    }
+    let part = |at: usize| parts.get(at).map(Vec::as_slice);
+    part(1).map(check_partition).transpose()?;
+    match part(2).map(literal) {
+        None | Some(Some("iam")) => {}
+        Some(Some("sts")) => {
+            return Err(format!(
+                "service `sts`: an `arn:aws:sts::…:assumed-role/…` ARN names a session of a role, not the role; write the role's own ARN {ROLE_SHAPE}"
+            ));
+        }
+        Some(Some(service)) => {
+            return Err(format!(
+                "service `{service}` is not `iam`: a role's ARN is {ROLE_SHAPE}"
+            ));
+        }
+        Some(None) => {
+            return Err(
+                "the service of a role ARN is always `iam`: write it out, not as a placeholder"
+                    .to_owned(),
+            );
+        }
+    }
+    if part(3).is_some_and(|region| !region.is_empty()) {
+        return Err(format!(
+            "an IAM ARN has no region (IAM is global): write two colons after `iam`, {ROLE_SHAPE}"
+        ));
+    }
+    part(4).map(check_account).transpose()?;
+    if parts.len() < 6 {
+        return Err(format!(
+            "incomplete role ARN: it ends before the {}; expected {ROLE_SHAPE}",
+            [
+                "",
+                "partition",
+                "service",
+                "region",
+                "account",
+                "`role/` and the role's name"
+            ][parts.len()]
+        ));
+    }
+    let start = parts[..5].iter().map(|p| source_len(p) + 1).sum::<usize>();
+    check_role_resource(&text[start..])?;
+    let len = texts(&parsed).count();
+    if len > ROLE_ARN_MAX {
+        return Err(format!(
+            "the role ARN is {len} characters long: IAM allows at most {ROLE_ARN_MAX}"
+        ));
+    }
+    Ok(())
+}
+
+/// `role/[<path>/]<name>`, as written (placeholders included).
+fn check_role_resource(resource: &str) -> Result<(), String> {
+    let Some(path) = resource.strip_prefix("role/") else {
+        let kind = resource.split('/').next().unwrap_or_default();
+        return Err(format!(
+            "resource `{kind}` is not a role: a role's ARN names `role/` and the role's name, {ROLE_SHAPE}"
+        ));
+    };
+    let parsed = pieces(path)?;
+    if let Some(c) =
+        texts(&parsed).find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@-/".contains(*c)))
+    {
+        return Err(format!(
+            "the role's path or name contains `{}`: IAM allows letters, digits and `_+=,.@-`, and `/` between the parts of a path",
+            c.escape_debug()
+        ));
+    }
+    if path.is_empty() || path.ends_with('/') {
+        return Err(format!("the role's name is empty: expected {ROLE_SHAPE}"));
+    }
+    if path.starts_with('/') || path.contains("//") {
+        return Err("the role's path has an empty part (`//`): write `role/path/name`".to_owned());
+    }
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let name_len = texts(&pieces(name)?).count();
+    if name_len > ROLE_NAME_MAX {
+        return Err(format!(
+            "the role's name is {name_len} characters long: IAM allows at most {ROLE_NAME_MAX}"
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the value of `version_stage = "…"`: a staging label, 1 to 256 characters.
@@ -601,6 +713,61 @@ mod tests {
                 .fails()
                 .contains("`_`")
         );
+    }
+
+    #[test]
+    fn checks_roles() {
+        for ok in [
+            "arn:aws:iam::123456789012:role/reader",
+            "arn:aws-cn:iam::123456789012:role/team/app/db-Reader+1,x=y.z@w",
+            "arn:aws-us-gov:iam::${ACCOUNT}:role/${ENV}-reader",
+            "arn:${PARTITION}:iam::123456789012:role/path/${ROLE}",
+        ] {
+            assert_eq!(check_role(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            check_role(&format!(
+                "arn:aws:iam::123456789012:role/{}",
+                "n".repeat(64)
+            )),
+            Ok(())
+        );
+        for (bad, said) in [
+            ("reader", "not a role ARN"),
+            ("urn:aws:iam::123456789012:role/r", "starts with `arn:`"),
+            ("arn:awz:iam::123456789012:role/r", "partition `awz`"),
+            ("arn:aws:s3::123456789012:role/r", "service `s3`"),
+            (
+                "arn:aws:sts::123456789012:assumed-role/r/s",
+                "names a session",
+            ),
+            ("arn:aws:iam:us-east-1:123456789012:role/r", "no region"),
+            ("arn:aws:iam::1234:role/r", "account `1234`"),
+            ("arn:aws:iam::123456789012", "ends before the `role/`"),
+            (
+                "arn:aws:iam::123456789012:user/r",
+                "resource `user` is not a role",
+            ),
+            ("arn:aws:iam::123456789012:role/", "name is empty"),
+            ("arn:aws:iam::123456789012:role/a//b", "empty part"),
+            ("arn:aws:iam::123456789012:role/r w", "contains ` `"),
+            ("arn:aws:iam::123456789012:role/r:x", "contains `:`"),
+            ("arn:aws:iam::123456789012:role/*", "wildcard `*`"),
+            ("arn:aws:iam::123456789012:role/${}", "empty placeholder"),
+        ] {
+            let err = check_role(bad).fails();
+            assert!(err.contains(said), "{bad}: {err}");
+        }
+        let long = check_role(&format!(
+            "arn:aws:iam::123456789012:role/{}",
+            "n".repeat(65)
+        ));
+        assert!(long.fails().contains("65 characters long"));
+        let huge = check_role(&format!(
+            "arn:aws:iam::123456789012:role/{}/n",
+            "p".repeat(2048)
+        ));
+        assert!(huge.fails().contains("at most 2048"));
     }
 
     #[test]

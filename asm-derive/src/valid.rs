@@ -4,7 +4,7 @@
 
 use proc_macro2::Span;
 use quote::ToTokens;
-use syn::{GenericArgument, PathArguments, Type};
+use syn::{GenericArgument, LitStr, PathArguments, Type};
 
 use crate::ast::{Field, Input, Origin, Read, VersionKey};
 use crate::attr::{self, Attrs, Dur};
@@ -383,8 +383,11 @@ fn public_on_wrapper(field: &Field<'_>, errors: &mut Errors) {
 /// as JSON.
 fn mapped_twice(reads: &[(&Field<'_>, Read<'_>)], errors: &mut Errors) {
     for (at, (field, read)) in reads.iter().enumerate() {
-        let same_secret =
-            |other: &Read<'_>| other.id.value == read.id.value && other.version == read.version;
+        let same_secret = |other: &Read<'_>| {
+            other.id.value == read.id.value
+                && other.version == read.version
+                && other.role.map(LitStr::value) == read.role.map(LitStr::value)
+        };
         let earlier = reads[..at].iter();
         let span = read.key_lit.map_or(field.ident.span(), |lit| lit.span());
         if let Some((first, _)) = earlier
@@ -640,6 +643,22 @@ mod tests {
         assert!(errors[0].contains("field `again` reads the same value as field `password`"));
         assert!(errors[1].contains("field `third` reads the same value as field `previous`"));
         assert!(errors[2].contains("the whole secret `whole`"));
+    }
+
+    #[test]
+    fn one_name_read_as_two_roles_is_two_secrets() {
+        let errors = errors_of(&parse_quote! {
+            struct S {
+                #[aws_secrets(name = "prod/db", key = "password", role = "arn:aws:iam::111111111111:role/a")]
+                ours: SecretString,
+                #[aws_secrets(name = "prod/db", key = "password", role = "arn:aws:iam::222222222222:role/b")]
+                theirs: SecretString,
+                #[aws_secrets(name = "prod/db", key = "password", role = "arn:aws:iam::222222222222:role/b")]
+                again: SecretString,
+            }
+        });
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("field `again` reads the same value as field `theirs`"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod job;
 mod map;
 mod pace;
 mod read;
+mod roles;
 mod stats;
 mod structs;
 
@@ -34,6 +35,7 @@ pub use stats::Stats;
 pub(crate) use builder::Settings;
 pub(crate) use entry::{Entry, Loaded};
 use map::EntryMap;
+use roles::{Principals, Role};
 use stats::Counters;
 
 use crate::iam::Grantor;
@@ -41,7 +43,7 @@ use crate::plan::Plans;
 use crate::source::{Backend, SecretSource};
 use crate::{Error, Secret, Version};
 
-/// An in-memory cache of secrets, shared by cloning (one `Arc`).
+/// An in-memory cache of secrets, shared by cloning (two `Arc`s).
 ///
 /// - **Hits** are lock-free and allocation-free, and never wait on the network (an entry added
 ///   since the map last published its table is found under the writers' lock until it is).
@@ -52,6 +54,8 @@ use crate::{Error, Secret, Version};
 ///   while one background refresh runs; failing refreshes back off exponentially; a value older
 ///   than `max_staleness` is no longer served ([`Error::Stale`]).
 /// - **Rotation**: a refresh that finds a new version id swaps the value atomically.
+/// - **Roles**: [`as_role`](Self::as_role) is a view of the cache that reads as an IAM role,
+///   with entries of its own (a name resolves in the role's account).
 ///
 /// # Examples
 /// ```no_run
@@ -65,30 +69,38 @@ use crate::{Error, Secret, Version};
 /// ```
 #[derive(Clone)]
 pub struct SecretCache {
+    /// The principal this handle reads as: the cache's own credentials, or a role.
     core: Arc<Core>,
+    /// Every principal of the cache (see `roles`).
+    principals: Arc<Principals>,
 }
 
 /// What every clone of a [`SecretCache`] shares: the source, the settings, the entries and
 /// everything learnt about the source's answers. Its methods live in the module of their role:
 /// `read` (the read path), `fetch` (flights and fetch rounds), `describe` (version checks),
 /// `call` (one call under its deadline and pacing), `complete` (recording an outcome),
-/// `structs` (what derived structs and live handles ask).
+/// `structs` (what derived structs and live handles ask), `roles` (the cache's principals).
+/// One per principal: the cache's own credentials, and each role it reads as.
 pub(crate) struct Core {
     source: Arc<dyn Backend>,
     settings: Settings,
     entries: EntryMap,
-    counters: Counters,
+    /// Shared by every principal of the cache.
+    counters: Arc<Counters>,
     /// Until when batches go one by one after `BatchGetSecretValue` was denied.
     batch_denied_until: Mutex<Option<Instant>>,
     /// Per action: how calls are paced while the service throttles them.
     pacers: pace::Pacers,
     /// Bumped when a rotation is adopted or an entry invalidated; live handles wait on it.
-    changes: watch::Sender<u64>,
+    /// Shared by every principal of the cache.
+    changes: Arc<watch::Sender<u64>>,
     /// Derived structs' load plans, built once per type and placeholder values.
     plans: Plans,
     /// `arn:…:REGION:ACCOUNT:secret:`, where the source's bare names resolve: learned from the
     /// ARN of the first secret read by name.
     home: OnceLock<Box<str>>,
+    /// The role this core reads as; `None` for the cache's own credentials.
+    role: Option<Role>,
 }
 
 impl SecretCache {
@@ -175,6 +187,71 @@ impl SecretCache {
         crate::source::client_for(config).map(Self::new)
     }
 
+    /// A builder over a client built from `config`, as [`from_conf`](Self::from_conf), to change
+    /// some settings before [`build`](SecretCacheBuilder::build). Roles
+    /// ([`as_role`](Self::as_role)) call STS with `config` (its endpoint, retries and timeouts).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `config` has no region.
+    pub fn builder_from_conf(config: &aws_config::SdkConfig) -> Result<SecretCacheBuilder, Error> {
+        crate::source::client_for(config).map(Self::builder)
+    }
+
+    /// The most roles one cache reads as: 20, the bound of the Secrets Manager Agent. Each
+    /// holds one SDK client and one set of temporary credentials; past it,
+    /// [`as_role`](Self::as_role) (and a struct reading through one more role) is an
+    /// [`Error::Config`] naming the bound.
+    pub const MAX_ROLES: usize = 20;
+
+    /// A view of this cache that reads as the IAM role `role`
+    /// (`arn:aws:iam::ACCOUNT:role/NAME`), for [`get`](Self::get)-style reads and for
+    /// [`AwsSecrets::load`](crate::AwsSecrets::load) (whose fields without a `role` then read
+    /// as this one).
+    ///
+    /// The view is a `SecretCache` whose calls carry the role's credentials: through the SDK,
+    /// STS `AssumeRole` with this cache's own credentials (aws-config's `AssumeRoleProvider`;
+    /// the SDK keeps the credentials and renews them before they expire), made within the
+    /// deadline of the first call that needs them; through the Secrets Manager Agent 2.1, its
+    /// `roleArn` parameter. It has its own entries: a bare name means a secret of the role's
+    /// account, so `prod/db` read as two roles is two secrets; and every semantic of the cache
+    /// holds per role (TTL, single flight, deadlines, remembered failures, stale-if-error,
+    /// live handles). It shares the settings, the counters ([`stats`](Self::stats)) and
+    /// the live handles' change signal with the cache. Views are made once per role, on first
+    /// use, and kept for the life of the cache; `as_role` on a view reads as `role` from the
+    /// cache's own credentials (roles are not chained).
+    ///
+    /// An `sts:AssumeRole` denial is [`Error::RoleDenied`]: reads through the role answer it
+    /// from memory, without a call, until `denial_retry` has passed (or a `refresh_now`
+    /// through the role).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f(cache: asm_runtime::SecretCache) -> Result<(), asm_runtime::Error> {
+    /// let reader = cache.as_role("arn:aws:iam::999999999999:role/reader")?;
+    /// let theirs = reader.get("prod/db").await?; // prod/db of account 999999999999
+    /// let ours = cache.get("prod/db").await?; // prod/db of the cache's own account
+    /// # let _ = (theirs, ours);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed role ARN, past [`MAX_ROLES`](Self::MAX_ROLES), or
+    /// over a source that cannot read as a role (mounted files; `MemorySource::role` serves
+    /// tests).
+    pub fn as_role(&self, role: &str) -> Result<SecretCache, Error> {
+        self.view(role)
+    }
+
+    /// The role this view reads as; `None` for the cache's own credentials.
+    pub fn role(&self) -> Option<&str> {
+        self.core.role.as_ref().map(|role| &*role.arn)
+    }
+
+    /// The roles the cache reads as so far (each holds a client and its credentials), sorted.
+    pub fn roles(&self) -> Vec<String> {
+        self.roles_held()
+    }
+
     /// The SDK behavior version [`from_env`](Self::from_env) loads its configuration with:
     /// `BehaviorVersion::v2026_01_12()` (SDK retries on by default, a 3.1 s connect timeout,
     /// proxy environment variables honoured). It is pinned rather than `latest()`, so that an
@@ -189,7 +266,8 @@ impl SecretCache {
         crate::source::behavior_version()
     }
 
-    /// The SDK client the cache calls, when its source is the Secrets Manager API.
+    /// The SDK client the cache (or this view of a role) calls, when its source is the Secrets
+    /// Manager API.
     pub fn client(&self) -> Option<&Client> {
         self.core.source.client()
     }
@@ -253,7 +331,8 @@ impl SecretCache {
 
     /// Drops `id` (every version, and every entry filed under it: a secret read by name is
     /// filed under its ARN too, one read by ARN under its name once the cache knows names
-    /// resolve to its account); the next read fetches it again.
+    /// resolve to its account); the next read fetches it again. Only this principal's entries
+    /// (a view of a role drops the role's).
     pub fn invalidate(&self, id: &str) {
         let removed = self.core.remove(id);
         tracing::debug!(secret_id = id, removed, "invalidated");
@@ -263,7 +342,8 @@ impl SecretCache {
         }
     }
 
-    /// The counters since the cache was built.
+    /// The counters since the cache was built, of every principal (its own credentials and
+    /// every role it reads as).
     pub fn stats(&self) -> Stats {
         self.core.counters.snapshot()
     }
@@ -299,6 +379,7 @@ impl Grantor for SecretCache {
 impl fmt::Debug for SecretCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretCache")
+            .field("role", &self.role())
             .field("settings", &self.core.settings)
             .field("stats", &self.stats())
             .finish_non_exhaustive()

@@ -7,7 +7,8 @@ use std::time::Duration;
 mod sdk;
 
 pub(crate) use sdk::{
-    Operation, from_code, from_sdk, is_throttling, names_missing_value, value_missing,
+    AssumeRoleFailure, Operation, from_code, from_sdk, is_throttling, names_missing_value,
+    value_missing,
 };
 
 /// Everything that can go wrong reading a secret.
@@ -147,6 +148,17 @@ pub enum Error {
         /// Whether a retry may find credentials (a provider timed out or failed).
         transient: bool,
     },
+    /// The cache's own credentials may not assume `role` (STS `AssumeRole` was denied), the
+    /// role a read of the secret goes through: the role's trust policy does not trust the
+    /// caller, or the caller's policy does not allow `sts:AssumeRole` on it. Persistent: a
+    /// first load answers it from memory, and the role is not asked again before
+    /// `denial_retry` (see [`SecretCache::as_role`](crate::SecretCache::as_role)).
+    RoleDenied {
+        /// The secret id or ARN the read was for.
+        secret_id: String,
+        /// The role's ARN.
+        role: String,
+    },
     /// Any other service error, identified by its code (e.g. `InternalServiceError`).
     Service {
         /// The secret id or ARN asked for.
@@ -253,6 +265,7 @@ macro_rules! secret_id_of {
             | Self::Invalidated { secret_id }
             | Self::Transport { secret_id, .. }
             | Self::Credentials { secret_id, .. }
+            | Self::RoleDenied { secret_id, .. }
             | Self::Service { secret_id, .. }
             | Self::TtlNotBelowRotation { secret_id, .. }
             | Self::Mount { secret_id, .. } => Some(secret_id),
@@ -282,6 +295,7 @@ impl Error {
             Self::Invalidated { .. } => "Invalidated",
             Self::Transport { .. } => "Transport",
             Self::Credentials { .. } => "Credentials",
+            Self::RoleDenied { .. } => "RoleDenied",
             Self::Service { .. } => "Service",
             Self::TtlNotBelowRotation { .. } => "TtlNotBelowRotation",
             Self::Config { .. } => "Config",
@@ -460,6 +474,13 @@ impl fmt::Display for Error {
                      role of the ECS task or EC2 instance",
                 )
             }
+            Self::RoleDenied { secret_id, role } => write!(
+                f,
+                "access denied: the cache's credentials may not assume role `{role}` \
+                 (`sts:AssumeRole`) to read `{secret_id}`; allow `sts:AssumeRole` on exactly \
+                 this role in the caller's IAM policy, and trust the caller in the role's \
+                 trust policy (`AwsSecrets::iam_policies` prints the caller's side)"
+            ),
             Self::Service { secret_id, code } => write!(
                 f,
                 "Secrets Manager failed reading `{secret_id}` ({code}); this is usually \

@@ -14,6 +14,7 @@ mod json;
 mod live;
 mod loader;
 mod plan;
+mod role_arn;
 mod secret;
 mod source;
 #[cfg(test)]

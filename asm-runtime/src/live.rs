@@ -142,7 +142,7 @@ impl<T: Send + Sync + 'static> Live<T> {
         let rotations = cache.changes();
         let source_changes = cache.source_changes();
         cache.get_many(&requests).await?;
-        let entries = cache.entries(&requests);
+        let entries = cache.entries(&requests)?;
         let loaded = held_or_invalidated(&entries)?;
         let snapshot = build(assemble, &plan, &entries, &loaded)?;
         let published = Arc::new(Published {
@@ -252,7 +252,7 @@ impl<T> Live<T> {
     /// # Errors
     /// The first secret's failure, typed; the last good snapshot is still served.
     pub async fn refresh_now(&self) -> Result<(), Error> {
-        let entries = self.cache.entries(&self.requests);
+        let entries = self.cache.entries(&self.requests)?;
         let results = join_all(entries.iter().map(|e| self.cache.refresh_entry_now(e))).await;
         results
             .into_iter()
@@ -368,6 +368,17 @@ impl TaskBackoff {
 }
 
 impl<T: Send + Sync + 'static> Refresher<T> {
+    /// The struct's entries, each in the principal it reads as. The views were all made by
+    /// the first load and live as long as the cache, so this cannot fail; if it did, the
+    /// failure is what readers see, and the task refreshes nothing.
+    fn entries(&self) -> Vec<Arc<Entry>> {
+        self.cache.entries(&self.requests).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "the live task cannot find its secrets' entries");
+            self.published.last_error.store(Some(Arc::new(err)));
+            Vec::new()
+        })
+    }
+
     async fn run(mut self) {
         let mut backoff = TaskBackoff {
             stuck: 0,
@@ -377,7 +388,7 @@ impl<T: Send + Sync + 'static> Refresher<T> {
             if !self.wait(backoff.not_before).await {
                 return; // the cache is gone (not while this task holds it)
             }
-            let entries = self.cache.entries(&self.requests);
+            let entries = self.entries();
             let round = if Instant::now() >= backoff.not_before {
                 let errors = self.refresh(&entries).await;
                 backoff.after_round(&self.cache, &entries, Instant::now());
@@ -417,7 +428,7 @@ impl<T: Send + Sync + 'static> Refresher<T> {
     /// Waits until an entry is due (not before `not_before`), the cache adopts a rotation or
     /// drops an entry, or the source signals a change; `false` when the cache is gone.
     async fn wait(&mut self, not_before: Instant) -> bool {
-        let entries = self.cache.entries(&self.requests);
+        let entries = self.entries();
         let due = entries
             .iter()
             .map(|e| e.due_at(not_before).max(not_before))

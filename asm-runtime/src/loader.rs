@@ -21,6 +21,11 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
     /// unresolved), nested structs included; an id read by several fields may repeat.
     const SECRET_IDS: &'static [&'static str];
 
+    /// Every role ARN the struct reads as (`role = "…"`), as written in its attributes
+    /// (`${VAR}` placeholders unresolved), nested structs included; may repeat. Empty for a
+    /// struct that reads everything as the cache it is loaded through.
+    const ROLES: &'static [&'static str] = &[];
+
     #[doc(hidden)]
     fn __declare(plan: &mut Plan) -> Result<(), Error>;
 
@@ -122,6 +127,7 @@ fn declaration<T: AwsSecrets>() -> Declaration {
         ty: TypeId::of::<T>(),
         name: std::any::type_name::<T>(),
         ids: T::SECRET_IDS,
+        roles: T::ROLES,
         declare: T::__declare,
     }
 }

@@ -17,12 +17,15 @@ use crate::{Error, Secret, Vars, Version};
 
 pub(crate) use plans::Plans;
 
-/// One (id, version) a plan asks the cache for, with the TTL its struct declares and the
-/// rotation interval it says the secret has.
+/// One (id, version) a plan asks the cache for, as which role, with the TTL its struct
+/// declares and the rotation interval it says the secret has.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     pub(crate) id: Arc<str>,
     pub(crate) version: Version,
+    /// The role the secret is read as; `None`: the principal of the cache it is loaded
+    /// through.
+    pub(crate) role: Option<Arc<str>>,
     pub(crate) ttl: Option<Duration>,
     pub(crate) rotation: Option<Duration>,
 }
@@ -35,6 +38,8 @@ pub(crate) struct Declaration {
     /// The struct's type name, for errors.
     pub(crate) name: &'static str,
     pub(crate) ids: &'static [&'static str],
+    /// The role ARNs its attributes name (placeholders unresolved).
+    pub(crate) roles: &'static [&'static str],
     pub(crate) declare: fn(&mut Plan) -> Result<(), Error>,
 }
 
@@ -54,6 +59,9 @@ pub struct SecretRef {
     pub rotation: Option<Duration>,
     /// `Struct.field`, for errors.
     pub field: &'static str,
+    /// The role ARN template the secret is read as (`role = "…"`, may contain `${VAR}`), if
+    /// the struct or field names one.
+    pub role: Option<&'static str>,
 }
 
 /// A version as written in an attribute.
@@ -88,15 +96,15 @@ pub struct FieldRef {
     pub key: Option<&'static str>,
 }
 
-/// Resolved requests of one struct: each distinct (id, version) once, with the shortest TTL,
-/// and which of them each declared secret reads. Built once per type, cache and placeholder
+/// Resolved requests of one struct: each distinct (id, version, role) once, with the shortest
+/// TTL, and which of them each declared secret reads. Built once per type, cache and placeholder
 /// values (see [`Plans`]).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Plan {
     requests: Vec<Request>,
-    /// The request each declared (id template, version) reads.
-    slots: HashMap<(&'static str, VersionRef), usize, RandomState>,
+    /// The request each declared (id template, version, role template) reads.
+    slots: HashMap<Slot, usize, RandomState>,
     /// What `VersionRef::Current` means: the cache's default version.
     default_version: Version,
     /// The cache's `max_staleness`, which no declared TTL may exceed.
@@ -104,6 +112,9 @@ pub struct Plan {
     vars: Vars,
     resolved: HashMap<&'static str, Arc<str>, RandomState>,
 }
+
+/// A declared read: (id template, version, role template).
+type Slot = (&'static str, VersionRef, Option<&'static str>);
 
 /// What a plan takes from its cache's settings.
 #[derive(Debug, Clone, Copy)]
@@ -162,9 +173,14 @@ impl Plan {
             );
             return Err(Error::ttl_above_max_staleness(&whose, ttl, self.max_ttl));
         }
-        let id = self.resolve(secret)?;
+        let id = self.resolve(secret.id, secret.field)?;
+        let role = match secret.role {
+            Some(template) => Some(self.resolve_role(template, secret.field)?),
+            None => None,
+        };
         let version = secret.version.to_version(&self.default_version);
-        let at = match (self.requests.iter()).position(|r| r.id == id && r.version == version) {
+        let same = |r: &Request| r.id == id && r.version == version && r.role == role;
+        let at = match self.requests.iter().position(same) {
             Some(at) => {
                 let request = &mut self.requests[at];
                 request.ttl = min_ttl(request.ttl, secret.ttl);
@@ -175,23 +191,36 @@ impl Plan {
                 self.requests.push(Request {
                     id,
                     version,
+                    role,
                     ttl: secret.ttl,
                     rotation: secret.rotation,
                 });
                 self.requests.len() - 1
             }
         };
-        self.slots.insert((secret.id, secret.version), at);
+        self.slots
+            .insert((secret.id, secret.version, secret.role), at);
         Ok(())
     }
 
-    fn resolve(&mut self, secret: &SecretRef) -> Result<Arc<str>, Error> {
-        if let Some(id) = self.resolved.get(secret.id) {
+    /// `template` with its placeholders resolved (once per template).
+    fn resolve(&mut self, template: &'static str, field: &str) -> Result<Arc<str>, Error> {
+        if let Some(id) = self.resolved.get(template) {
             return Ok(Arc::clone(id));
         }
-        let id: Arc<str> = self.vars.resolve(secret.id, secret.field)?.into();
-        self.resolved.insert(secret.id, Arc::clone(&id));
+        let id: Arc<str> = self.vars.resolve(template, field)?.into();
+        self.resolved.insert(template, Arc::clone(&id));
         Ok(id)
+    }
+
+    /// The role ARN `template` names, resolved and checked (a placeholder's value may not
+    /// make a role ARN).
+    fn resolve_role(&mut self, template: &'static str, field: &str) -> Result<Arc<str>, Error> {
+        let role = self.resolve(template, field)?;
+        crate::role_arn::RoleArn::parse(&role).map_err(|err| Error::Config {
+            message: format!("the role of field `{field}`: {err}"),
+        })?;
+        Ok(role)
     }
 
     /// Each distinct (id, version) the struct reads, in declaration order.
@@ -215,7 +244,7 @@ pub struct Fetched<'p> {
     secrets: Vec<Arc<Secret>>,
     /// The last field's secret and where it was found: fields of one struct mostly read one
     /// secret, named by one string, so most lookups compare a pointer instead of hashing.
-    last: Cell<Option<(&'static str, VersionRef, usize)>>,
+    last: Cell<Option<(Slot, usize)>>,
 }
 
 impl<'p> Fetched<'p> {
@@ -229,14 +258,17 @@ impl<'p> Fetched<'p> {
 
     /// The fetched secret a field reads.
     pub(crate) fn secret(&self, secret: &SecretRef) -> Result<&Arc<Secret>, Error> {
+        let slot = (secret.id, secret.version, secret.role);
         let at = match self.last.get() {
-            Some((id, version, at)) if ptr::eq(id, secret.id) && version == secret.version => {
+            Some(((id, version, role), at))
+                if ptr::eq(id, secret.id) && version == secret.version && role == secret.role =>
+            {
                 Some(at)
             }
-            _ => self.plan.slots.get(&(secret.id, secret.version)).copied(),
+            _ => self.plan.slots.get(&slot).copied(),
         };
         if let Some(at) = at {
-            self.last.set(Some((secret.id, secret.version, at)));
+            self.last.set(Some((slot, at)));
         }
         at.and_then(|at| self.secrets.get(at))
             .ok_or_else(|| Error::Config {

@@ -17,12 +17,16 @@
 //! 2. One line in `lib.rs`: `pub use source::NAME::NameSource;` (behind a feature if it pulls
 //!    a dependency), and a `mod` line above; if the environment can choose it, a branch in
 //!    [`env::from_env`].
-//! 3. One fixture in `tests/tests/integration/sources/fixtures.rs` and its column in the
+//! 3. Where the source can read as another IAM role, [`Backend::assume`] (the SDK assumes
+//!    it through STS, the agent passes it on as `roleArn`); otherwise the default refuses
+//!    with [`Error::Config`].
+//! 4. One fixture in `tests/tests/integration/sources/fixtures.rs` and its column in the
 //!    scenario table of `sources.rs`'s module doc (a test checks the two agree): the
 //!    conformance suite every source passes, a scenario it cannot express skipped by name with
 //!    the reason; and a canary case in the leak suite (`tests/tests/reliability/leaks`).
 
 pub(crate) mod agent;
+mod assume;
 mod env;
 #[cfg(feature = "files")]
 mod files;
@@ -31,7 +35,7 @@ pub(crate) mod memory;
 mod sdk;
 
 pub(crate) use env::from_env;
-pub(crate) use sdk::{behavior_version, client_for};
+pub(crate) use sdk::{Configured, behavior_version, client_for};
 
 #[cfg(feature = "files")]
 pub use files::FileSource;
@@ -106,6 +110,23 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// The SDK client behind the source, if it is the SDK.
     fn client(&self) -> Option<&aws_sdk_secretsmanager::Client> {
         None
+    }
+
+    /// The same source reading as `role` (an IAM role's ARN, checked already): every call of
+    /// the source returned carries that role's credentials, sourced from this source's own.
+    /// Called once per role by the cache, which bounds how many roles it holds; nothing is
+    /// sent before the first call.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the source cannot read as another role.
+    fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {
+        Err(Error::Config {
+            message: format!(
+                "this source cannot read secrets as role `{role}`: a role is assumed by the \
+                 SDK source (through STS) or passed on by the Secrets Manager Agent 2.1 \
+                 (`roleArn`)"
+            ),
+        })
     }
 }
 

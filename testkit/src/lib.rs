@@ -9,6 +9,7 @@
 //! | [`DriverDir`] | a temporary directory laid out as the Secrets Store CSI driver writes it (`..data` linking to a timestamped generation, swapped atomically on rotation) |
 //! | [`Endpoint`] | a loopback endpoint served by a task of the current tokio runtime: silent (accepts, never answers), going silent, or throttling |
 //! | [`CountingProxy`] | a loopback TCP proxy counting the Secrets Manager actions that pass through it |
+//! | [`FakeAws`] | STS and Secrets Manager played by an SDK HTTP client (no process): `AssumeRole` granted, denied, throttled or hanging as scripted, secrets answered per account of the signing credentials |
 //!
 //! Nothing here skips: when `moto_server`, the agent or PostgreSQL is missing or does not
 //! start, the constructor panics saying how to install it (`scripts/test.sh` installs all
@@ -22,11 +23,13 @@ pub use postgres::{Postgres, SUPERUSER};
 
 mod agent;
 mod endpoint;
+mod fake_aws;
 mod mount;
 mod proxy;
 
 pub use agent::{AGENT_BINARY, Agent};
 pub use endpoint::Endpoint;
+pub use fake_aws::{BASE_ACCOUNT, FakeAws, StsAnswer};
 pub use mount::DriverDir;
 pub use proxy::CountingProxy;
 
@@ -121,6 +124,56 @@ impl Moto {
             .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
             .build();
         Client::from_conf(config)
+    }
+
+    /// An `SdkConfig` for this server (region `us-east-1`, static test credentials, no
+    /// retries), for every service moto plays: Secrets Manager, and STS for roles
+    /// (`SecretCache::builder_from_conf`).
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(
+                aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(Credentials::new(
+                    "testing", "testing", None, None, "moto",
+                )),
+            )
+            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+            .time_source(aws_smithy_async::time::SystemTimeSource::new())
+            .build()
+    }
+
+    /// A client acting as `role` (moto's STS grants any `AssumeRole`: its credentials act in
+    /// the role's account), to create that account's secrets.
+    pub async fn client_as(&self, role: &str) -> Client {
+        let config = self.sdk_config();
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+            .configure(&config)
+            .session_name("asm-testkit")
+            .build()
+            .await;
+        let conf = aws_sdk_secretsmanager::config::Builder::from(&config)
+            .credentials_provider(provider)
+            .build();
+        Client::from_conf(conf)
+    }
+
+    /// Creates a string secret in the account of `role`; returns its ARN.
+    ///
+    /// # Panics
+    /// When the server refuses.
+    pub async fn create_as(&self, role: &str, name: &str, value: &str) -> String {
+        let out = self
+            .client_as(role)
+            .await
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create_secret {name} as {role}: {e:?}"));
+        out.arn.unwrap_or_default()
     }
 
     /// A cache with default settings over [`client`](Self::client).

@@ -7,7 +7,6 @@ use std::time::Duration;
 use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::pace::Pacers;
-use super::stats::Counters;
 use super::{Core, SecretCache};
 use crate::source::sealed::Terms;
 use crate::source::{Deadlines, SecretSource, Unbuilt};
@@ -340,21 +339,20 @@ impl SecretCacheBuilder {
         if s.max_backoff < super::backoff::BACKOFF_BASE {
             return invalid("max_backoff must be at least one second");
         }
-        Ok(SecretCache {
-            core: Arc::new(Core {
-                source: self.source.build(Terms {
-                    deadlines: self.settings.deadlines,
-                    cache_paces_throttling: self.settings.throttle_pacing,
-                }),
-                entries: EntryMap::new(self.settings.capacity),
-                pacers: Pacers::new(self.settings.throttle_pacing),
-                settings: self.settings,
-                counters: Counters::default(),
-                batch_denied_until: Mutex::new(None),
-                changes: tokio::sync::watch::Sender::new(0),
-                plans: crate::plan::Plans::default(),
-                home: std::sync::OnceLock::new(),
+        Ok(SecretCache::over(Core {
+            source: self.source.build(Terms {
+                deadlines: self.settings.deadlines,
+                cache_paces_throttling: self.settings.throttle_pacing,
             }),
-        })
+            entries: EntryMap::new(self.settings.capacity),
+            pacers: Pacers::new(self.settings.throttle_pacing),
+            settings: self.settings,
+            counters: Arc::default(),
+            batch_denied_until: Mutex::new(None),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
+            plans: crate::plan::Plans::default(),
+            home: std::sync::OnceLock::new(),
+            role: None,
+        }))
     }
 }

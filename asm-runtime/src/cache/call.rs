@@ -27,7 +27,8 @@ impl Core {
     /// Counts and runs one call of `op` about `secret_id`, in its turn (see `pace`); past the
     /// call deadline it is abandoned (its connection dropped) and reported as a transient
     /// timeout. A throttled first load goes out again in its next turn while its patience
-    /// lasts.
+    /// lasts. Through a role whose `sts:AssumeRole` was denied, the remembered denial is the
+    /// answer, and nothing is sent (see `roles`).
     ///
     /// The deadline wraps each attempt of the whole call, so it holds for any source and any
     /// client.
@@ -41,6 +42,9 @@ impl Core {
     where
         F: Future<Output = Result<T, Error>>,
     {
+        if let Some(denied) = self.role_denied(secret_id) {
+            return Err(denied);
+        }
         let pacer = self.pacers.of(op);
         let deadline = self.settings.deadlines.call;
         // A first load goes out again, in its turns, until its patience is spent. Any call
@@ -64,6 +68,7 @@ impl Core {
             let result = tokio::time::timeout(deadline, send())
                 .await
                 .unwrap_or_else(|_| Err(Error::timed_out(secret_id)));
+            self.remember_role_denial(&result);
             let throttled = matches!(result, Err(Error::Throttled { .. }));
             turn.finish(throttled);
             let wait_more = throttled && pacer.is_some_and(|pacer| pacer.next_turn() < retry_until);

@@ -21,6 +21,8 @@ pub(crate) type Flight = Shared<BoxFuture<'static, Result<Arc<Secret>, Error>>>;
 pub(crate) struct Entry {
     /// The id the service is asked for (name or ARN, as first requested).
     pub(crate) id: Arc<str>,
+    /// The role it is read as (its principal), or `None` for the cache's own credentials.
+    pub(crate) role: Option<Arc<str>>,
     pub(crate) version: Version,
     /// The cache's TTL, used until a struct declares one.
     default_ttl: Duration,
@@ -157,6 +159,7 @@ impl Entry {
     pub(crate) fn new(id: Arc<str>, version: Version, ttl: Duration) -> Self {
         Self {
             id,
+            role: None,
             version,
             default_ttl: ttl,
             declared_ttl_nanos: AtomicU64::new(u64::MAX),
@@ -172,6 +175,12 @@ impl Entry {
             describe_denied_until: AtomicU64::new(0),
             removed: AtomicBool::new(false),
         }
+    }
+
+    /// The entry read as `role` (`None`: the cache's own credentials).
+    pub(crate) fn read_as(mut self, role: Option<Arc<str>>) -> Self {
+        self.role = role;
+        self
     }
 
     /// The TTL in force: the shortest a struct declared for this secret, longer or shorter

@@ -91,7 +91,7 @@ impl Core {
 
     pub(super) fn entry(&self, id: &str, version: &Version, ttl: Option<Duration>) -> Arc<Entry> {
         let entry = self.entries.get_or_insert(id, version, || {
-            Entry::new(id.into(), version.clone(), self.settings.ttl)
+            Entry::new(id.into(), version.clone(), self.settings.ttl).read_as(self.role_arn())
         });
         if let Some(ttl) = ttl {
             entry.declare_ttl(ttl);

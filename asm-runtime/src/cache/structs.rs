@@ -15,14 +15,31 @@ use crate::{Error, Secret, Vars};
 
 impl SecretCache {
     /// Fetches `requests` together: hits from memory, the rest in one round of API calls
-    /// (batched when the cache batches). Results are in request order.
+    /// (batched when the cache batches), one round per principal they read as. Results are in
+    /// request order.
     pub(crate) async fn get_many(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
+        let Some(views) = self.by_view(requests) else {
+            return self.get_many_here(requests).await;
+        };
+        let views = views?;
+        let answers = join_all(views.iter().map(|v| v.view.get_many_here(&v.requests))).await;
+        let mut secrets: Vec<Option<Arc<Secret>>> = vec![None; requests.len()];
+        for (reads, answer) in views.iter().zip(answers) {
+            for (at, secret) in reads.at.iter().zip(answer?) {
+                secrets[*at] = Some(secret);
+            }
+        }
+        Ok(secrets.into_iter().flatten().collect())
+    }
+
+    /// [`get_many`](Self::get_many) of requests that all read as this view's principal.
+    async fn get_many_here(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
         let now = Instant::now();
         if let Some(warm) = self.core.hits(requests, now) {
             return warm;
         }
         self.core.await_first_loads_by_name(requests).await;
-        let entries = self.entries(requests);
+        let entries = self.entries_here(requests);
         let waiting: Vec<Arc<Entry>> = entries
             .iter()
             .filter(|e| matches!(self.core.lookup(e, now), Lookup::Wait(_)))
@@ -63,11 +80,37 @@ impl SecretCache {
     /// each is a fresh hit (counted as one), after the rotation guardrail's check; `None` when
     /// any needs the full read.
     pub(crate) fn hits(&self, requests: &[Request]) -> Option<Result<Vec<Arc<Secret>>, Error>> {
-        self.core.hits(requests, Instant::now())
+        let now = Instant::now();
+        let Some(views) = self.by_known_view(requests) else {
+            return self.core.hits(requests, now);
+        };
+        let mut secrets: Vec<Option<Arc<Secret>>> = vec![None; requests.len()];
+        for reads in views? {
+            let found = match reads.view.core.hits(&reads.requests, now)? {
+                Ok(found) => found,
+                Err(err) => return Some(Err(err)),
+            };
+            for (at, secret) in reads.at.iter().zip(found) {
+                secrets[*at] = Some(secret);
+            }
+        }
+        Some(Ok(secrets.into_iter().flatten().collect()))
     }
 
-    /// The entries of `requests`, created where missing, in request order.
-    pub(crate) fn entries(&self, requests: &[Request]) -> Vec<Arc<Entry>> {
+    /// The entries of `requests`, created where missing, in request order, each in the
+    /// principal it reads as.
+    ///
+    /// # Errors
+    /// A view that cannot be made (see `as_role`); never once the requests were loaded.
+    pub(crate) fn entries(&self, requests: &[Request]) -> Result<Vec<Arc<Entry>>, Error> {
+        requests
+            .iter()
+            .map(|r| Ok(self.view_for(r)?.core.entry(&r.id, &r.version, r.ttl)))
+            .collect()
+    }
+
+    /// The entries of `requests` in this view's principal, created where missing.
+    fn entries_here(&self, requests: &[Request]) -> Vec<Arc<Entry>> {
         requests
             .iter()
             .map(|r| self.core.entry(&r.id, &r.version, r.ttl))
@@ -86,13 +129,25 @@ impl SecretCache {
         self.refresh_all(&due).await
     }
 
-    /// Refreshes all of `entries` in one round, due or not, and returns the failures.
+    /// Refreshes all of `entries` in one round, due or not (one round per principal they are
+    /// read as), and returns the failures.
     pub(crate) async fn refresh_all(&self, entries: &[Arc<Entry>]) -> Vec<Error> {
-        join_all(self.core.flights(entries))
-            .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect()
+        let mut errors = Vec::new();
+        let mut flights = Vec::new();
+        let mut rest: Vec<Arc<Entry>> = entries.to_vec();
+        while let Some(first) = rest.first() {
+            let role = first.role.clone();
+            let (same, other): (Vec<Arc<Entry>>, Vec<Arc<Entry>>) =
+                rest.into_iter().partition(|e| e.role == role);
+            rest = other;
+            match self.owner(&same[0]) {
+                Ok(owner) => flights.extend(owner.core.flights(&same)),
+                Err(err) => errors.push(err),
+            }
+        }
+        let answers = join_all(flights).await;
+        errors.extend(answers.into_iter().filter_map(Result::err));
+        errors
     }
 
     /// Whether the cache calls `DescribeSecret` (version checks or the rotation guardrail).
@@ -125,13 +180,15 @@ impl SecretCache {
     /// [`refresh_now`](Self::refresh_now) for one entry: coalesced with a fetch in flight,
     /// rate limited by `refresh_now_interval`.
     pub(crate) async fn refresh_entry_now(&self, entry: &Arc<Entry>) -> Result<Arc<Secret>, Error> {
+        let owner = self.owner(entry)?;
+        let core = &owner.core;
         let now = Instant::now();
         let limited = {
             let mut last = entry
                 .refreshed_now_at
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let limited = last.is_some_and(|at| now < at + self.core.settings.refresh_now_interval);
+            let limited = last.is_some_and(|at| now < at + core.settings.refresh_now_interval);
             if !limited {
                 *last = Some(now);
             }
@@ -151,14 +208,15 @@ impl SecretCache {
             }
             if let Some(err) = entry.failure.active(now) {
                 // Nothing held and the last forced fetch failed: its answer, without a call.
-                self.core.counters.failure_remembered();
+                core.counters.failure_remembered();
                 return Err(err);
             }
         }
         tracing::debug!(secret_id = &*entry.id, "refresh requested");
         entry.failure.forget();
+        core.forget_role_denial();
         entry.bypass_source_cache();
-        self.core.flight(entry).await
+        core.flight(entry).await
     }
 }
 

@@ -20,6 +20,7 @@ use futures_util::future::join_all;
 mod capacity;
 mod identity;
 mod memory;
+mod roles;
 mod versions;
 
 /// Answers every `GetSecretValue` with version `v1`, forever.
@@ -449,6 +450,7 @@ fn requests(names: &[&str]) -> Vec<Request> {
         .map(|n| Request {
             id: Arc::from(*n),
             version: Version::current(),
+            role: None,
             ttl: None,
             rotation: None,
         })
@@ -696,6 +698,7 @@ fn declaring(ttl: Option<u64>, rotation: Option<u64>) -> Vec<Request> {
     vec![Request {
         id: Arc::from("prod/db"),
         version: Version::current(),
+        role: None,
         ttl: ttl.map(Duration::from_secs),
         rotation: rotation.map(Duration::from_secs),
     }]
@@ -860,7 +863,7 @@ async fn a_declared_ttl_above_max_staleness_refreshes_before_the_value_turns_sta
     let mut long = requests(&["prod/db"]);
     long[0].ttl = Some(Duration::from_secs(3_600));
     cache.get_many(&long).await.expect("load");
-    let entry = &cache.entries(&long)[0];
+    let entry = &cache.entries(&long).expect("entries")[0];
     let loaded = entry.state.load_full().expect("held");
     assert!(
         loaded.refresh_at <= loaded.stale_at,

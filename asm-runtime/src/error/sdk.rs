@@ -3,8 +3,12 @@
 //! `AccessDeniedException` and `ThrottlingException` are not modelled errors in the Rust SDK,
 //! so matching is on `ProvideErrorMetadata::code()`, never on enum variants.
 
+use std::fmt;
+use std::sync::Arc;
+
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::{Error, TransportKind};
@@ -123,9 +127,104 @@ where
     }
 }
 
+/// The IAM action a role's credentials need from the caller.
+const ASSUME_ROLE: &str = "sts:AssumeRole";
+
+/// Why the credentials of a role (STS `AssumeRole`, sourced from the cache's own credentials)
+/// could not be had: the role, STS's error code, and whether a retry may succeed. Nothing
+/// else of STS's answer is kept (its message names principals and policies).
+#[derive(Debug, Clone)]
+pub(crate) struct AssumeRoleFailure {
+    role: Arc<str>,
+    code: Option<Box<str>>,
+    transient: bool,
+}
+
+impl AssumeRoleFailure {
+    /// What `err`, the failure of the `AssumeRole` provider of `role`, says.
+    pub(crate) fn new(role: &Arc<str>, err: &CredentialsError) -> Self {
+        let transient = !matches!(
+            err,
+            CredentialsError::CredentialsNotLoaded(_) | CredentialsError::InvalidConfiguration(_)
+        );
+        Self {
+            role: Arc::clone(role),
+            code: sts_code(err).map(Into::into),
+            transient,
+        }
+    }
+
+    /// The cache's error for a read of `secret_id` that needed these credentials.
+    fn to_error(&self, secret_id: &str) -> Error {
+        let role = self.role.to_string();
+        match self.code.as_deref() {
+            Some("AccessDenied" | "AccessDeniedException") => Error::RoleDenied {
+                secret_id: secret_id.to_owned(),
+                role,
+            },
+            Some(code) if is_throttling(code) => Error::Throttled {
+                secret_id: secret_id.to_owned(),
+                action: ASSUME_ROLE,
+            },
+            code => Error::Credentials {
+                secret_id: secret_id.to_owned(),
+                detail: Some(
+                    format!(
+                        "`{ASSUME_ROLE}` on `{role}` failed ({})",
+                        code.unwrap_or("no answer from STS")
+                    )
+                    .into(),
+                ),
+                transient: self.transient,
+            },
+        }
+    }
+}
+
+impl fmt::Display for AssumeRoleFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{ASSUME_ROLE}` on `{}` failed", self.role)?;
+        match &self.code {
+            Some(code) => write!(f, " ({code})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for AssumeRoleFailure {}
+
+/// STS's error code in the cause chain of an `AssumeRole` provider's failure.
+fn sts_code(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if let Some(sts) = current.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            return match sts {
+                SdkError::ServiceError(service) => Some(
+                    service
+                        .err()
+                        .code()
+                        .map_or_else(|| format!("HTTP {}", service.raw().status()), str::to_owned),
+                ),
+                SdkError::TimeoutError(_) => Some("timeout".to_owned()),
+                SdkError::DispatchFailure(_) => Some("STS unreachable".to_owned()),
+                _ => None,
+            };
+        }
+        cause = current.source();
+    }
+    None
+}
+
 /// [`Error::Credentials`], when a failure's cause is the credentials provider (the SDK reports
-/// it as a failure to dispatch: nothing was sent).
+/// it as a failure to dispatch: nothing was sent); the role's errors when it is a role's.
 fn credentials_error(err: &(dyn std::error::Error + 'static), secret_id: &str) -> Option<Error> {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if let Some(role) = current.downcast_ref::<AssumeRoleFailure>() {
+            return Some(role.to_error(secret_id));
+        }
+        cause = current.source();
+    }
     let mut cause = Some(err);
     let credentials = loop {
         let current = cause?;

@@ -374,13 +374,14 @@ async fn an_invalidate_racing_a_watch_is_reported_as_an_invalidation() {
     let requests = [crate::plan::Request {
         id: Arc::from("prod/db"),
         version: crate::Version::current(),
+        role: None,
         ttl: None,
         rotation: None,
     }];
     cache.get_many(&requests).await.expect("load");
     // What `Live::start` does after loading, with an `invalidate` in between.
     cache.invalidate("prod/db");
-    let entries = cache.entries(&requests);
+    let entries = cache.entries(&requests).expect("entries");
     let Err(err) = super::held_or_invalidated(&entries) else {
         panic!("the value is gone");
     };

@@ -64,9 +64,13 @@ impl Plans {
     }
 
     fn key(declaration: &Declaration, vars: &Vars) -> Key {
+        let mut values = vars.placeholder_values(declaration.ids);
+        if !declaration.roles.is_empty() {
+            values.extend(vars.placeholder_values(declaration.roles));
+        }
         Key {
             ty: declaration.ty,
-            values: vars.placeholder_values(declaration.ids),
+            values,
         }
     }
 

@@ -64,6 +64,8 @@ const MAX_BODY_BYTES: usize = 2 * MAX_SECRET_BYTES;
 pub struct AgentSource {
     endpoint: Arc<str>,
     token: Token,
+    /// The role the agent reads as (its `roleArn` parameter), for a cache's view of a role.
+    role: Option<Arc<str>>,
 }
 
 /// Where the token comes from: read at each request, so a rotated token file is followed.
@@ -86,6 +88,7 @@ impl AgentSource {
         Self {
             endpoint: Self::DEFAULT_ENDPOINT.into(),
             token: Token::Environment,
+            role: None,
         }
     }
 
@@ -193,6 +196,10 @@ impl AgentSource {
         if refresh {
             uri.push_str("&refreshNow=true");
         }
+        if let Some(role) = &self.role {
+            uri.push_str("&roleArn=");
+            uri.push_str(&encode(role));
+        }
         let token = self.resolve_token().await?;
         Request::get(uri)
             .header(TOKEN_HEADER, token.expose_secret())
@@ -245,6 +252,7 @@ impl fmt::Debug for AgentSource {
         f.debug_struct("AgentSource")
             .field("endpoint", &self.endpoint)
             .field("token", &token)
+            .field("role", &self.role)
             .finish()
     }
 }
@@ -307,7 +315,8 @@ impl Agent {
         if status == StatusCode::OK {
             return parse_answer(id, &body);
         }
-        Err(agent_error(id, version, status, &body))
+        let role_error = (self.source.role.as_deref()).and_then(|role| role_error(id, role, &body));
+        Err(role_error.unwrap_or_else(|| agent_error(id, version, status, &body)))
     }
 }
 
@@ -319,6 +328,17 @@ impl Backend for Agent {
         refresh: bool,
     ) -> BoxFuture<'a, Result<Secret, Error>> {
         Agent::get(self, id, version, refresh).boxed()
+    }
+
+    /// The agent reads as the role itself (Secrets Manager Agent 2.1: `roleArn`, up to its
+    /// `max_roles`, 20 by default), from its own credentials.
+    fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {
+        let mut source = self.source.clone();
+        source.role = Some(Arc::clone(role));
+        Ok(Arc::new(Agent {
+            source,
+            http: self.http.clone(),
+        }))
     }
 }
 
@@ -388,6 +408,33 @@ fn agent_error(id: &str, version: &Version, status: StatusCode, body: &[u8]) -> 
         error.version_missing(version)
     } else {
         error
+    }
+}
+
+/// The agent's errors about the role of a request (2.1): it could not assume the role (`403`,
+/// `AccessDeniedException` "Failed to create caching client from role: …"), or it holds its
+/// `max_roles` already (`400`, `MaxRolesExceeded`). Only the code and that fixed phrase are
+/// looked at; the message is never kept.
+fn role_error(id: &str, role: &str, body: &[u8]) -> Option<Error> {
+    let answer = serde_json::from_slice::<Value>(body).ok()?;
+    let field = |name: &str| answer.get(name)?.as_str();
+    match field("__type")? {
+        "MaxRolesExceeded" => Some(Error::Config {
+            message: format!(
+                "the Secrets Manager Agent holds its `max_roles` roles already (20 unless its \
+                 configuration says more) and refuses to read `{id}` as `{role}`: raise \
+                 `max_roles` in the agent's configuration, or read through fewer roles"
+            ),
+        }),
+        "AccessDeniedException"
+            if field("message").is_some_and(|m| m.contains("client from role")) =>
+        {
+            Some(Error::RoleDenied {
+                secret_id: id.to_owned(),
+                role: role.to_owned(),
+            })
+        }
+        _ => None,
     }
 }
 

@@ -4,7 +4,7 @@
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_types::timeout::TimeoutConfig;
 
-use super::{Unbuilt, behavior_version, client_for};
+use super::{Configured, Unbuilt, behavior_version, client_for};
 use crate::Error;
 
 /// With the feature `files`, `ASM_SECRETS_DIR` set to a directory: a `FileSource` over it (no
@@ -33,6 +33,6 @@ pub(crate) async fn from_env() -> Result<Unbuilt, Error> {
         let conf = aws_sdk_secretsmanager::config::Builder::from(&config)
             .timeout_config(timeouts)
             .build();
-        Unbuilt::new(Client::from_conf(conf)).build(terms)
+        Unbuilt::new(Configured::new(Client::from_conf(conf), config)).build(terms)
     })))
 }

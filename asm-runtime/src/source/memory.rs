@@ -34,16 +34,27 @@ use crate::{Error, Secret, TransportKind, Version};
 /// assert_eq!(password.expose_secret(), "first");
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemorySource {
     state: Arc<Mutex<State>>,
     calls: Arc<AtomicU64>,
+    /// `arn:aws:secretsmanager:us-east-1:ACCOUNT:secret:`, the ARNs of its secrets: account
+    /// 111122223333, or a role's own account.
+    prefix: Arc<str>,
+}
+
+impl Default for MemorySource {
+    fn default() -> Self {
+        Self::in_account("111122223333")
+    }
 }
 
 #[derive(Default)]
 struct State {
     secrets: HashMap<String, Stored>,
     failures: Vec<Outage>,
+    /// What reads as each role see (`MemorySource::role`).
+    roles: HashMap<String, MemorySource>,
 }
 
 /// One secret: its versions, oldest first.
@@ -94,6 +105,42 @@ impl MemorySource {
     /// An empty source.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn in_account(account: &str) -> Self {
+        Self {
+            state: Arc::default(),
+            calls: Arc::default(),
+            prefix: format!("arn:aws:secretsmanager:us-east-1:{account}:secret:").into(),
+        }
+    }
+
+    /// The secrets a cache's view of `role` reads
+    /// ([`SecretCache::as_role`](crate::SecretCache::as_role), or a struct's `role = "…"`):
+    /// another `MemorySource`, made on first use and shared by every clone of this one, whose
+    /// ARNs are in the role's account. Fill it, rotate it and make it fail as any other, so a
+    /// service that reads through roles is tested without STS.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f() -> Result<(), asm_runtime::Error> {
+    /// use asm_runtime::{ExposeSecret, MemorySource, SecretCache};
+    /// let secrets = MemorySource::new();
+    /// let reader = "arn:aws:iam::999999999999:role/reader";
+    /// secrets.role(reader).text("prod/db", "theirs");
+    /// secrets.text("prod/db", "ours");
+    /// let cache = SecretCache::new(secrets.clone());
+    /// let theirs = cache.as_role(reader)?.get("prod/db").await?;
+    /// assert_eq!(theirs.string()?.expose_secret(), "theirs");
+    /// # Ok(()) }
+    /// ```
+    pub fn role(&self, role: &str) -> MemorySource {
+        let account = role.split(':').nth(4).unwrap_or_default();
+        self.state()
+            .roles
+            .entry(role.to_owned())
+            .or_insert_with(|| Self::in_account(account))
+            .clone()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -278,25 +325,24 @@ impl MemoryFault {
 }
 
 impl State {
-    fn find(&self, id: &str) -> Result<&Stored, Error> {
+    fn find(&self, id: &str, name: &str) -> Result<&Stored, Error> {
         self.secrets
             .get(id)
-            .or_else(|| self.secrets.get(name_of(id)))
+            .or_else(|| self.secrets.get(name))
             .ok_or_else(|| Error::NotFound {
                 secret_id: id.to_owned(),
             })
     }
 }
 
-/// The secret name inside a `MemorySource` ARN, or `id` itself.
-fn name_of(id: &str) -> &str {
-    id.strip_prefix(ARN_PREFIX)
-        .and_then(|rest| rest.strip_suffix("-memory"))
-        .unwrap_or(id)
+impl MemorySource {
+    /// The secret name inside one of this source's ARNs, or `id` itself.
+    fn name_of<'a>(&self, id: &'a str) -> &'a str {
+        id.strip_prefix(&*self.prefix)
+            .and_then(|rest| rest.strip_suffix("-memory"))
+            .unwrap_or(id)
+    }
 }
-
-/// The ARNs a `MemorySource` gives its secrets: account 111122223333, region us-east-1.
-const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:111122223333:secret:";
 
 impl Backend for MemorySource {
     fn get<'a>(
@@ -305,8 +351,9 @@ impl Backend for MemorySource {
         version: &'a Version,
         _refresh: bool,
     ) -> BoxFuture<'a, Result<Secret, Error>> {
+        let name = self.name_of(id);
         self.answer(id, Operation::GetSecretValue, move |state| {
-            let stored = state.find(id)?;
+            let stored = state.find(id, name)?;
             let found = stored.versions.iter().find(|v| match version {
                 Version::Stage(stage) => v.stages.iter().any(|s| s == &**stage),
                 Version::Id(version_id) => v.id == **version_id,
@@ -318,13 +365,12 @@ impl Backend for MemorySource {
                     Operation::GetSecretValue,
                 ));
             };
-            let name = name_of(id);
             let (string, binary) = match &found.value {
                 Value::Text(text) => (Some(String::clone(text)), None),
                 Value::Binary(bytes) => (None, Some(Vec::clone(bytes))),
             };
             Parts {
-                arn: Some(format!("{ARN_PREFIX}{name}-memory")),
+                arn: Some(format!("{}{name}-memory", self.prefix)),
                 name: Some(name.to_owned()),
                 version_id: Some(found.id.clone()),
                 version_stages: Some(found.stages.clone()),
@@ -337,8 +383,9 @@ impl Backend for MemorySource {
     }
 
     fn describe<'a>(&'a self, id: &'a str) -> Option<BoxFuture<'a, Result<Description, Error>>> {
+        let name = self.name_of(id);
         let described = self.answer(id, Operation::DescribeSecret, move |state| {
-            let stored = state.find(id)?;
+            let stored = state.find(id, name)?;
             Ok(Description {
                 versions: (stored.versions.iter())
                     .map(|v| (v.id.clone(), v.stages.clone()))
@@ -352,6 +399,10 @@ impl Backend for MemorySource {
 
     fn region(&self) -> Option<&str> {
         Some("us-east-1")
+    }
+
+    fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {
+        Ok(Arc::new(self.role(role)))
     }
 }
 

@@ -34,6 +34,32 @@ struct Sdk {
     timeouts: TimeoutConfig,
     /// The cache paces throttled calls itself: the SDK must not retry them.
     cache_paces: bool,
+    /// The configuration the client was built from, when the cache was given one: the STS
+    /// calls of roles are made with it (its endpoint for STS, its retries).
+    sts: Option<aws_config::SdkConfig>,
+}
+
+/// A client and the `SdkConfig` it was built from (`SecretCache::from_conf`, `from_env`):
+/// the configuration roles call STS with.
+#[derive(Debug)]
+pub(crate) struct Configured {
+    client: Client,
+    config: aws_config::SdkConfig,
+}
+
+impl Configured {
+    /// `client`, built from `config`.
+    pub(crate) fn new(client: Client, config: aws_config::SdkConfig) -> Self {
+        Self { client, config }
+    }
+}
+
+impl SecretSource for Configured {}
+
+impl sealed::Sealed for Configured {
+    fn into_source(self, terms: sealed::Terms) -> sealed::Building {
+        sealed::Building(Arc::new(Sdk::new(self.client, terms, Some(self.config))))
+    }
 }
 
 /// The SDK behavior version the environment's client is loaded with (see
@@ -44,32 +70,38 @@ pub(crate) fn behavior_version() -> aws_config::BehaviorVersion {
     aws_config::BehaviorVersion::v2026_01_12()
 }
 
-/// A Secrets Manager client over `config`, which must name a region.
-pub(crate) fn client_for(config: &aws_config::SdkConfig) -> Result<Client, Error> {
+/// A Secrets Manager client over `config`, which must name a region (kept for the STS calls
+/// of roles).
+pub(crate) fn client_for(config: &aws_config::SdkConfig) -> Result<Configured, Error> {
     if config.region().is_none() {
         return Err(Error::Config {
             message: "no AWS region: set AWS_REGION or a profile's `region`".to_owned(),
         });
     }
-    Ok(Client::new(config))
+    Ok(Configured::new(Client::new(config), config.clone()))
 }
 
 impl SecretSource for Client {}
 
 impl sealed::Sealed for Client {
     fn into_source(self, terms: sealed::Terms) -> sealed::Building {
-        sealed::Building(Arc::new(Sdk {
-            client: self,
+        sealed::Building(Arc::new(Sdk::new(self, terms, None)))
+    }
+}
+
+impl Sdk {
+    fn new(client: Client, terms: sealed::Terms, sts: Option<aws_config::SdkConfig>) -> Self {
+        Self {
+            client,
             timeouts: TimeoutConfig::builder()
                 .operation_attempt_timeout(terms.deadlines.attempt)
                 .operation_timeout(terms.deadlines.call)
                 .build(),
             cache_paces: terms.cache_paces_throttling,
-        }))
+            sts,
+        }
     }
-}
 
-impl Sdk {
     /// The per-call override of the client's timeouts: each attempt and the whole operation
     /// are bounded, even on a client built without any timeout.
     fn call_config<E: ThrottleCode>(&self) -> ConfigBuilder {
@@ -209,6 +241,15 @@ impl Backend for Sdk {
 
     fn client(&self) -> Option<&Client> {
         Some(&self.client)
+    }
+
+    fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {
+        Ok(Arc::new(Sdk {
+            client: super::assume::client_as(&self.client, self.sts.as_ref(), role)?,
+            timeouts: self.timeouts.clone(),
+            cache_paces: self.cache_paces,
+            sts: None,
+        }))
     }
 }
 
