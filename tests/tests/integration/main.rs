@@ -7,4 +7,5 @@ mod cache;
 mod derive;
 mod live;
 mod mounted;
+mod roles;
 mod sources;

@@ -13,6 +13,8 @@
 //! - `guardrail`: the rotation guardrail's `Warn` finding logged once, not at every load.
 //! - `mapping`: property tests of JSON-to-field mapping on arbitrary documents.
 //! - `pacing`: 50 caches against a stand-in that throttles beyond 20 requests a second.
+//! - `roles`: a role per secret against STS faults (denied, throttled, silent), and the leak
+//!   check of their errors.
 //!
 //! One binary for all of it: every test binary links the AWS SDK.
 
@@ -28,4 +30,5 @@ mod guardrail;
 mod leaks;
 mod mapping;
 mod pacing;
+mod roles;
 mod support;
