@@ -1,0 +1,9 @@
+use asm_runtime::{AwsSecrets, SecretString};
+
+#[derive(AwsSecrets)]
+#[aws_secrets(name = "prod/db", role = "arn:aws:iam::${ACCOUNT}x:role/reader")]
+struct Db {
+    password: SecretString,
+}
+
+fn main() {}
