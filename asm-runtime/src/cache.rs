@@ -374,6 +374,10 @@ impl Grantor for SecretCache {
     fn batches(&self) -> bool {
         SecretCache::batches(self)
     }
+    fn role_account(&self) -> Option<String> {
+        let role = crate::role_arn::RoleArn::parse(self.role()?).ok()?;
+        Some(role.account.to_owned())
+    }
 }
 
 impl fmt::Debug for SecretCache {

@@ -1,4 +1,9 @@
-//! Least-privilege IAM policies for exactly the secrets a struct reads.
+//! Least-privilege IAM policies for exactly the secrets a struct reads, one per principal it
+//! reads as ([`IamPolicies`]).
+
+mod principals;
+
+pub use principals::IamPolicies;
 
 use std::fmt;
 
@@ -16,6 +21,10 @@ pub(crate) trait Grantor {
     fn uses_describe(&self) -> bool;
     /// Whether `BatchGetSecretValue` is called.
     fn batches(&self) -> bool;
+    /// The account bare names resolve in when the reads are made as a role: the role's.
+    fn role_account(&self) -> Option<String> {
+        None
+    }
 }
 
 /// An IAM policy document granting `secretsmanager:GetSecretValue` on exact secret ARNs, and
@@ -41,6 +50,10 @@ pub(crate) trait Grantor {
 /// statement grants on exact ARNs only. Leaving it out would make every process's first load
 /// log one denied call in CloudTrail.
 ///
+/// The policy of the cache's own credentials, for a struct that reads some secrets as IAM
+/// roles (`role = "…"`), also allows `sts:AssumeRole` on exactly those roles; each role's own
+/// policy is in [`IamPolicies`].
+///
 /// # Examples
 /// ```
 /// # fn f(policy: asm_runtime::IamPolicy) {
@@ -52,6 +65,8 @@ pub struct IamPolicy {
     resources: Vec<String>,
     describe: bool,
     batch: bool,
+    /// Roles the principal assumes to read the rest (`sts:AssumeRole`), sorted.
+    assume: Vec<String>,
 }
 
 impl IamPolicy {
@@ -71,7 +86,22 @@ impl IamPolicy {
             resources,
             describe: cache.uses_describe(),
             batch: cache.batches(),
+            assume: Vec::new(),
         })
+    }
+
+    /// This policy, also allowing `sts:AssumeRole` on exactly `roles`.
+    pub(crate) fn assuming(mut self, roles: impl IntoIterator<Item = String>) -> Self {
+        self.assume.extend(roles);
+        self.assume.sort();
+        self.assume.dedup();
+        self
+    }
+
+    /// The roles the policy allows assuming (`sts:AssumeRole`), sorted: those a struct reads
+    /// some secrets as.
+    pub fn assumes(&self) -> &[String] {
+        &self.assume
     }
 
     /// The secret ARNs (or suffix patterns) granted, sorted.
@@ -90,13 +120,25 @@ impl IamPolicy {
         if self.describe {
             actions.push("secretsmanager:DescribeSecret");
         }
-        let mut statements = vec![serde_json::json!({
-            "Sid": "ReadExactSecrets",
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": self.resources,
-        })];
-        if self.batch {
+        let mut statements = Vec::new();
+        // A principal that only assumes roles reads no secret itself.
+        if !self.resources.is_empty() || self.assume.is_empty() {
+            statements.push(serde_json::json!({
+                "Sid": "ReadExactSecrets",
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": self.resources,
+            }));
+        }
+        if !self.assume.is_empty() {
+            statements.push(serde_json::json!({
+                "Sid": "AssumeExactRoles",
+                "Effect": "Allow",
+                "Action": ["sts:AssumeRole"],
+                "Resource": self.assume,
+            }));
+        }
+        if self.batch && !self.resources.is_empty() {
             statements.push(serde_json::json!({
                 "Sid": "BatchGetSecretValueCannotBeScopedToSecretsAndNeedsGetSecretValueOnEach",
                 "Effect": "Allow",
@@ -118,9 +160,13 @@ impl fmt::Display for IamPolicy {
     }
 }
 
-/// The caller's own account, from the loaded ARN of a secret named by `name` (which the
-/// service looked up in the caller's account).
+/// The caller's own account: a role's (where the reads are made as one), or the account of
+/// the loaded ARN of a secret named by `name` (which the service looked up in the caller's
+/// account).
 fn caller_account(cache: &impl Grantor, ids: &[&str]) -> Option<String> {
+    if let Some(account) = cache.role_account() {
+        return Some(account);
+    }
     ids.iter()
         .filter(|id| Arn::parse(id).is_none())
         .filter_map(|id| cache.known_arn(id))

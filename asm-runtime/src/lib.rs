@@ -34,7 +34,7 @@ pub use compare::SecretEq;
 pub use error::{Error, MountProblem, TransportKind};
 pub use field::SecretField;
 pub use global::global;
-pub use iam::IamPolicy;
+pub use iam::{IamPolicies, IamPolicy};
 pub use live::{Live, LiveReader, LiveRef};
 pub use loader::AwsSecrets;
 pub use secret::{Secret, SecretValue};

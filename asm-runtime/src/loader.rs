@@ -3,7 +3,7 @@
 use std::any::TypeId;
 use std::future::Future;
 
-use crate::iam::IamPolicy;
+use crate::iam::{IamPolicies, IamPolicy};
 use crate::plan::{Declaration, Fetched, Plan};
 use crate::{Error, Live, SecretCache, Vars};
 
@@ -98,8 +98,11 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
         }
     }
 
-    /// A least-privilege IAM policy for exactly the secrets this struct reads, placeholders
-    /// resolved from the environment. Secrets `cache` has loaded are granted under the ARN the
+    /// A least-privilege IAM policy for exactly the secrets this struct reads as the principal
+    /// `cache` reads as (its own credentials, or the role of a view), placeholders resolved
+    /// from the environment. For a struct whose fields name roles, this is the caller's policy
+    /// (with `sts:AssumeRole` on those roles); [`iam_policies`](Self::iam_policies) gives
+    /// every principal's. Secrets `cache` has loaded are granted under the ARN the
     /// service returned; names not loaded yet are completed with the cache's region and the
     /// account of a loaded name of the struct (see [`IamPolicy`]): load a struct that names its
     /// secrets by `name` first.
@@ -116,8 +119,34 @@ pub trait AwsSecrets: Sized + Send + Sync + 'static {
     /// # Errors
     /// As [`iam_policy`](Self::iam_policy).
     fn iam_policy_with(cache: &SecretCache, vars: Vars) -> Result<IamPolicy, Error> {
+        let policies = Self::iam_policies_with(cache, vars)?;
+        let policy = match cache.role() {
+            Some(role) => policies.role(role).cloned(),
+            None => Some(policies.caller().clone()),
+        };
+        Ok(policy.unwrap_or_else(|| policies.caller().clone()))
+    }
+
+    /// One least-privilege policy per principal the struct reads as, placeholders resolved
+    /// from the environment: the cache's own credentials' (its secrets, and `sts:AssumeRole`
+    /// on exactly the roles its fields name) and each role's (exactly the secrets read as
+    /// it). Names read as a role are completed with the role's account before they are
+    /// loaded. See [`IamPolicies`].
+    ///
+    /// # Errors
+    /// As [`iam_policy`](Self::iam_policy); [`Error::Config`] for a role the cache cannot read
+    /// as (see [`SecretCache::as_role`]).
+    fn iam_policies(cache: &SecretCache) -> Result<IamPolicies, Error> {
+        Self::iam_policies_with(cache, Vars::from_env())
+    }
+
+    /// [`iam_policies`](Self::iam_policies) with explicit placeholder values.
+    ///
+    /// # Errors
+    /// As [`iam_policies`](Self::iam_policies).
+    fn iam_policies_with(cache: &SecretCache, vars: Vars) -> Result<IamPolicies, Error> {
         let plan = cache.plan(&declaration::<Self>(), &vars)?;
-        IamPolicy::for_ids(cache, plan.requests().iter().map(|r| &*r.id))
+        cache.iam_policies(plan.requests())
     }
 }
 

@@ -28,6 +28,7 @@ use super::map::EntryMap;
 use super::pace::Pacers;
 use super::{Core, Entry, SecretCache, Settings};
 use crate::Error;
+use crate::iam::{IamPolicies, IamPolicy};
 use crate::plan::Request;
 use crate::role_arn::RoleArn;
 use crate::source::Backend;
@@ -279,6 +280,34 @@ impl SecretCache {
         let views: Option<Vec<SecretCache>> =
             requests.iter().map(|r| self.known_view_for(r)).collect();
         Some(views.map(|views| group(requests, views)))
+    }
+}
+
+impl SecretCache {
+    /// The policies of the principals `requests` read as, from this view: the caller's (the
+    /// cache's own credentials: its secrets, and `sts:AssumeRole` on every role read as) and
+    /// each role's.
+    pub(crate) fn iam_policies(&self, requests: &[Request]) -> Result<IamPolicies, Error> {
+        let groups = match self.by_view(requests) {
+            Some(groups) => groups?,
+            None => vec![ViewReads {
+                view: self.clone(),
+                requests: requests.to_vec(),
+                at: Vec::new(),
+            }],
+        };
+        let own = self.on(Arc::clone(&self.principals.own));
+        let mut caller = IamPolicy::for_ids(&own, std::iter::empty())?;
+        let mut roles = Vec::new();
+        for group in &groups {
+            let ids = group.requests.iter().map(|r| &*r.id);
+            let policy = IamPolicy::for_ids(&group.view, ids)?;
+            match group.view.role() {
+                Some(role) => roles.push((role.to_owned(), policy)),
+                None => caller = policy,
+            }
+        }
+        Ok(IamPolicies::new(caller, roles))
     }
 }
 

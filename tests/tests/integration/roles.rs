@@ -78,6 +78,15 @@ async fn two_structs_on_two_roles_read_their_own_accounts_prod_db() {
     assert_eq!(cache.get("prod/db").await.expect("ours").arn(), arns[0]);
     assert_eq!(cache.stats().get_secret_value_calls, calls, "hits");
     assert_eq!(cache.roles(), [AUDITOR, READER]);
+    // One policy per principal, each with the ARNs the service returned.
+    let policies = Theirs::iam_policies(&cache).expect("policies");
+    assert_eq!(policies.caller().assumes(), [READER]);
+    assert!(policies.caller().resources().is_empty());
+    let reader_policy = policies.role(READER).expect("the reader's policy");
+    assert_eq!(reader_policy.resources(), [arns[1].clone()]);
+    let ours_policy = Ours::iam_policies(&cache).expect("policies");
+    assert_eq!(ours_policy.caller().resources(), [arns[0].clone()]);
+    assert!(ours_policy.roles().next().is_none() && ours_policy.caller().assumes().is_empty());
     // A rotation in the auditor's account reaches its struct, and nothing else.
     let auditor = moto.client_as(AUDITOR).await;
     auditor

@@ -231,3 +231,72 @@ async fn a_live_handle_follows_rotations_in_every_principal() {
     assert_eq!(now.ours.expose_secret(), "ours-2");
     assert_eq!(now.theirs.expose_secret(), "theirs-2");
 }
+
+/// Only secrets read as roles: the caller's policy assumes them and reads nothing itself.
+#[derive(crate::AwsSecrets)]
+#[aws_secrets(
+    crate = "crate",
+    name = "prod/db",
+    role = "arn:aws:iam::999999999999:role/reader"
+)]
+struct OnlyTheirs {
+    #[aws_secrets(key = "password")]
+    _password: SecretString,
+}
+
+#[tokio::test(start_paused = true)]
+async fn iam_policies_are_one_per_principal() {
+    let (secrets, cache) = two_accounts();
+    secrets.role(AUDITOR).text("audit/token", "audited");
+    // Before any load, a name read as a role is completed with the role's account.
+    let before = OnlyTheirs::iam_policies(&cache).expect("policies");
+    let theirs = "arn:aws:secretsmanager:us-east-1:999999999999:secret:prod/db";
+    assert_eq!(
+        before.role(READER).map(|p| p.resources().to_vec()),
+        Some(vec![format!("{theirs}-??????")])
+    );
+    assert!(before.caller().resources().is_empty());
+    assert_eq!(before.caller().assumes(), [READER]);
+    let caller: serde_json::Value = serde_json::from_str(&before.caller().to_json()).expect("json");
+    assert_eq!(
+        caller["Statement"].as_array().map(Vec::len),
+        Some(1),
+        "{caller}"
+    );
+    assert_eq!(caller["Statement"][0]["Action"][0], "sts:AssumeRole");
+    assert_eq!(caller["Statement"][0]["Resource"][0], READER);
+    // After a load, each principal's exact ARNs.
+    Across::load(&cache).await.expect("load");
+    let policies = Across::iam_policies(&cache).expect("policies");
+    let ours = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-memory";
+    assert_eq!(policies.caller().resources(), [ours]);
+    assert_eq!(policies.caller().assumes(), [AUDITOR, READER]);
+    assert_eq!(
+        policies.role(READER).map(|p| p.resources().to_vec()),
+        Some(vec![format!("{theirs}-memory")])
+    );
+    let audit = "arn:aws:secretsmanager:us-east-1:888888888888:secret:audit/token-memory";
+    assert_eq!(
+        policies.role(AUDITOR).map(|p| p.resources().to_vec()),
+        Some(vec![audit.to_owned()])
+    );
+    assert!(
+        policies
+            .role(AUDITOR)
+            .is_some_and(|p| p.assumes().is_empty())
+    );
+    let roles: Vec<&str> = policies.roles().map(|(role, _)| role).collect();
+    assert_eq!(roles, [AUDITOR, READER]);
+    // `iam_policy` is the caller's; through a view, the role's.
+    assert_eq!(
+        &Across::iam_policy(&cache).expect("caller"),
+        policies.caller()
+    );
+    let reader = cache.as_role(READER).expect("view");
+    let as_reader = OnlyTheirs::iam_policy(&reader).expect("the reader's");
+    assert_eq!(Some(&as_reader), policies.role(READER));
+    let shown = policies.to_string();
+    assert!(shown.contains(&format!("# role {READER}")), "{shown}");
+    let all: serde_json::Value = serde_json::from_str(&policies.to_json()).expect("json");
+    assert_eq!(all["roles"][AUDITOR]["Statement"][0]["Resource"][0], audit);
+}
