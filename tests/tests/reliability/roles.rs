@@ -236,3 +236,58 @@ async fn leak_assume_role_failures() {
     assert_error_clean("AssumeRole throttled", &throttled);
     capture.assert_ours_clean("AssumeRole failures");
 }
+
+/// 3 roles × 100 secrets in one process: four clients (the cache's own and one per role),
+/// three role sessions (one `AssumeRole` each, cached by the SDK until they expire), 300
+/// entries, one `GetSecretValue` per secret. Printed for the README:
+/// `cargo test -p asm-tests --test reliability three_roles -- --nocapture`.
+#[tokio::test(start_paused = true)]
+async fn three_roles_of_a_hundred_secrets_hold_four_clients_and_three_sessions() {
+    const BILLING: &str = "arn:aws:iam::777777777777:role/billing";
+    let aws = FakeAws::new();
+    let roles = [READER, AUDITOR, BILLING];
+    for role in roles {
+        let account = role.split(':').nth(4).expect("an account");
+        for n in 0..100 {
+            aws.secret(account, &format!("app/s{n}"), r#"{"password":"p"}"#);
+        }
+    }
+    let cache = builder(&aws).build().expect("cache");
+    for role in roles {
+        let view = cache.as_role(role).expect("view");
+        for n in 0..100 {
+            view.get(&format!("app/s{n}")).await.expect("read");
+        }
+    }
+    let stats = cache.stats();
+    assert_eq!(cache.roles().len(), 3);
+    assert_eq!(
+        aws.sts_calls(),
+        3,
+        "one session per role, shared by its 100 secrets"
+    );
+    assert_eq!(stats.get_secret_value_calls, 300);
+    // An hour of reads at the default TTL: version checks, and no new session.
+    for _ in 0..60 {
+        tokio::time::advance(Duration::from_secs(60)).await;
+        for role in roles {
+            cache
+                .as_role(role)
+                .expect("view")
+                .get("app/s0")
+                .await
+                .expect("read");
+        }
+    }
+    println!(
+        "3 roles x 100 secrets: {} SDK clients (own + {} roles), {} AssumeRole calls, {} \
+         GetSecretValue, then an hour of reads: {} DescribeSecret, {} AssumeRole",
+        cache.roles().len() + 1,
+        cache.roles().len(),
+        aws.sts_calls(),
+        stats.get_secret_value_calls,
+        cache.stats().describe_secret_calls,
+        aws.sts_calls(),
+    );
+    assert_eq!(aws.sts_calls(), 3);
+}

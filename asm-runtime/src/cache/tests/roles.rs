@@ -92,6 +92,29 @@ async fn a_roles_secrets_are_cached_for_their_ttl_and_coalesced() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_roles_value_is_served_stale_while_its_source_fails_and_the_failure_is_its_own() {
+    let (secrets, cache) = two_accounts();
+    let reader = cache.as_role(READER).expect("a view");
+    reader.get("prod/db").await.expect("theirs");
+    cache.get("prod/db").await.expect("ours");
+    secrets
+        .role(READER)
+        .fail(None, crate::MemoryFault::Unavailable);
+    tokio::time::advance(SecretCacheBuilder::DEFAULT_TTL).await;
+    let served = reader
+        .get("prod/db")
+        .await
+        .expect("served while refreshing");
+    assert_eq!(password(&served), "theirs");
+    settle().await;
+    assert_eq!(cache.stats().failures, 1, "the refresh failed");
+    tokio::time::advance(SecretCacheBuilder::DEFAULT_MAX_STALENESS).await;
+    let err = reader.get("prod/db").await.expect_err("past max_staleness");
+    assert!(matches!(err, Error::Stale { .. }), "{err:?}");
+    assert_eq!(password(&cache.get("prod/db").await.expect("ours")), "ours");
+}
+
 #[test]
 fn past_the_bound_a_new_role_is_a_config_error_naming_it() {
     let cache = SecretCache::new(MemorySource::new());
