@@ -96,15 +96,17 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `version_id = "…"` | struct, field | — | Read one exact version (32 to 64 characters of `A-Za-z0-9-`, usually a UUID). On the struct it applies to the struct's secret. | A pinned version never changes: it is never refreshed for rotation. |
 /// | `ttl = "…"` | struct, field | the cache's default (600 s) | How long a value is served from the cache before it is read again: `"90s"`, `"10m"`, `"1h"`, `"30d"`, or combined largest first (`"1h30m"`). Above zero. It is that secret's TTL, replacing the cache's whether longer or shorter (a value is still never served past the cache's `max_staleness`). On the struct it is the default for every secret the struct reads (not for `nested` structs); the field's wins. When fields, or two structs loaded through one cache, declare different TTLs for one secret, the shortest applies to every reader of it: they share one cached value. | A longer TTL means fewer API calls, and a rotated value picked up later. |
 /// | `rotation = "…"` | struct, field | — | The secret's rotation interval, in the `ttl` format. A `ttl` declared with it must stay below it: the error is on the `ttl`. Without a `ttl`, the TTL in force (the cache's) is checked at load, under the cache's `rotation_guardrail`: a warning, `Error::TtlNotBelowRotation` when `Strict`, nothing when `Off`. Struct-level is the default for every secret the struct reads. | Keeps a rotated-out credential from being served for a whole rotation period. |
+/// | `role = "…"` | struct, field | the principal of the cache the struct is loaded through | Read the secret as this IAM role: `arn:<aws\|aws-cn\|aws-us-gov>:iam::<12-digit account>:role/[<path>/]<name>`, the path and name of `A-Za-z0-9_+=,.@-` (a name of at most 64 characters, the ARN at most 2048); each part is checked and an error says which one is wrong. A name then means a secret of the role's account. The field's wins over the struct's; not for `nested` structs. | The caller's IAM policy allows `sts:AssumeRole` on exactly this role, and the role's grants exactly its secrets (`iam_policies`). No `*` or `?`. |
 /// | `crate = "…"` | struct | `::asm_runtime` | The path of the runtime crate, for crates that re-export it. | — |
 ///
 /// Keys may be spread over several `#[aws_secrets(…)]` attributes; each is written once.
 ///
 /// # Placeholders
 ///
-/// `${VAR}` in an `arn` or `name` (in the region, account and name parts of an ARN) is
-/// replaced at load time from the process environment or explicit `Vars`, so one binary reads
-/// `staging/db` or `prod/db` by deployment. `VAR` starts with a letter or `_` and continues
+/// `${VAR}` in an `arn` or `name` (in the region, account and name parts of an ARN), or in a
+/// `role` (its partition, account, path and name), is replaced at load time from the process
+/// environment or explicit `Vars`, so one binary reads `staging/db` or `prod/db` by
+/// deployment. `VAR` starts with a letter or `_` and continues
 /// with letters, digits or `_`; the text around placeholders is still checked. Versions take no
 /// placeholders.
 ///
@@ -117,6 +119,8 @@ use syn::{DeriveInput, parse_macro_input};
 /// secret elsewhere is named by full `arn`); a hand-written `-??????` suffix (the IAM policy
 /// adds it); an empty `#[aws_secrets()]`; a `#[serde(rename)]` without `key`; an ARN
 /// or name that does not parse (naming the wrong part), a wildcard, a malformed placeholder; a
+/// `role` that is not an IAM role's ARN (naming the wrong part: partition, service, a region,
+/// account, `role/`, a character, an empty or over-long name, an ARN over 2048); a
 /// plain type without `public`, `public` on a secret wrapper, `binary` on another type or with
 /// `key`; unknown keys (with "did you mean"), duplicate keys (on the second one), conflicting
 /// keys; a `ttl` that does not parse, is zero, or is not below `rotation`; two fields reading
