@@ -614,6 +614,40 @@ mod tests {
         );
     }
 
+    /// Agent 2.1's answers about a request's `roleArn`: it could not assume the role, or it
+    /// holds its `max_roles` already; other errors of a role's request map as any other.
+    #[test]
+    fn agent_role_errors_are_typed_without_the_message() {
+        const CANARY: &str = "Qz7!xK9#wL2%vT8";
+        let clean = |err: &Error| {
+            let shown = format!("{err} {err:?} {err:#?}");
+            assert!(!shown.contains("Qz7!"), "{shown}");
+        };
+        let role = "arn:aws:iam::999999999999:role/reader";
+        let body = format!(
+            r#"{{"__type":"AccessDeniedException","message":"Failed to create caching client from role: {role} {CANARY}"}}"#
+        );
+        let denied = role_error("db", role, body.as_bytes()).expect("typed");
+        assert!(
+            matches!(&denied, Error::RoleDenied { role: r, secret_id } if r == role && secret_id == "db"),
+            "{denied:?}"
+        );
+        clean(&denied);
+        let full = format!(r#"{{"__type":"MaxRolesExceeded","message":"{CANARY}"}}"#);
+        let bound = role_error("db", role, full.as_bytes()).expect("typed");
+        assert!(
+            matches!(&bound, Error::Config { message } if message.contains("max_roles")),
+            "{bound:?}"
+        );
+        clean(&bound);
+        let plain = format!(r#"{{"__type":"AccessDeniedException","message":"{CANARY}"}}"#);
+        assert!(
+            role_error("db", role, plain.as_bytes()).is_none(),
+            "the secret's own denial"
+        );
+        assert!(role_error("db", role, b"not json").is_none());
+    }
+
     #[test]
     fn agent_errors_map_onto_the_catalogue() {
         let typed = |status: u16, body: &str| {
