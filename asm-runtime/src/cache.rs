@@ -72,7 +72,8 @@ pub struct SecretCache {
 /// everything learnt about the source's answers. Its methods live in the module of their role:
 /// `read` (the read path), `fetch` (flights and fetch rounds), `describe` (version checks),
 /// `call` (one call under its deadline and pacing), `complete` (recording an outcome),
-/// `structs` (what derived structs and live handles ask).
+/// `identity` (one secret, one entry), `structs` (what derived structs and live handles ask);
+/// `job` holds a round's units.
 pub(crate) struct Core {
     source: Arc<dyn Backend>,
     settings: Settings,
@@ -226,9 +227,10 @@ impl SecretCache {
             return Read::Hit(Some(secret));
         }
         Read::Miss(Box::pin(async move {
-            if let Some(by_name) = self.core.first_load_by_name(id, version) {
-                // The same secret, maybe, loading by name: share its answer.
-                drop(by_name.await);
+            // The same secret, maybe, loading by name: share its answer.
+            if self.core.await_first_load_by_name(id, version).await {
+                let entry = self.core.entry(id, version, None);
+                return self.core.read_after_waiting(&entry, Instant::now()).await;
             }
             let entry = self.core.entry(id, version, None);
             self.core.read(&entry, Instant::now()).await

@@ -17,11 +17,12 @@ impl SecretCache {
     /// Fetches `requests` together: hits from memory, the rest in one round of API calls
     /// (batched when the cache batches). Results are in request order.
     pub(crate) async fn get_many(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
-        let now = Instant::now();
-        if let Some(warm) = self.core.hits(requests, now) {
+        if let Some(warm) = self.core.hits(requests, Instant::now()) {
             return warm;
         }
         self.core.await_first_loads_by_name(requests).await;
+        // After any wait: the entries are judged by the clock of now.
+        let now = Instant::now();
         let entries = self.entries(requests);
         let waiting: Vec<Arc<Entry>> = entries
             .iter()
