@@ -6,6 +6,7 @@ mod call;
 mod complete;
 mod describe;
 mod entry;
+mod failover;
 mod fetch;
 mod guardrail;
 mod identity;
@@ -71,11 +72,13 @@ pub struct SecretCache {
 /// What every clone of a [`SecretCache`] shares: the source, the settings, the entries and
 /// everything learnt about the source's answers. Its methods live in the module of their role:
 /// `read` (the read path), `fetch` (flights and fetch rounds), `describe` (version checks),
-/// `call` (one call under its deadline and pacing), `complete` (recording an outcome),
-/// `identity` (one secret, one entry), `structs` (what derived structs and live handles ask);
-/// `job` holds a round's units.
+/// `call` (one call under its deadline and pacing), `failover` (a failed call sent on to the
+/// replicas), `complete` (recording an outcome), `identity` (one secret, one entry), `structs`
+/// (what derived structs and live handles ask); `job` holds a round's units.
 pub(crate) struct Core {
     source: Arc<dyn Backend>,
+    /// The replicas a failed call of `source` is sent to (`failover`).
+    failover: failover::Failover,
     settings: Settings,
     entries: EntryMap,
     counters: Counters,
@@ -296,12 +299,19 @@ impl Grantor for SecretCache {
     fn batches(&self) -> bool {
         SecretCache::batches(self)
     }
+    fn failover_regions(&self) -> Vec<&str> {
+        self.core.failover.regions().collect()
+    }
 }
 
 impl fmt::Debug for SecretCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretCache")
             .field("settings", &self.core.settings)
+            .field(
+                "failover_regions",
+                &self.core.failover.regions().collect::<Vec<_>>(),
+            )
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }

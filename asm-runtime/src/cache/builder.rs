@@ -1,15 +1,16 @@
-//! Settings of a [`SecretCache`], checked when it is built.
+//! Settings of a [`SecretCache`], checked when it is built. The failover settings and their
+//! rules are in `failover.rs`.
 
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::failover::{self, Failover, Spec};
 use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::pace::Pacers;
 use super::stats::Counters;
 use super::{Core, SecretCache};
-use crate::source::sealed::Terms;
 use crate::source::{Deadlines, SecretSource, Unbuilt};
 use crate::{Error, Version};
 
@@ -80,6 +81,8 @@ impl Default for Settings {
 pub struct SecretCacheBuilder {
     source: Unbuilt,
     settings: Settings,
+    /// Failover regions, in order (see `failover.rs`).
+    pub(super) failover: Vec<Spec>,
 }
 
 impl SecretCacheBuilder {
@@ -117,6 +120,7 @@ impl SecretCacheBuilder {
         Self {
             source: Unbuilt::new(source),
             settings: Settings::default(),
+            failover: Vec::new(),
         }
     }
 
@@ -126,6 +130,7 @@ impl SecretCacheBuilder {
         Ok(Self {
             source: crate::source::from_env().await?,
             settings: Settings::default(),
+            failover: Vec::new(),
         })
     }
 
@@ -285,7 +290,9 @@ impl SecretCacheBuilder {
     ///
     /// # Errors
     /// [`Error::Config`] for a zero TTL or capacity, a `max_staleness` below the TTL, a
-    /// `startup_patience` over an hour, or a duration over [`MAX_DURATION`](Self::MAX_DURATION).
+    /// `startup_patience` over an hour, a duration over [`MAX_DURATION`](Self::MAX_DURATION),
+    /// or failover regions the source cannot serve (see
+    /// [`failover_regions`](Self::failover_regions)).
     pub fn build(self) -> Result<SecretCache, Error> {
         let s = &self.settings;
         let invalid = |message: &str| {
@@ -340,12 +347,14 @@ impl SecretCacheBuilder {
         if s.max_backoff < super::backoff::BACKOFF_BASE {
             return invalid("max_backoff must be at least one second");
         }
+        let (terms, replica_terms) = failover::terms(s, !self.failover.is_empty());
+        let source = self.source.build(terms);
+        let call = s.deadlines.call;
+        let failover = Failover::build(&*source, self.failover, replica_terms, call)?;
         Ok(SecretCache {
             core: Arc::new(Core {
-                source: self.source.build(Terms {
-                    deadlines: self.settings.deadlines,
-                    cache_paces_throttling: self.settings.throttle_pacing,
-                }),
+                source,
+                failover,
                 entries: EntryMap::new(self.settings.capacity),
                 pacers: Pacers::new(self.settings.throttle_pacing),
                 settings: self.settings,

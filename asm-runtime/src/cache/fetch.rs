@@ -145,10 +145,14 @@ async fn get_one(core: &Core, entry: &Entry) -> Result<Secret, Error> {
     } else {
         Patience::None
     };
-    let asked = || core.source.get(&entry.id, &entry.version, bypass);
-    core.call(Operation::GetSecretValue, &entry.id, patience, asked)
-        .await
-        .map_err(|err| err.for_version(&entry.version))
+    let (id, version) = (&*entry.id, &entry.version);
+    let first = core.source.get(id, version, bypass);
+    let op = Operation::GetSecretValue;
+    core.call_with_failover(op, id, patience, first, |s| {
+        Some(s.get(id, version, bypass))
+    })
+    .await
+    .map_err(|err| err.for_version(&entry.version))
 }
 
 /// Completes the jobs a batch call answered; returns the ones to fetch one by one instead

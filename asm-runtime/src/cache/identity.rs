@@ -13,6 +13,7 @@
 //!   name, then the name), the later one merges into the entry already filed under the ARN:
 //!   it hands over its answer and its ids, and leaves the map.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::entry::Flight;
@@ -33,7 +34,8 @@ impl Core {
         secret: &Secret,
         loaded: &Arc<Loaded>,
     ) -> bool {
-        let aliases = self.aliases(entry, secret);
+        let [arn, name] = self.aliases(entry, secret);
+        let aliases = [&*arn, &*name];
         let holder = match self.entries.unify(entry, aliases[0]) {
             Unified::Alone | Unified::Absorbed => {
                 self.entries.alias(entry, &aliases);
@@ -63,19 +65,23 @@ impl Core {
 
     /// The ids besides its own that may find `entry` once `secret` is fetched: its ARN (one
     /// secret in the world), and its name only where that name means this secret: in the
-    /// source's home, learned from the first read by name.
-    fn aliases<'s>(&self, entry: &Entry, secret: &'s Secret) -> [&'s str; 2] {
-        let Some(arn) = Arn::parse(secret.arn()) else {
-            return [secret.arn(), ""];
+    /// source's home, learned from the first read by name. A replica's answer (failover) is
+    /// filed under its primary's ARN, and teaches the home only as the primary's.
+    fn aliases<'s>(&self, entry: &Entry, secret: &'s Secret) -> [Cow<'s, str>; 2] {
+        let arn = self.failover.as_primary(secret.arn());
+        let ours = match Arn::parse(&arn) {
+            None => false,
+            Some(parsed) => {
+                let by_name = Arn::parse(&entry.id).is_none();
+                let home = if by_name {
+                    self.home.get_or_init(|| parsed.home().into())
+                } else {
+                    self.home.get().map_or("", |home| &**home)
+                };
+                parsed.home() == home
+            }
         };
-        let by_name = Arn::parse(&entry.id).is_none();
-        let home = if by_name {
-            self.home.get_or_init(|| arn.home().into())
-        } else {
-            self.home.get().map_or("", |home| &**home)
-        };
-        let ours = arn.home() == home;
-        [secret.arn(), if ours { secret.name() } else { "" }]
+        [arn, Cow::Borrowed(if ours { secret.name() } else { "" })]
     }
 
     /// The flight of a first load by name that a read of `id` (an ARN, full or partial) may

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Builder as ConfigBuilder;
+use aws_sdk_secretsmanager::config::Region;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueError;
@@ -209,6 +210,17 @@ impl Backend for Sdk {
 
     fn client(&self) -> Option<&Client> {
         Some(&self.client)
+    }
+
+    /// The client's configuration with the region replaced: the same credentials, retries,
+    /// HTTP client and endpoint settings (an explicit endpoint URL included).
+    fn in_region(&self, region: &str, terms: sealed::Terms) -> Option<Arc<dyn Backend>> {
+        let config = (self.client.config().to_builder())
+            .region(Region::new(region.to_owned()))
+            .build();
+        let sealed::Building(source) =
+            sealed::Sealed::into_source(Client::from_conf(config), terms);
+        Some(source)
     }
 }
 
