@@ -238,7 +238,9 @@ impl SecretCacheBuilder {
     /// (transient: the value in hand is served within `max_staleness`, and the refresh is
     /// retried with backoff). A first load is answered by this deadline however its calls
     /// queued (after a batch that got no answer, behind the first calls of the slow start),
-    /// unless the service throttles it ([`startup_patience`](Self::startup_patience)).
+    /// unless the service throttles it ([`startup_patience`](Self::startup_patience)). With
+    /// [`failover_regions`](Self::failover_regions), the primary region's call gets half of it
+    /// and the replicas the other half.
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.settings.deadlines.call = timeout;
         self
