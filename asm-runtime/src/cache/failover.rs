@@ -5,8 +5,11 @@
 //! - **What fails over.** Only those transient failures ([`fails_over`]). Not found, access
 //!   denied, decryption and invalid requests are the secret's own state, which a replica would
 //!   repeat (or, worse, contradict); missing credentials are the process's, shared by every
-//!   region's client. `GetSecretValue` and `DescribeSecret` fail over; a batch does not (a
-//!   failing batch falls back at once to one `GetSecretValue` per secret, which does).
+//!   region's client. `GetSecretValue` and `DescribeSecret` fail over. A batch does not: a
+//!   throttled or failing batch falls back at once to one `GetSecretValue` per secret, which
+//!   does; but a batch the primary did not answer (a timeout, a connection failure, a 5xx) was
+//!   the primary's call for each of its secrets, which then go to the replicas directly
+//!   ([`Core::batch_failed_over`]) rather than spend the rest of the deadline on the primary.
 //! - **Order.** The primary is asked first at every call: a replica is asked only after the
 //!   primary failed that very call. A healthy primary makes no replica call, and a primary
 //!   that recovers answers the next refresh (no flapping between regions, no stickiness).
@@ -292,10 +295,31 @@ pub(crate) fn fails_over(err: &Error) -> bool {
 }
 
 impl Core {
+    /// The failure of a batch that its secrets should be read from the replicas after, without
+    /// another call to the primary: the batch was the primary's call for each of them, and the
+    /// region did not answer (a timeout, a connection failure, a 5xx), named for `secret_id`.
+    /// `None` without failover, and for a throttled batch: its quota is a hundredth of
+    /// `GetSecretValue`'s, which the primary may still have room for.
+    pub(crate) fn batch_failed_over(&self, err: &Error, secret_id: &str) -> Option<Error> {
+        if self.failover.replicas.is_empty() {
+            return None;
+        }
+        let secret_id = secret_id.to_owned();
+        match err.clone() {
+            Error::Transport { kind, detail, .. } => Some(Error::Transport {
+                secret_id,
+                kind,
+                detail,
+            }),
+            Error::Service { code, .. } => Some(Error::Service { secret_id, code }),
+            _ => None,
+        }
+    }
+}
+
+impl Core {
     /// One call of `op` about `id`: `first`, sent to the primary source under its deadline and
-    /// pacing (see [`call`](Core::call)), then, when it failed in a way a replica may not
-    /// ([`fails_over`]), `ask` sent to each failover region in turn, within what is left of
-    /// the call deadline. Answers the first success, or the primary's failure.
+    /// pacing (see [`call`](Core::call)), then, when it failed, [`ask_replicas`](Self::ask_replicas).
     pub(crate) async fn call_with_failover<'a, T: 'a>(
         &'a self,
         op: Operation,
@@ -305,11 +329,26 @@ impl Core {
         ask: impl Fn(&'a dyn Backend) -> Option<BoxFuture<'a, Result<T, Error>>>,
     ) -> Result<T, Error> {
         let sends = resend(first, || ask(&*self.source), id);
-        let err = match self.call(op, id, patience, sends).await {
-            Err(err) if fails_over(&err) && !self.failover.replicas.is_empty() => err,
-            done => return done,
-        };
+        match self.call(op, id, patience, sends).await {
+            Err(err) => self.ask_replicas(op, id, err, ask).await,
+            done => done,
+        }
+    }
+
+    /// After the primary failed with `err` a call of `op` about `id`: when another region may
+    /// answer ([`fails_over`]), `ask` sent to each failover region in turn, within the other
+    /// half of the call deadline. Answers the first success, or `err`.
+    pub(crate) async fn ask_replicas<'a, T: 'a>(
+        &'a self,
+        op: Operation,
+        id: &'a str,
+        err: Error,
+        ask: impl Fn(&'a dyn Backend) -> Option<BoxFuture<'a, Result<T, Error>>>,
+    ) -> Result<T, Error> {
         let replicas = &self.failover.replicas;
+        if replicas.is_empty() || !fails_over(&err) {
+            return Err(err);
+        }
         let end = Instant::now() + (self.failover.call - self.failover.primary_deadline());
         for (tried, replica) in replicas.iter().enumerate() {
             let left = end.saturating_duration_since(Instant::now());

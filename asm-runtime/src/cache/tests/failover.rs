@@ -399,3 +399,72 @@ fn failover_settings_are_checked_at_build() {
             .is_ok()
     );
 }
+
+/// A struct's first load with batching on, against a blackholed primary: the batch is the
+/// primary's call for its secrets, so when it times out they are read from the replica at
+/// once, not asked of the primary again (which would spend the rest of the call deadline).
+#[tokio::test(start_paused = true)]
+async fn a_batch_that_times_out_sends_its_secrets_to_the_replica() {
+    let replica = mock!(Client::get_secret_value).then_compute_output(|input| {
+        let name = input.secret_id().unwrap_or_default().to_owned();
+        GetSecretValueOutput::builder()
+            .arn(format!(
+                "arn:aws:secretsmanager:us-west-2:123456789012:secret:{name}-AbCdEf"
+            ))
+            .name(name)
+            .version_id("v1")
+            .secret_string("from the replica")
+            .build()
+    });
+    let cache = minute(silent_client())
+        .batch(true)
+        .attempt_timeout(SecretCacheBuilder::DEFAULT_CALL_TIMEOUT)
+        .failover_client(west(&[&replica]))
+        .build()
+        .expect("valid settings");
+    let started = Instant::now();
+    let secrets = cache
+        .get_many(&requests(&["prod/a", "prod/b"]))
+        .await
+        .expect("both from the replica");
+    assert_eq!(secrets.len(), 2);
+    assert_eq!(
+        started.elapsed(),
+        SecretCacheBuilder::DEFAULT_CALL_TIMEOUT / 2,
+        "the batch's half of the call deadline, then the replica"
+    );
+    let stats = cache.stats();
+    assert_eq!(
+        (
+            stats.batch_get_secret_value_calls,
+            stats.get_secret_value_calls,
+            stats.replica_reads
+        ),
+        (1, 2, 2),
+        "one batch to the primary, one replica call per secret"
+    );
+}
+
+/// A throttled batch says nothing of the primary's health (its quota is a hundredth of
+/// `GetSecretValue`'s): its secrets are read from the primary one by one, as without failover.
+#[tokio::test(start_paused = true)]
+async fn a_throttled_batch_falls_back_to_the_primary_not_the_replica() {
+    let batch = mock!(Client::batch_get_secret_value)
+        .sequence()
+        .http_status(400, Some(error_body("ThrottlingException")))
+        .repeatedly()
+        .build();
+    let single = always_v1();
+    let replica = replica_v1();
+    let cache = minute(client(RuleMode::MatchAny, &[&batch, &single]))
+        .batch(true)
+        .failover_client(west(&[&replica]))
+        .build()
+        .expect("valid settings");
+    cache
+        .get_many(&requests(&["prod/a", "prod/b"]))
+        .await
+        .expect("from the primary");
+    assert_eq!(single.num_calls(), 2);
+    assert_eq!(replica.num_calls(), 0);
+}
