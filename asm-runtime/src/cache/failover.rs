@@ -26,8 +26,8 @@
 //! - **Visibility.** `Stats::failover_calls` and `Stats::replica_reads`; a warning for each
 //!   answer from a replica (secret id, region, the primary's failure; never the value).
 //!
-//! The builder's two settings, [`SecretCacheBuilder::failover_regions`] and
-//! [`SecretCacheBuilder::failover_client`], live here with the rules they set.
+//! The builder's two settings are `SecretCacheBuilder::failover_regions` and
+//! `SecretCacheBuilder::failover_client`; [`Failover::build`] checks them.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -36,9 +36,8 @@ use aws_sdk_secretsmanager::Client;
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
-use super::builder::Settings;
+use super::Core;
 use super::call::{Patience, resend};
-use super::{Core, SecretCacheBuilder};
 use crate::arn::Arn;
 use crate::error::Operation;
 use crate::source::sealed::{self, Sealed, Terms};
@@ -54,73 +53,6 @@ pub(crate) enum Spec {
     Client(Client),
 }
 
-impl SecretCacheBuilder {
-    /// Adds failover regions, tried in order when the primary region's call fails transiently:
-    /// a timeout, a refused connection, a 5xx answer, or throttling that outlasted its pacing
-    /// (a refresh's first throttled answer; a first load's `startup_patience`). The same secret
-    /// is then read from its replica there: a name as it is, an ARN with its region field
-    /// swapped. Not found, access denied, decryption and invalid requests never fail over.
-    ///
-    /// The primary is asked first at every call, so a healthy primary makes no replica call,
-    /// and a recovered one answers the next refresh. With failover on, the primary's call gets
-    /// **half of [`call_timeout`](Self::call_timeout)**, and the replicas share the other half:
-    /// a first load against a blackholed primary is answered after `call_timeout / 2` plus the
-    /// replica's round trip (5 s and some milliseconds by default), and no call takes longer
-    /// than `call_timeout`, failover or not. A throttled first load waits its turns in the
-    /// primary for [`startup_patience`](Self::startup_patience) first.
-    ///
-    /// Each region's client is the primary's, with the region replaced: the same credentials,
-    /// retries, timeouts, HTTP client and any explicit endpoint URL (one endpoint serving every
-    /// region, as a local Secrets Manager does). Where the primary's endpoint URL names one
-    /// region's endpoint (a VPC endpoint's DNS name), give each failover region its own client
-    /// with [`failover_client`](Self::failover_client) instead.
-    ///
-    /// [`Stats::replica_reads`](crate::Stats::replica_reads) counts the answers from a replica,
-    /// each also logged as a warning (secret id and region, never the value);
-    /// [`IamPolicy`](crate::IamPolicy) grants the replicas' ARNs too. Only the Secrets Manager
-    /// API (an SDK client) fails over.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// # async fn f() -> Result<(), asm_runtime::Error> {
-    /// use asm_runtime::SecretCache;
-    /// // The client's region is the primary (say us-east-1); its secrets are replicated to
-    /// // us-west-2 (`aws secretsmanager replicate-secret-to-regions`).
-    /// let cache = SecretCache::builder_from_env()
-    ///     .await?
-    ///     .failover_regions(["us-west-2"])
-    ///     .build()?;
-    /// # let _ = cache;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// [`build`](Self::build) fails with [`Error::Config`] for an empty or malformed region, one
-    /// given twice, the primary's own region, one in another partition, or a source other than
-    /// the SDK (an agent, mounted files and memory read one place only).
-    pub fn failover_regions<R: Into<String>>(
-        mut self,
-        regions: impl IntoIterator<Item = R>,
-    ) -> Self {
-        let regions = regions.into_iter().map(|r| Spec::Region(r.into()));
-        self.failover.extend(regions);
-        self
-    }
-
-    /// Adds a failover region read through `client`, whose configuration names the region (and
-    /// may name its own endpoint and credentials): for a primary whose endpoint URL cannot
-    /// serve other regions. Tried in the order added, with the same rules as
-    /// [`failover_regions`](Self::failover_regions).
-    ///
-    /// # Errors
-    /// [`build`](Self::build) fails with [`Error::Config`] when `client` has no region, or as
-    /// for `failover_regions`.
-    pub fn failover_client(mut self, client: Client) -> Self {
-        self.failover.push(Spec::Client(client));
-        self
-    }
-}
-
 /// The replicas a cache fails over to, and the primary's share of a call's deadline.
 #[derive(Debug)]
 pub(crate) struct Failover {
@@ -132,19 +64,18 @@ pub(crate) struct Failover {
     call: Duration,
 }
 
-/// The terms the primary source and its replicas are built under: with failover on, the
-/// primary's calls (and so its attempts) end by half the call deadline; a replica's by the
-/// other half.
-pub(super) fn terms(settings: &Settings, failing_over: bool) -> (Terms, Terms) {
+/// The terms the primary source and its replicas are built under, from the cache's
+/// `deadlines` and whether it paces throttled calls: with failover on, the primary's calls (and
+/// so its attempts) end by half the call deadline; a replica's by the other half.
+pub(super) fn terms(deadlines: Deadlines, paces: bool, failing_over: bool) -> (Terms, Terms) {
     let terms = |deadlines: Deadlines| Terms {
         deadlines,
-        cache_paces_throttling: settings.throttle_pacing,
+        cache_paces_throttling: paces,
     };
-    let Deadlines { attempt, call } = settings.deadlines;
     if !failing_over {
-        let all = terms(settings.deadlines);
-        return (all, all);
+        return (terms(deadlines), terms(deadlines));
     }
+    let Deadlines { attempt, call } = deadlines;
     let share = |call: Duration| Deadlines {
         attempt: attempt.min(call),
         call,
