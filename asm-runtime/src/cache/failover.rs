@@ -30,6 +30,7 @@
 //! `SecretCacheBuilder::failover_client`; [`Failover::build`] checks them.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
@@ -45,12 +46,24 @@ use crate::source::{Backend, Deadlines, Replica};
 use crate::{Error, iam};
 
 /// A failover region as the builder was given it.
-#[derive(Debug)]
 pub(crate) enum Spec {
     /// The primary client's configuration with this region.
     Region(String),
     /// A client of the caller's, with its own region, endpoint and credentials.
     Client(Client),
+}
+
+impl fmt::Debug for Spec {
+    /// The region only: a client's configuration is not the builder's to print.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Region(region) => write!(f, "{region:?}"),
+            Self::Client(client) => {
+                let region = client.config().region().map(|r| r.as_ref());
+                write!(f, "Client({region:?})")
+            }
+        }
+    }
 }
 
 /// The replicas a cache fails over to, and the primary's share of a call's deadline.

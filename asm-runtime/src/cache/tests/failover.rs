@@ -316,6 +316,14 @@ async fn failover_regions_build_a_client_per_region_from_the_primarys() {
         debug.contains(r#"failover_regions: ["us-west-2", "eu-west-1"]"#),
         "{debug}"
     );
+    let builder = SecretCache::builder(client(RuleMode::MatchAny, &[]))
+        .failover_regions(["us-west-2"])
+        .failover_client(silent_client_in("eu-west-1"));
+    let debug = format!("{builder:?}");
+    assert!(
+        debug.contains(r#"failover: ["us-west-2", Client(Some("eu-west-1"))]"#),
+        "{debug}"
+    );
     cache
         .get("prod/db")
         .await
