@@ -12,6 +12,8 @@ const SUFFIX_LEN: usize = 7;
 pub(crate) struct Arn<'a> {
     /// `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:`.
     prefix: &'a str,
+    partition: &'a str,
+    pub(crate) region: &'a str,
     pub(crate) account: &'a str,
     /// Everything after `secret:`: the name, with the suffix if complete.
     resource: &'a str,
@@ -22,7 +24,7 @@ impl<'a> Arn<'a> {
     pub(crate) fn parse(text: &'a str) -> Option<Self> {
         let mut parts = text.splitn(7, ':');
         let mut next = || parts.next().filter(|p| !p.is_empty());
-        let (arn, _partition, service, _region, account, kind, resource) = (
+        let (arn, partition, service, region, account, kind, resource) = (
             next()?,
             next()?,
             next()?,
@@ -33,6 +35,8 @@ impl<'a> Arn<'a> {
         );
         (arn == "arn" && service == "secretsmanager" && kind == "secret").then(|| Self {
             prefix: &text[..text.len() - resource.len()],
+            partition,
+            region,
             account,
             resource,
         })
@@ -79,6 +83,13 @@ impl<'a> Arn<'a> {
         } else {
             format!("{}{}-??????", self.prefix, self.resource)
         }
+    }
+
+    /// The same secret's ARN in `region`: a replica keeps its primary's name, suffix and
+    /// account, and only the region field changes.
+    pub(crate) fn in_region(&self, region: &str) -> String {
+        let (partition, account, resource) = (self.partition, self.account, self.resource);
+        format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{resource}")
     }
 
     /// Whether a request for `id` (a full ARN, or a partial one without the suffix) reaches
@@ -148,6 +159,27 @@ mod tests {
         assert_eq!(
             Arn::parse(&full).map(|a| a.resource_pattern()),
             Some(full.clone())
+        );
+    }
+
+    #[test]
+    fn a_replicas_arn_swaps_the_region_field_only() {
+        let full = arn("prod/db-AbCdEf");
+        let parsed = Arn::parse(&full).expect("arn");
+        assert_eq!(parsed.region, "us-east-1");
+        assert_eq!(
+            parsed.in_region("us-west-2"),
+            "arn:aws:secretsmanager:us-west-2:123456789012:secret:prod/db-AbCdEf"
+        );
+        let partial = "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:prod/db";
+        assert_eq!(
+            Arn::parse(partial).map(|a| a.in_region("cn-northwest-1")),
+            Some("arn:aws-cn:secretsmanager:cn-northwest-1:123456789012:secret:prod/db".into())
+        );
+        assert_eq!(
+            parsed.in_region("us-east-1"),
+            full,
+            "its own region: itself"
         );
     }
 

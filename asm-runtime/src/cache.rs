@@ -6,6 +6,7 @@ mod call;
 mod complete;
 mod describe;
 mod entry;
+mod failover;
 mod fetch;
 mod guardrail;
 mod identity;
@@ -78,11 +79,14 @@ pub struct SecretCache {
 /// What every clone of a [`SecretCache`] shares: the source, the settings, the entries and
 /// everything learnt about the source's answers. Its methods live in the module of their role:
 /// `read` (the read path), `fetch` (flights and fetch rounds), `describe` (version checks),
-/// `call` (one call under its deadline and pacing), `complete` (recording an outcome),
-/// `structs` (what derived structs and live handles ask), `roles` (the cache's principals).
-/// One per principal: the cache's own credentials, and each role it reads as.
+/// `call` (one call under its deadline and pacing), `failover` (a failed call sent on to the
+/// replicas), `complete` (recording an outcome), `identity` (one secret, one entry), `structs`
+/// (what derived structs and live handles ask), `roles` (the cache's principals); `job` holds
+/// a round's units. One per principal: the cache's own credentials, and each role it reads as.
 pub(crate) struct Core {
     source: Arc<dyn Backend>,
+    /// The replicas a failed call of `source` is sent to (`failover`).
+    failover: failover::Failover,
     settings: Settings,
     entries: EntryMap,
     /// Shared by every principal of the cache.
@@ -304,9 +308,10 @@ impl SecretCache {
             return Read::Hit(Some(secret));
         }
         Read::Miss(Box::pin(async move {
-            if let Some(by_name) = self.core.first_load_by_name(id, version) {
-                // The same secret, maybe, loading by name: share its answer.
-                drop(by_name.await);
+            // The same secret, maybe, loading by name: share its answer.
+            if self.core.await_first_load_by_name(id, version).await {
+                let entry = self.core.entry(id, version, None);
+                return self.core.read_after_waiting(&entry, Instant::now()).await;
             }
             let entry = self.core.entry(id, version, None);
             self.core.read(&entry, Instant::now()).await
@@ -378,6 +383,9 @@ impl Grantor for SecretCache {
         let role = crate::role_arn::RoleArn::parse(self.role()?).ok()?;
         Some(role.account.to_owned())
     }
+    fn failover_regions(&self) -> Vec<&str> {
+        self.core.failover.regions().collect()
+    }
 }
 
 impl fmt::Debug for SecretCache {
@@ -385,6 +393,10 @@ impl fmt::Debug for SecretCache {
         f.debug_struct("SecretCache")
             .field("role", &self.role())
             .field("settings", &self.core.settings)
+            .field(
+                "failover_regions",
+                &self.core.failover.regions().collect::<Vec<_>>(),
+            )
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }

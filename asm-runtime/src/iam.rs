@@ -25,6 +25,10 @@ pub(crate) trait Grantor {
     fn role_account(&self) -> Option<String> {
         None
     }
+    /// The regions a failed call is sent on to, where the secrets' replicas are.
+    fn failover_regions(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }
 
 /// An IAM policy document granting `secretsmanager:GetSecretValue` on exact secret ARNs, and
@@ -42,6 +46,11 @@ pub(crate) trait Grantor {
 ///   caller's account. The account is taken only from what the service said about the
 ///   caller's own secrets: the loaded ARN of a secret of the struct named by `name`. An ARN
 ///   written in the struct may belong to another account, so it is not used.
+///
+/// With failover regions (see
+/// [`SecretCacheBuilder::failover_regions`](crate::SecretCacheBuilder::failover_regions)),
+/// every resource is granted in the primary region and in each failover region: a replica's
+/// ARN is its primary's with the region swapped (same account, name and suffix).
 ///
 /// No secret resource is ever `*`. When the cache batches (off by default; see
 /// [`SecretCacheBuilder::batch`](crate::SecretCacheBuilder::batch)), a second statement allows
@@ -76,10 +85,11 @@ impl IamPolicy {
     ) -> Result<Self, Error> {
         let ids: Vec<&str> = ids.collect();
         let account = caller_account(cache, &ids);
-        let mut resources = ids
+        let resources = ids
             .iter()
             .map(|id| resource(cache, id, account.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut resources = with_replicas(resources, cache.region(), &cache.failover_regions());
         resources.sort();
         resources.dedup();
         Ok(Self {
@@ -195,7 +205,28 @@ fn resource(cache: &impl Grantor, id: &str, account: Option<&str>) -> Result<Str
     ))
 }
 
-fn partition(region: &str) -> &'static str {
+/// Each resource in its own region and in every failover region; and one a replica answered
+/// with (a known ARN naming a failover region) in the primary region too.
+fn with_replicas(resources: Vec<String>, primary: Option<&str>, failover: &[&str]) -> Vec<String> {
+    if failover.is_empty() {
+        return resources;
+    }
+    let mut all = Vec::with_capacity(resources.len() * (failover.len() + 1));
+    for resource in resources {
+        let Some(arn) = Arn::parse(&resource) else {
+            all.push(resource);
+            continue;
+        };
+        let from_replica = failover.contains(&arn.region);
+        let home = primary.filter(|_| from_replica);
+        all.extend(home.iter().chain(failover).map(|r| arn.in_region(r)));
+        all.push(resource);
+    }
+    all
+}
+
+/// The partition a region belongs to.
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {

@@ -330,7 +330,7 @@ struct Refresher<T> {
 }
 
 /// What a wake-up of the live task did.
-enum Round {
+enum Wake {
     /// Refreshed the due entries (all of them, for a source with its own change signal); the
     /// failures.
     Attempted(Vec<Error>),
@@ -389,17 +389,17 @@ impl<T: Send + Sync + 'static> Refresher<T> {
                 return; // the cache is gone (not while this task holds it)
             }
             let entries = self.entries();
-            let round = if Instant::now() >= backoff.not_before {
+            let wake = if Instant::now() >= backoff.not_before {
                 let errors = self.refresh(&entries).await;
                 backoff.after_round(&self.cache, &entries, Instant::now());
-                Round::Attempted(errors)
+                Wake::Attempted(errors)
             } else if entries.iter().all(|e| e.is_healthy()) {
                 backoff.reset(Instant::now());
-                Round::Recovered
+                Wake::Recovered
             } else {
-                Round::Skipped
+                Wake::Skipped
             };
-            self.publish(&entries, round);
+            self.publish(&entries, wake);
         }
     }
 
@@ -443,11 +443,11 @@ impl<T: Send + Sync + 'static> Refresher<T> {
     /// Publishes what a wake-up found: a rebuilt snapshot or fresher deadlines, and the
     /// failure readers see. A skipped round still publishes a rotation adopted elsewhere, but
     /// keeps the failure being backed off from.
-    fn publish(&self, entries: &[Arc<Entry>], round: Round) {
-        let (mut errors, report) = match round {
-            Round::Attempted(errors) => (errors, true),
-            Round::Recovered => (Vec::new(), true),
-            Round::Skipped => (Vec::new(), false),
+    fn publish(&self, entries: &[Arc<Entry>], wake: Wake) {
+        let (mut errors, report) = match wake {
+            Wake::Attempted(errors) => (errors, true),
+            Wake::Recovered => (Vec::new(), true),
+            Wake::Skipped => (Vec::new(), false),
         };
         // A source with its own signal reads a round's secrets together (one generation of a
         // mounted directory): after a partial failure they may come from two, so the last good

@@ -148,7 +148,7 @@ impl Plan {
             return Err(Error::Config {
                 message: format!(
                     "{} reads {} distinct secrets (or versions), above the cache's capacity of \
-                     {}: its loads would evict each other and never hit; raise \
+                     {}: one struct's secrets must fit in the cache beside each other; raise \
                      `SecretCacheBuilder::capacity`",
                     declaration.name,
                     plan.requests.len(),

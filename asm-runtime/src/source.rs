@@ -11,7 +11,9 @@
 //! 1. One file here (`source/NAME.rs`): the public type users build (`NameSource`), with
 //!    `impl SecretSource` and `impl sealed::Sealed` (turning it into an `Arc<dyn Backend>`
 //!    under the [`sealed::Terms`] it is given), and the private type implementing
-//!    [`Backend`]: `get` at least; `describe`, `get_batch` and `changes` where the source can.
+//!    [`Backend`]: `get` at least; `describe`, `get_batch` and `changes` where the source can,
+//!    and `in_region` where it can read another region's replicas (failover regions; the
+//!    cache refuses `failover_regions` over a source without it).
 //!    Map every failure to a typed [`Error`] naming the secret, never its value; enforce
 //!    [`MAX_SECRET_BYTES`] (through [`Parts::into_secret`]).
 //! 2. One line in `lib.rs`: `pub use source::NAME::NameSource;` (behind a feature if it pulls
@@ -32,9 +34,11 @@ mod env;
 mod files;
 #[cfg(feature = "testing")]
 pub(crate) mod memory;
+mod replica;
 mod sdk;
 
 pub(crate) use env::from_env;
+pub(crate) use replica::Replica;
 pub(crate) use sdk::{Configured, behavior_version, client_for};
 
 #[cfg(feature = "files")]
@@ -109,6 +113,13 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
     /// The SDK client behind the source, if it is the SDK.
     fn client(&self) -> Option<&aws_sdk_secretsmanager::Client> {
+        None
+    }
+
+    /// The same source reading from `region` instead (where the secrets' replicas are), built
+    /// under `terms`; `None` when the source reads one place only (an agent, a directory,
+    /// memory). Ids are asked as given: [`Replica`] maps them into the region.
+    fn in_region(&self, _region: &str, _terms: sealed::Terms) -> Option<Arc<dyn Backend>> {
         None
     }
 

@@ -1,13 +1,21 @@
-//! Shared pieces of the unit tests: canned SDK outputs and a mocked client.
+//! Shared pieces of the unit tests: canned SDK outputs, a mocked client, and one that never
+//! answers.
 
 use std::collections::HashMap;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use aws_sdk_secretsmanager::config::{Credentials, Region};
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 pub(crate) const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
 
@@ -62,6 +70,46 @@ pub(crate) fn error_body(code: &str) -> String {
 pub(crate) fn client(mode: RuleMode, rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_secretsmanager, mode, rules, |c| c
         .retry_config(RetryConfig::disabled()))
+}
+
+/// A client in `region` answering from `rules`, with SDK retries off.
+pub(crate) fn client_in(region: &'static str, mode: RuleMode, rules: &[&Rule]) -> Client {
+    mock_client!(aws_sdk_secretsmanager, mode, rules, |c| c
+        .retry_config(RetryConfig::disabled())
+        .region(Region::new(region)))
+}
+
+/// An HTTP client whose every request is sent and never answered: an endpoint that accepts
+/// connections and stays silent (a blackholed region).
+#[derive(Debug, Clone)]
+struct Silent;
+
+impl HttpConnector for Silent {
+    fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+        HttpConnectorFuture::new(std::future::pending::<Result<HttpResponse, ConnectorError>>())
+    }
+}
+
+impl HttpClient for Silent {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// A client in us-east-1 whose every call hangs, with SDK retries off.
+pub(crate) fn silent_client() -> Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(crate::source::behavior_version())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .http_client(Silent)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
 }
 
 /// Lets spawned fetch tasks run to completion.

@@ -9,6 +9,7 @@
 //! | [`DriverDir`] | a temporary directory laid out as the Secrets Store CSI driver writes it (`..data` linking to a timestamped generation, swapped atomically on rotation) |
 //! | [`Endpoint`] | a loopback endpoint served by a task of the current tokio runtime: silent (accepts, never answers), going silent, or throttling |
 //! | [`CountingProxy`] | a loopback TCP proxy counting the Secrets Manager actions that pass through it |
+//! | [`RegionalOutage`] | a loopback proxy in front of moto that never answers the requests signed for the regions it is told are down, and counts requests by region |
 //! | [`FakeAws`] | STS and Secrets Manager played by an SDK HTTP client (no process): `AssumeRole` granted, denied, throttled or hanging as scripted, secrets answered per account of the signing credentials |
 //!
 //! Nothing here skips: when `moto_server`, the agent or PostgreSQL is missing or does not
@@ -25,12 +26,14 @@ mod agent;
 mod endpoint;
 mod fake_aws;
 mod mount;
+mod outage;
 mod proxy;
 
 pub use agent::{AGENT_BINARY, Agent};
 pub use endpoint::Endpoint;
 pub use fake_aws::{BASE_ACCOUNT, FakeAws, StsAnswer};
 pub use mount::DriverDir;
+pub use outage::RegionalOutage;
 pub use proxy::CountingProxy;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -41,6 +44,7 @@ use asm_runtime::SecretCache;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::primitives::Blob;
+use aws_sdk_secretsmanager::types::ReplicaRegionType;
 
 /// A running `moto_server`, stopped when dropped.
 #[derive(Debug)]
@@ -116,9 +120,19 @@ impl Moto {
     /// As [`client`](Self::client), sending its requests to `endpoint` (a proxy in front of
     /// this server).
     pub fn client_via(&self, endpoint: &str) -> Client {
+        self.client_in_via("us-east-1", endpoint)
+    }
+
+    /// As [`client`](Self::client), in `region` (moto keeps each region's secrets apart, and
+    /// serves a replica in the region it was replicated to).
+    pub fn client_in(&self, region: &str) -> Client {
+        self.client_in_via(region, &self.endpoint())
+    }
+
+    fn client_in_via(&self, region: &str, endpoint: &str) -> Client {
         let config = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
+            .region(Region::new(region.to_owned()))
             .endpoint_url(endpoint)
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
             .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
@@ -194,6 +208,29 @@ impl Moto {
             .send()
             .await
             .unwrap_or_else(|e| panic!("create_secret {name}: {e:?}"));
+        out.arn.unwrap_or_default()
+    }
+
+    /// Creates a string secret in us-east-1 replicated to each of `regions`
+    /// (`AddReplicaRegions`); returns its primary ARN. A replica is read in its region under
+    /// the same name, or the ARN with its region swapped, and follows the primary's new
+    /// versions.
+    ///
+    /// # Panics
+    /// When the server refuses.
+    pub async fn create_replicated(&self, name: &str, value: &str, regions: &[&str]) -> String {
+        let replicas = regions
+            .iter()
+            .map(|r| ReplicaRegionType::builder().region(*r).build());
+        let out = self
+            .client()
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .set_add_replica_regions(Some(replicas.collect()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create_secret {name} (replicated): {e:?}"));
         out.arn.unwrap_or_default()
     }
 

@@ -1,14 +1,17 @@
-//! Settings of a [`SecretCache`], checked when it is built.
+//! Settings of a [`SecretCache`], checked when it is built (failover regions by
+//! `failover.rs`, which holds their rules).
 
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use aws_sdk_secretsmanager::Client;
+
+use super::failover::{self, Failover, Spec};
 use super::guardrail::RotationGuardrail;
 use super::map::EntryMap;
 use super::pace::Pacers;
 use super::{Core, SecretCache};
-use crate::source::sealed::Terms;
 use crate::source::{Deadlines, SecretSource, Unbuilt};
 use crate::{Error, Version};
 
@@ -79,6 +82,8 @@ impl Default for Settings {
 pub struct SecretCacheBuilder {
     source: Unbuilt,
     settings: Settings,
+    /// Failover regions, in order (see `failover.rs`).
+    pub(super) failover: Vec<Spec>,
 }
 
 impl SecretCacheBuilder {
@@ -116,6 +121,7 @@ impl SecretCacheBuilder {
         Self {
             source: Unbuilt::new(source),
             settings: Settings::default(),
+            failover: Vec::new(),
         }
     }
 
@@ -125,6 +131,7 @@ impl SecretCacheBuilder {
         Ok(Self {
             source: crate::source::from_env().await?,
             settings: Settings::default(),
+            failover: Vec::new(),
         })
     }
 
@@ -232,7 +239,9 @@ impl SecretCacheBuilder {
     /// (transient: the value in hand is served within `max_staleness`, and the refresh is
     /// retried with backoff). A first load is answered by this deadline however its calls
     /// queued (after a batch that got no answer, behind the first calls of the slow start),
-    /// unless the service throttles it ([`startup_patience`](Self::startup_patience)).
+    /// unless the service throttles it ([`startup_patience`](Self::startup_patience)). With
+    /// [`failover_regions`](Self::failover_regions), the primary region's call gets half of it
+    /// and the replicas the other half.
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.settings.deadlines.call = timeout;
         self
@@ -280,11 +289,78 @@ impl SecretCacheBuilder {
         self
     }
 
+    /// Adds failover regions, tried in order when the primary region's call fails transiently:
+    /// a timeout, a refused connection, a 5xx answer, or throttling that outlasted its pacing
+    /// (a refresh's first throttled answer; a first load's `startup_patience`). The same secret
+    /// is then read from its replica there: a name as it is, an ARN with its region field
+    /// swapped. Not found, access denied, decryption and invalid requests never fail over.
+    ///
+    /// The primary is asked first at every call, so a healthy primary makes no replica call,
+    /// and a recovered one answers the next refresh. With failover on, the primary's call gets
+    /// **half of [`call_timeout`](Self::call_timeout)**, and the replicas share the other half:
+    /// a first load against a blackholed primary is answered after `call_timeout / 2` plus the
+    /// replica's round trip (5 s and some milliseconds by default), and no call takes longer
+    /// than `call_timeout`, failover or not. A throttled first load waits its turns in the
+    /// primary for [`startup_patience`](Self::startup_patience) first.
+    ///
+    /// Each region's client is the primary's, with the region replaced: the same credentials,
+    /// retries, timeouts, HTTP client and any explicit endpoint URL (one endpoint serving every
+    /// region, as a local Secrets Manager does). Where the primary's endpoint URL names one
+    /// region's endpoint (a VPC endpoint's DNS name), give each failover region its own client
+    /// with [`failover_client`](Self::failover_client) instead.
+    ///
+    /// [`Stats::replica_reads`](crate::Stats::replica_reads) counts the answers from a replica,
+    /// each also logged as a warning (secret id and region, never the value);
+    /// [`IamPolicy`](crate::IamPolicy) grants the replicas' ARNs too. Only the Secrets Manager
+    /// API (an SDK client) fails over.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f() -> Result<(), asm_runtime::Error> {
+    /// use asm_runtime::SecretCache;
+    /// // The client's region is the primary (say us-east-1); its secrets are replicated to
+    /// // us-west-2 (`aws secretsmanager replicate-secret-to-regions`).
+    /// let cache = SecretCache::builder_from_env()
+    ///     .await?
+    ///     .failover_regions(["us-west-2"])
+    ///     .build()?;
+    /// # let _ = cache;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`build`](Self::build) fails with [`Error::Config`] for an empty or malformed region, one
+    /// given twice, the primary's own region, one in another partition, or a source other than
+    /// the SDK (an agent, mounted files and memory read one place only).
+    pub fn failover_regions<R: Into<String>>(
+        mut self,
+        regions: impl IntoIterator<Item = R>,
+    ) -> Self {
+        let regions = regions.into_iter().map(|r| Spec::Region(r.into()));
+        self.failover.extend(regions);
+        self
+    }
+
+    /// Adds a failover region read through `client`, whose configuration names the region (and
+    /// may name its own endpoint and credentials): for a primary whose endpoint URL cannot
+    /// serve other regions. Tried in the order added, with the same rules as
+    /// [`failover_regions`](Self::failover_regions).
+    ///
+    /// # Errors
+    /// [`build`](Self::build) fails with [`Error::Config`] when `client` has no region, or as
+    /// for `failover_regions`.
+    pub fn failover_client(mut self, client: Client) -> Self {
+        self.failover.push(Spec::Client(client));
+        self
+    }
+
     /// Checks the settings and builds the cache.
     ///
     /// # Errors
     /// [`Error::Config`] for a zero TTL or capacity, a `max_staleness` below the TTL, a
-    /// `startup_patience` over an hour, or a duration over [`MAX_DURATION`](Self::MAX_DURATION).
+    /// `startup_patience` over an hour, a duration over [`MAX_DURATION`](Self::MAX_DURATION),
+    /// or failover regions the source cannot serve (see
+    /// [`failover_regions`](Self::failover_regions)).
     pub fn build(self) -> Result<SecretCache, Error> {
         let s = &self.settings;
         let invalid = |message: &str| {
@@ -339,11 +415,14 @@ impl SecretCacheBuilder {
         if s.max_backoff < super::backoff::BACKOFF_BASE {
             return invalid("max_backoff must be at least one second");
         }
+        let (terms, replica_terms) =
+            failover::terms(s.deadlines, s.throttle_pacing, !self.failover.is_empty());
+        let source = self.source.build(terms);
+        let call = s.deadlines.call;
+        let failover = Failover::build(&*source, self.failover, replica_terms, call)?;
         Ok(SecretCache::over(Core {
-            source: self.source.build(Terms {
-                deadlines: self.settings.deadlines,
-                cache_paces_throttling: self.settings.throttle_pacing,
-            }),
+            source,
+            failover,
             entries: EntryMap::new(self.settings.capacity),
             pacers: Pacers::new(self.settings.throttle_pacing),
             settings: self.settings,

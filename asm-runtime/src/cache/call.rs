@@ -46,7 +46,8 @@ impl Core {
             return Err(denied);
         }
         let pacer = self.pacers.of(op);
-        let deadline = self.settings.deadlines.call;
+        // The primary's share of the call deadline when it has failover regions.
+        let deadline = self.failover.primary_deadline();
         // A first load goes out again, in its turns, until its patience is spent. Any call
         // waits at least half a call deadline for a turn (its round has room for that); past
         // it, the call is not sent and is answered as throttled (a refresh backs off).
@@ -89,16 +90,17 @@ fn not_sent(secret_id: &str, op: Operation) -> Error {
 }
 
 impl Core {
-    /// Asks the source which versions `id` has, under the call deadline; `None` when the
-    /// source cannot tell.
+    /// Asks the source which versions `id` has, under the call deadline (failing over as
+    /// `failover` says); `None` when the source cannot tell.
     pub(crate) async fn describe(
         &self,
         id: &str,
         patience: Patience,
     ) -> Option<Result<Description, Error>> {
-        let asked = resend(self.source.describe(id)?, || self.source.describe(id), id);
+        let first = self.source.describe(id)?;
+        let op = Operation::DescribeSecret;
         Some(
-            self.call(Operation::DescribeSecret, id, patience, asked)
+            self.call_with_failover(op, id, patience, first, |source| source.describe(id))
                 .await,
         )
     }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::identity::Merged;
 use super::job::{Job, Retry, Round};
 use super::{Core, Entry, Loaded, backoff};
 use crate::{Error, Secret};
@@ -27,8 +26,8 @@ impl Core {
                 self.adopt(entry, previous.is_some(), rotated, secret);
                 let loaded = Arc::new(self.fetched(entry, secret, round, previous.is_none(), now));
                 entry.state.store(Some(Arc::clone(&loaded)));
-                let merged = self.file(entry, secret, &loaded);
-                if rotated || merged == Merged::Rotated {
+                let rotated_elsewhere = self.identify(entry, secret, &loaded);
+                if rotated || rotated_elsewhere {
                     self.changes.send_modify(|n| *n += 1);
                 }
                 return job.answer(result);

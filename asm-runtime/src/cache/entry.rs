@@ -51,8 +51,8 @@ pub(crate) struct Entry {
     /// Until when `DescribeSecret` stays off for this secret after a denial, in nanoseconds
     /// after `created` (0: never denied). An atomic, not a lock: a warm load reads it.
     describe_denied_until: AtomicU64,
-    /// Set when the entry leaves the map (invalidated or evicted); a fetch completing after
-    /// that must not put it back.
+    /// Set when the entry leaves the map (invalidated, evicted, or merged into another entry
+    /// of its secret); a fetch completing after that must not put it back.
     removed: AtomicBool,
 }
 

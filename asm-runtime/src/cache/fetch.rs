@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt;
-use futures_util::future::join_all;
+use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -17,7 +17,8 @@ use super::job::{Job, Round};
 use super::pace::Pacer;
 use super::{Core, backoff};
 use crate::error::Operation;
-use crate::{Error, Secret};
+use crate::source::Backend;
+use crate::{Error, Secret, Version};
 
 /// Secrets Manager's limit on ids in one `BatchGetSecretValue`.
 pub(crate) const MAX_BATCH: usize = 20;
@@ -79,9 +80,12 @@ async fn one_round(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) {
     } else {
         jobs
     };
-    let (batchable, mut single): (Vec<Job>, Vec<Job>) = jobs
+    let (batchable, single): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|job| job.entry.version.is_current());
+    // Each single fetch, and the primary's failure when its batch already was the primary's
+    // call for it (it goes to the failover regions only).
+    let mut single: Vec<(Job, Option<Error>)> = single.into_iter().map(|j| (j, None)).collect();
     let batching = core.settings.batch || core.source.batch_is_one_read();
     if batchable.len() > 1 && batching && core.batch_allowed(Instant::now()) {
         // Chunks go out together: 40 secrets take one round trip, not two.
@@ -89,10 +93,10 @@ async fn one_round(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) {
         let unanswered = join_all(chunks.into_iter().map(|c| batch(core, c, round))).await;
         single.extend(unanswered.into_iter().flatten());
     } else {
-        single.extend(batchable);
+        single.extend(batchable.into_iter().map(|job| (job, None)));
     }
-    join_all(single.into_iter().map(|job| async {
-        let fetched = get_one(core, &job.entry);
+    join_all(single.into_iter().map(|(job, primary_failed)| async {
+        let fetched = get_one(core, &job.entry, primary_failed);
         let result = if job.entry.state.load().is_none() {
             let (op, id) = (Operation::GetSecretValue, &*job.entry.id);
             by_deadline(core, op, id, round.deadline, fetched).await
@@ -138,25 +142,49 @@ fn into_chunks(mut jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
     chunks
 }
 
-async fn get_one(core: &Core, entry: &Entry) -> Result<Secret, Error> {
+/// Fetches `entry`'s value, failing over as `failover` says; after `primary_failed` (its batch
+/// got no answer from the primary), from the failover regions only.
+async fn get_one(
+    core: &Core,
+    entry: &Entry,
+    primary_failed: Option<Error>,
+) -> Result<Secret, Error> {
     let bypass = entry.take_bypass_source_cache();
     let patience = if entry.state.load().is_none() {
         Patience::FirstLoad
     } else {
         Patience::None
     };
-    let asked = || core.source.get(&entry.id, &entry.version, bypass);
-    core.call(Operation::GetSecretValue, &entry.id, patience, asked)
-        .await
-        .map_err(|err| err.for_version(&entry.version))
+    let (id, version) = (&*entry.id, &entry.version);
+    let op = Operation::GetSecretValue;
+    let ask = asking(id, version, bypass);
+    let result = match primary_failed {
+        Some(err) => core.ask_replicas(op, id, err, ask).await,
+        None => {
+            let first = core.source.get(id, version, bypass);
+            core.call_with_failover(op, id, patience, first, ask).await
+        }
+    };
+    result.map_err(|err| err.for_version(&entry.version))
+}
+
+/// `GetSecretValue` of (`id`, `version`), for any region's source.
+fn asking<'a>(
+    id: &'a str,
+    version: &'a Version,
+    bypass: bool,
+) -> impl Fn(&'a dyn Backend) -> Option<BoxFuture<'a, Result<Secret, Error>>> {
+    move |source| Some(source.get(id, version, bypass))
 }
 
 /// Completes the jobs a batch call answered; returns the ones to fetch one by one instead
-/// (all of them where the source has no batch call or the batch is denied).
-async fn batch(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) -> Vec<Job> {
+/// (all of them where the source has no batch call or the batch is denied), each with the
+/// primary's failure when the batch's failure sends it to the failover regions only.
+async fn batch(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) -> Vec<(Job, Option<Error>)> {
+    let single = |jobs: Vec<Job>| jobs.into_iter().map(|job| (job, None)).collect();
     let ids: Vec<Arc<str>> = jobs.iter().map(|j| Arc::clone(&j.entry.id)).collect();
     let Some(asked) = core.source.get_batch(&ids) else {
-        return jobs;
+        return single(jobs);
     };
     let asked = resend(asked, || core.source.get_batch(&ids), "(batch)");
     let op = Operation::BatchGetSecretValue;
@@ -170,15 +198,21 @@ async fn batch(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) -> Vec<Job> {
         Ok(answers) => answers,
         Err(Error::AccessDenied { .. }) => {
             core.deny_batch(Instant::now());
-            return jobs;
+            return single(jobs);
         }
         Err(err) => {
             // The batch's quota (100 calls/s per account) is a hundredth of GetSecretValue's: a
             // throttled or failing batch falls back at once to one call per secret. A
             // persistent batch-level error (one malformed id) is not every secret's failure:
-            // each gets its own answer from its own call.
+            // each gets its own answer from its own call. With failover regions, a batch the
+            // primary did not answer sends its secrets to the replicas instead.
             tracing::debug!(error = %err, "BatchGetSecretValue failed; fetching one secret per call");
-            return jobs;
+            return (jobs.into_iter())
+                .map(|job| {
+                    let failed = core.batch_failed_over(&err, &job.entry.id);
+                    (job, failed)
+                })
+                .collect();
         }
     };
     let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
@@ -188,7 +222,7 @@ async fn batch(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) -> Vec<Job> {
         }
     }
     // Whatever the batch did not mention is fetched one by one.
-    slots.into_iter().flatten().collect()
+    single(slots.into_iter().flatten().collect())
 }
 
 impl Core {

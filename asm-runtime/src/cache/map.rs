@@ -11,8 +11,9 @@ use super::entry::Entry;
 use crate::Version;
 
 /// Entries by id; an id maps to one entry per version asked for (usually one). The ARN of a
-/// fetched secret points at the entry that fetched it, and so does its name where the name
-/// means that secret (the cache decides which: `Core::aliases`).
+/// fetched secret points at its entry (the one that fetched it, or the one it was unified
+/// with), and so does its name where the name means that secret (the cache decides which:
+/// `Core::aliases`).
 ///
 /// Hashed with foldhash rather than SipHash: every hit hashes the id, and ids come from the
 /// application's own configuration, not from attacker-chosen input.
@@ -125,44 +126,72 @@ impl EntryMap {
         self.publish_if_paid(&mut writer);
     }
 
-    /// When another entry of `entry`'s version is already filed under `arn` (one secret, read
-    /// under two ids, answered twice), replaces `entry` by it under every id `entry` was
-    /// filed under, takes `entry` out of the map and returns that holder; `None` otherwise.
-    pub(crate) fn merge_into_holder(&self, entry: &Arc<Entry>, arn: &str) -> Option<Arc<Entry>> {
+    /// The entry for (`id`, `version`), published or not yet (under the writers' lock then):
+    /// for the miss path, which must see an entry added a moment ago.
+    pub(crate) fn find(&self, id: &str, version: &Version) -> Option<Arc<Entry>> {
+        self.with(id, version, Arc::clone)
+            .or_else(|| find(&self.writer().recent, id, version).cloned())
+    }
+
+    /// Makes `entry` (just answered with the secret whose ARN is `arn`) and the entry already
+    /// filed under `arn` for its version, if another one is, one entry: the one holding a value
+    /// before this answer survives (`entry` merges into it), else `entry` does (a holder still
+    /// on its first load merges into it). The entry merged away leaves the map and its ids
+    /// point at the survivor.
+    pub(crate) fn unify(&self, entry: &Arc<Entry>, arn: &str) -> Unified {
         if arn.is_empty() {
-            return None;
+            return Unified::Alone;
         }
         let mut writer = self.writer();
         if entry.is_removed() {
-            return None;
+            return Unified::Alone;
         }
+        let Some(holder) = self.holder(&writer, entry, arn) else {
+            return Unified::Alone;
+        };
+        if holder.state.load().is_some() {
+            self.redirect(&mut writer, entry, &holder);
+            Unified::Into(holder)
+        } else {
+            self.redirect(&mut writer, &holder, entry);
+            Unified::Absorbed
+        }
+    }
+
+    /// Another live entry of `entry`'s version filed under `arn`.
+    fn holder(&self, writer: &Writer, entry: &Arc<Entry>, arn: &str) -> Option<Arc<Entry>> {
         let table = self.table.load();
-        let holder = (table.get(arn).into_iter())
+        (table.get(arn).into_iter())
             .chain(writer.recent.get(arn))
             .flatten()
-            .find(|e| e.version == entry.version && !Arc::ptr_eq(e, entry) && !e.is_removed())?
-            .clone();
+            .find(|e| e.version == entry.version && !Arc::ptr_eq(e, entry) && !e.is_removed())
+            .cloned()
+    }
+
+    /// Takes `from` out of the map and files `to` under every id `from` was filed under (where
+    /// no entry of that version is filed already).
+    fn redirect(&self, writer: &mut Writer, from: &Arc<Entry>, to: &Arc<Entry>) {
+        let table = self.table.load();
         let keys: Vec<Box<str>> = (table.iter().chain(writer.recent.iter()))
-            .filter(|(_, es)| es.iter().any(|e| Arc::ptr_eq(e, entry)))
+            .filter(|(_, es)| es.iter().any(|e| Arc::ptr_eq(e, from)))
             .map(|(key, _)| key.clone())
             .collect();
         drop(table);
-        entry.mark_removed();
-        self.republish_without(&mut writer, std::slice::from_ref(entry));
+        from.mark_removed();
+        self.republish_without(writer, std::slice::from_ref(from));
         let table = self.table.load();
+        let version = &to.version;
         for key in keys {
             let taken = |t: &Table| {
-                t.get(&key)
-                    .is_some_and(|es| es.iter().any(|e| e.version == entry.version))
+                (t.get(&key)).is_some_and(|es| es.iter().any(|e| e.version == *version))
             };
             if !taken(&table) && !taken(&writer.recent) {
-                push(&mut writer.recent, &key, Arc::clone(&holder));
+                push(&mut writer.recent, &key, Arc::clone(to));
                 writer.work += 1;
             }
         }
         drop(table);
-        self.publish_if_paid(&mut writer);
-        Some(holder)
+        self.publish_if_paid(writer);
     }
 
     /// Removes every entry reachable from `id`, under all its names and versions; every other
@@ -246,7 +275,9 @@ impl EntryMap {
     /// just inserted), nor one a reader, a fetch or a live handle holds (a reader that took an
     /// entry and has not started its flight yet would otherwise fetch for an entry no longer in
     /// the map, and the next read fetch again). The map may then stay over capacity until they
-    /// let go.
+    /// let go. The check narrows that race rather than closing it: a lock-free reader may still
+    /// clone an entry from the published table between the count and the republication, at the
+    /// cost of one extra fetch, never a wrong value.
     fn evict(&self, writer: &mut Writer, keep: &Arc<Entry>) {
         let current = self.table.load();
         // How many keys of the two tables hold each entry: a strong count above it is someone
@@ -271,6 +302,16 @@ impl EntryMap {
         doomed.iter().for_each(|e| e.mark_removed());
         self.republish_without(writer, doomed);
     }
+}
+
+/// What [`EntryMap::unify`] did.
+pub(crate) enum Unified {
+    /// No other entry of the secret: the entry stays as it is.
+    Alone,
+    /// The entry merged into this one, which held a value already.
+    Into(Arc<Entry>),
+    /// The other entry, still on its first load, merged into this one.
+    Absorbed,
 }
 
 /// The entry for (`id`, `version`) in `table`.

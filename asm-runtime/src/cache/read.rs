@@ -124,6 +124,21 @@ impl Core {
         Lookup::Wait(Some(loaded.confirmed))
     }
 
+    /// [`read`](Self::read) for a read that already waited for the service (on a first load
+    /// of the same secret by name): a value found then is counted as the miss it was.
+    pub(super) async fn read_after_waiting(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        now: Instant,
+    ) -> Result<Arc<Secret>, Error> {
+        if let Lookup::Fresh(secret) = self.lookup(entry, now) {
+            self.counters.miss();
+            tracing::debug!(secret_id = &*entry.id, outcome = "miss");
+            return Ok(secret);
+        }
+        self.read(entry, now).await
+    }
+
     /// A read that missed the hit path: serve, refresh in the background, or wait.
     pub(super) async fn read(
         self: &Arc<Self>,

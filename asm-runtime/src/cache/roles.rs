@@ -131,6 +131,7 @@ impl Core {
         let settings: Settings = own.settings.clone();
         Self {
             source,
+            failover: own.failover.for_role(&role.arn),
             entries: EntryMap::new(settings.capacity),
             pacers: Pacers::new(settings.throttle_pacing),
             counters: Arc::clone(&own.counters),

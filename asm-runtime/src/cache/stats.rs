@@ -30,6 +30,13 @@ pub struct Stats {
     pub failures_remembered: u64,
     /// Refreshes that found a new version (rotations adopted).
     pub rotations: u64,
+    /// Calls sent to a failover region after the primary region's call failed transiently
+    /// (see [`SecretCacheBuilder::failover_regions`](crate::SecretCacheBuilder::failover_regions));
+    /// each is counted under its operation too. Zero while the primary is healthy.
+    pub failover_calls: u64,
+    /// The part of `failover_calls` a replica answered: values and version checks read from a
+    /// failover region (the value's [`Secret::arn`](crate::Secret::arn) names that region).
+    pub replica_reads: u64,
 }
 
 impl Stats {
@@ -62,6 +69,8 @@ pub(crate) struct Counters {
     persistent_failures: AtomicU64,
     failures_remembered: AtomicU64,
     rotations: AtomicU64,
+    failover_calls: AtomicU64,
+    replica_reads: AtomicU64,
 }
 
 /// This thread's number, handed out once per thread in order of first use.
@@ -112,6 +121,15 @@ impl Counters {
         self.rotations.fetch_add(1, Relaxed);
     }
 
+    /// A call sent to a failover region (counted under its operation by [`call`](Self::call)).
+    pub(crate) fn failover_call(&self) {
+        self.failover_calls.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn replica_read(&self) {
+        self.replica_reads.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn call(&self, op: Operation) {
         let counter = match op {
             Operation::GetSecretValue => &self.get_calls,
@@ -135,6 +153,8 @@ impl Counters {
             persistent_failures: self.persistent_failures.load(Relaxed),
             failures_remembered: self.failures_remembered.load(Relaxed),
             rotations: self.rotations.load(Relaxed),
+            failover_calls: self.failover_calls.load(Relaxed),
+            replica_reads: self.replica_reads.load(Relaxed),
         }
     }
 }

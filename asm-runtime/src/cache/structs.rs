@@ -34,11 +34,12 @@ impl SecretCache {
 
     /// [`get_many`](Self::get_many) of requests that all read as this view's principal.
     async fn get_many_here(&self, requests: &[Request]) -> Result<Vec<Arc<Secret>>, Error> {
-        let now = Instant::now();
-        if let Some(warm) = self.core.hits(requests, now) {
+        if let Some(warm) = self.core.hits(requests, Instant::now()) {
             return warm;
         }
         self.core.await_first_loads_by_name(requests).await;
+        // After any wait: the entries are judged by the clock of now.
+        let now = Instant::now();
         let entries = self.entries_here(requests);
         let waiting: Vec<Arc<Entry>> = entries
             .iter()

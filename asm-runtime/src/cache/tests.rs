@@ -18,6 +18,7 @@ use crate::testing::{ARN, client, error_body, output, rotating, settle};
 use futures_util::future::join_all;
 
 mod capacity;
+mod failover;
 mod identity;
 mod memory;
 mod roles;

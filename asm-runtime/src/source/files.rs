@@ -374,10 +374,14 @@ impl Files {
             newest = newest.max(stamp);
             let text = std::str::from_utf8(&bytes)
                 .map_err(|_| self.error(id, &path, MountProblem::Unreadable))?;
+            let key = &name[prefix.len()..];
+            // Room first, so the vector never reallocates (which would free a copy of the
+            // values so far without zeroizing it): an escaped character takes 6 bytes at most.
+            reserve_zeroizing(&mut json, 6 * (key.len() + text.len()) + 6);
             if n > 0 {
                 json.push(b',');
             }
-            json_string(&mut json, &name[prefix.len()..]);
+            json_string(&mut json, key);
             json.push(b':');
             if is_integer(text) {
                 json.extend_from_slice(text.as_bytes());
@@ -394,6 +398,20 @@ impl Files {
         }
         Ok(Some((json, newest)))
     }
+}
+
+/// Makes room for `additional` bytes in `buffer` without leaving a copy behind: when the
+/// vector must grow, its contents move to a new allocation and the old one is zeroized.
+fn reserve_zeroizing(buffer: &mut Zeroizing<Vec<u8>>, additional: usize) {
+    if buffer.capacity() - buffer.len() >= additional {
+        return;
+    }
+    let mut grown = Zeroizing::new(Vec::with_capacity(
+        (buffer.len() + additional).max(2 * buffer.capacity()),
+    ));
+    grown.extend_from_slice(buffer);
+    // The old allocation is zeroized as `Zeroizing` drops it.
+    *buffer = grown;
 }
 
 impl Backend for Files {

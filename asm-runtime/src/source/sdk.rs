@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Builder as ConfigBuilder;
+use aws_sdk_secretsmanager::config::Region;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueError;
@@ -241,6 +242,18 @@ impl Backend for Sdk {
 
     fn client(&self) -> Option<&Client> {
         Some(&self.client)
+    }
+
+    /// The client's configuration with the region replaced: the same credentials, retries,
+    /// HTTP client and endpoint settings (an explicit endpoint URL included). Its roles call
+    /// STS in that region too, so a replica reads as a role while the primary region is down.
+    fn in_region(&self, region: &str, terms: sealed::Terms) -> Option<Arc<dyn Backend>> {
+        let region = Region::new(region.to_owned());
+        let config = (self.client.config().to_builder())
+            .region(region.clone())
+            .build();
+        let sts = (self.sts.as_ref()).map(|sts| sts.to_builder().region(region).build());
+        Some(Arc::new(Sdk::new(Client::from_conf(config), terms, sts)))
     }
 
     fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {

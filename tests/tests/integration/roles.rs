@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use asm_runtime::{AgentSource, AwsSecrets, ExposeSecret, SecretCache, SecretString};
-use asm_testkit::{Agent, Moto};
+use asm_testkit::{Agent, Moto, RegionalOutage};
+use aws_sdk_secretsmanager::types::ReplicaRegionType;
 
 const READER: &str = "arn:aws:iam::999999999999:role/reader";
 const AUDITOR: &str = "arn:aws:iam::888888888888:role/audit/auditor";
@@ -124,4 +125,56 @@ async fn through_the_agent_a_role_goes_in_role_arn() {
     let audited = cache.as_role(AUDITOR).expect("view");
     let read = audited.get("prod/db").await.expect("audited");
     assert!(read.arn().contains(":888888888888:"), "{}", read.arn());
+}
+
+/// A role's read fails over like the cache's own: with us-east-1 down (its Secrets Manager and
+/// its STS), the reader's `prod/db` is read from its us-west-2 replica, the role assumed
+/// through us-west-2's STS.
+#[tokio::test]
+async fn a_roles_read_fails_over_through_the_replica_regions_sts() {
+    let moto = Moto::start();
+    moto.client_as(READER)
+        .await
+        .create_secret()
+        .name("prod/db")
+        .secret_string(login("theirs"))
+        .add_replica_regions(ReplicaRegionType::builder().region("us-west-2").build())
+        .send()
+        .await
+        .expect("a replicated secret in the reader's account");
+    let outage = RegionalOutage::start(moto.addr()).await;
+    let config = moto
+        .sdk_config()
+        .to_builder()
+        .endpoint_url(outage.url())
+        .build();
+    let cache = SecretCache::builder_from_conf(&config)
+        .expect("a region")
+        .failover_regions(["us-west-2"])
+        .attempt_timeout(Duration::from_secs(1))
+        .call_timeout(Duration::from_secs(4))
+        .build()
+        .expect("cache");
+    outage.fail("us-east-1");
+    let started = tokio::time::Instant::now();
+    let theirs = cache
+        .as_role(READER)
+        .expect("view")
+        .get("prod/db")
+        .await
+        .expect("answered by the replica");
+    assert!(
+        theirs.arn().contains(":us-west-2:999999999999:"),
+        "the reader's replica: {}",
+        theirs.arn()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        outage.requests("us-west-2") >= 2,
+        "AssumeRole and GetSecretValue there"
+    );
 }

@@ -1011,5 +1011,8 @@ async fn traced_denials_remembered_failures_and_panics_log_no_value() {
     capture.assert_ours_clean("denials, remembered failures, panics");
 }
 
+/// Failover regions: the canary in both regions' answers, through a replica's answer and
+/// failure.
+mod failover;
 /// The file source (`FileSource`): the canary in every mounted file, through each of its errors.
 mod mounted;

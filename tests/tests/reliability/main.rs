@@ -10,6 +10,9 @@
 //! - `deadlines`: a loopback listener that never answers, keep-alive connections that go
 //!   silent, a missing secret read 200 times: every call ends by its deadline, failures are
 //!   remembered.
+//! - `failover`: a blackholed primary (a loopback listener, a region taken down in front of
+//!   moto) and the secret's replica on moto: loads and refreshes answered from the replica
+//!   within the stated bound, not-found never failed over.
 //! - `guardrail`: the rotation guardrail's `Warn` finding logged once, not at every load.
 //! - `mapping`: property tests of JSON-to-field mapping on arbitrary documents.
 //! - `pacing`: 50 caches against a stand-in that throttles beyond 20 requests a second.
@@ -25,6 +28,7 @@
 mod concurrency;
 mod deadlines;
 mod endpoints;
+mod failover;
 mod faults;
 mod guardrail;
 mod leaks;

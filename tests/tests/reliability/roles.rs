@@ -291,3 +291,25 @@ async fn three_roles_of_a_hundred_secrets_hold_four_clients_and_three_sessions()
     );
     assert_eq!(aws.sts_calls(), 3);
 }
+
+/// With failover regions, a role's view fails over too, and its policy grants the replicas.
+#[tokio::test(start_paused = true)]
+async fn a_roles_view_fails_over_to_the_caches_regions() {
+    let aws = three_accounts();
+    let cache = builder(&aws)
+        .failover_regions(["us-west-2"])
+        .build()
+        .expect("cache");
+    let reader = cache.as_role(READER).expect("view");
+    assert!(format!("{reader:?}").contains("us-west-2"), "{reader:?}");
+    Theirs::load(&cache).await.expect("theirs");
+    let policies = Theirs::iam_policies(&cache).expect("policies");
+    let granted = policies.role(READER).expect("the reader's").resources();
+    assert_eq!(
+        granted,
+        [
+            "arn:aws:secretsmanager:us-east-1:999999999999:secret:prod/db-AbCdEf",
+            "arn:aws:secretsmanager:us-west-2:999999999999:secret:prod/db-AbCdEf",
+        ]
+    );
+}

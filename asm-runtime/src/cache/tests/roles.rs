@@ -153,7 +153,9 @@ fn a_malformed_role_or_a_source_without_roles_is_a_config_error() {
 async fn mounted_files_refuse_roles() {
     let dir = std::env::temp_dir().join(format!("asm-roles-{}", std::process::id()));
     let cache = SecretCache::new(crate::FileSource::new(&dir).events(false));
-    let err = cache.as_role(READER).expect_err("files carry their own role");
+    let err = cache
+        .as_role(READER)
+        .expect_err("files carry their own role");
     assert!(
         matches!(&err, Error::Config { message } if message.contains("cannot read secrets as role")),
         "{err}"
