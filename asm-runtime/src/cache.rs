@@ -8,6 +8,7 @@ mod describe;
 mod entry;
 mod fetch;
 mod guardrail;
+mod health;
 mod identity;
 mod job;
 mod map;
@@ -29,10 +30,12 @@ use tokio::time::Instant;
 
 pub use builder::SecretCacheBuilder;
 pub use guardrail::RotationGuardrail;
+pub use health::{Health, LiveHealth, LiveState, Readiness, SecretHealth, SecretState};
 pub use stats::Stats;
 
 pub(crate) use builder::Settings;
 pub(crate) use entry::{Entry, Loaded};
+pub(crate) use health::Watched;
 use map::EntryMap;
 use stats::Counters;
 
@@ -86,6 +89,8 @@ pub(crate) struct Core {
     changes: watch::Sender<u64>,
     /// Derived structs' load plans, built once per type and placeholder values.
     plans: Plans,
+    /// The live handles on the cache, for `health`.
+    handles: health::Handles,
     /// `arn:…:REGION:ACCOUNT:secret:`, where the source's bare names resolve: learned from the
     /// ARN of the first secret read by name.
     home: OnceLock<Box<str>>,

@@ -28,7 +28,10 @@ mod proptests;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use cache::{RotationGuardrail, SecretCache, SecretCacheBuilder, Stats};
+pub use cache::{
+    Health, LiveHealth, LiveState, Readiness, RotationGuardrail, SecretCache, SecretCacheBuilder,
+    SecretHealth, SecretState, Stats,
+};
 pub use compare::SecretEq;
 pub use error::{Error, MountProblem, TransportKind};
 pub use field::SecretField;

@@ -353,6 +353,7 @@ impl SecretCacheBuilder {
                 batch_denied_until: Mutex::new(None),
                 changes: tokio::sync::watch::Sender::new(0),
                 plans: crate::plan::Plans::default(),
+                handles: Default::default(),
                 home: std::sync::OnceLock::new(),
             }),
         })

@@ -36,6 +36,7 @@ impl Core {
             (Err(err), None) => {
                 self.counters.failure(err.is_transient());
                 if let Retry::AnswerNow(job) = self.first_load_failed(job, err, round, now) {
+                    job.entry.set_load_failure(Some(err));
                     job.answer(result);
                 }
                 return;
@@ -60,6 +61,7 @@ impl Core {
         now: Instant,
     ) -> Loaded {
         entry.failure.forget();
+        entry.set_load_failure(None);
         // A declared TTL is at most `max_staleness` (plans refuse others); `min` keeps that
         // true of any entry.
         let ttl = entry.ttl().min(self.settings.max_staleness);

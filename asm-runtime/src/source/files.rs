@@ -397,6 +397,10 @@ impl Files {
 }
 
 impl Backend for Files {
+    fn kind(&self) -> &'static str {
+        "files"
+    }
+
     fn get<'a>(
         &'a self,
         id: &'a str,

@@ -299,6 +299,10 @@ fn name_of(id: &str) -> &str {
 const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:111122223333:secret:";
 
 impl Backend for MemorySource {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
     fn get<'a>(
         &'a self,
         id: &'a str,

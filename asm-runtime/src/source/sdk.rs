@@ -186,6 +186,10 @@ impl Sdk {
 }
 
 impl Backend for Sdk {
+    fn kind(&self) -> &'static str {
+        "sdk"
+    }
+
     fn get<'a>(
         &'a self,
         id: &'a str,
