@@ -16,6 +16,7 @@ mod pace;
 mod read;
 mod stats;
 mod structs;
+mod telemetry;
 
 use std::fmt;
 use std::future::Future;
@@ -32,6 +33,8 @@ pub use builder::SecretCacheBuilder;
 pub use guardrail::RotationGuardrail;
 pub use health::{Health, LiveHealth, LiveState, Readiness, SecretHealth, SecretState};
 pub use stats::Stats;
+#[cfg(feature = "metrics")]
+pub use telemetry::MetricsExporter;
 
 pub(crate) use builder::Settings;
 pub(crate) use entry::{Entry, Loaded};
@@ -91,6 +94,9 @@ pub(crate) struct Core {
     plans: Plans,
     /// The live handles on the cache, for `health`.
     handles: health::Handles,
+    /// What `export_metrics` exported last (feature `metrics`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    exported: telemetry::Exported,
     /// `arn:…:REGION:ACCOUNT:secret:`, where the source's bare names resolve: learned from the
     /// ARN of the first secret read by name.
     home: OnceLock<Box<str>>,

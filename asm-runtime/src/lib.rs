@@ -28,6 +28,8 @@ mod proptests;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "metrics")]
+pub use cache::MetricsExporter;
 pub use cache::{
     Health, LiveHealth, LiveState, Readiness, RotationGuardrail, SecretCache, SecretCacheBuilder,
     SecretHealth, SecretState, Stats,

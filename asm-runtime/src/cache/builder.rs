@@ -354,6 +354,7 @@ impl SecretCacheBuilder {
                 changes: tokio::sync::watch::Sender::new(0),
                 plans: crate::plan::Plans::default(),
                 handles: Default::default(),
+                exported: Default::default(),
                 home: std::sync::OnceLock::new(),
             }),
         })

@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::{Entry, SecretCache};
+use super::{Core, Entry, SecretCache};
 use crate::{Error, Version};
 
 /// Whether a cache or a live handle can serve, for a readiness or health endpoint; the worst
@@ -428,6 +428,21 @@ impl Handles {
     }
 }
 
+impl Core {
+    /// [`SecretCache::health`].
+    pub(crate) fn health(&self) -> Health {
+        let now = Instant::now();
+        let mut secrets: Vec<SecretHealth> = (self.entries.all().iter())
+            .map(|entry| SecretHealth::of(entry, now))
+            .collect();
+        secrets.sort_by(|a, b| a.secret_id.cmp(&b.secret_id));
+        let live = (self.handles.alive().iter())
+            .map(|handle| handle.health(now))
+            .collect();
+        Health { secrets, live }
+    }
+}
+
 impl SecretCache {
     /// Whether the cache can serve, for a readiness or health endpoint: the state of every
     /// secret it holds or has tried to load, and of every live handle on it, at this instant.
@@ -446,15 +461,7 @@ impl SecretCache {
     /// until it loads or is [`invalidate`](Self::invalidate)d; a probe for what one settings
     /// struct needs is [`Live::health`](crate::Live::health) on its handle.
     pub fn health(&self) -> Health {
-        let now = Instant::now();
-        let mut secrets: Vec<SecretHealth> = (self.core.entries.all().iter())
-            .map(|entry| SecretHealth::of(entry, now))
-            .collect();
-        secrets.sort_by(|a, b| a.secret_id.cmp(&b.secret_id));
-        let live = (self.core.handles.alive().iter())
-            .map(|handle| handle.health(now))
-            .collect();
-        Health { secrets, live }
+        self.core.health()
     }
 
     /// Lists a live handle in [`health`](Self::health) for as long as it is alive.
