@@ -2,9 +2,9 @@
 //!
 //! **Why the `metrics` crate.** A library should emit through a facade and let the application
 //! pick the exporter. `metrics` (0.24) is the Rust ecosystem's facade for that: a dependency
-//! of a few kilobytes, no exporter, a stable macro API, and recording costs a relaxed atomic
-//! load of the global recorder until the application installs one (Prometheus through
-//! `metrics-exporter-prometheus`, StatsD, or OpenTelemetry through a bridge). OpenTelemetry's
+//! of a few kilobytes, no exporter, a stable macro API, and until the application installs a
+//! recorder (Prometheus through `metrics-exporter-prometheus`, StatsD, or OpenTelemetry through
+//! a bridge) what is recorded goes to a no-op. OpenTelemetry's
 //! own API (`opentelemetry` 0.x) would tie every user to its release train, which breaks its
 //! API every few months, and pull its SDK's types into a secrets library; its *names* are what
 //! this module takes from it instead (semantic conventions: dotted lowercase names, `.duration`
