@@ -187,3 +187,43 @@ async fn calls_failures_rotations_and_staleness_are_recorded_with_bounded_labels
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_exporter_task_exports_on_its_timer_and_stops_with_its_handle() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let get = mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", r#"{"password":"p1"}"#))
+        .repeatedly()
+        .build();
+    let cache = minute(client(RuleMode::MatchAny, &[&get]));
+    cache.get("prod/db").await.expect("miss");
+    let hits = "asm.cache.reads{asm.read.outcome=hit}";
+    let mut recorded = Recorded::default();
+    let exporter = cache.export_metrics_every(Duration::from_secs(10));
+    settle().await;
+    cache.get("prod/db").await.expect("hit");
+    assert_eq!(
+        recorded.take(&snapshotter).counter(hits),
+        0,
+        "not yet exported"
+    );
+    advance(Duration::from_secs(10)).await;
+    settle().await;
+    assert_eq!(
+        recorded.take(&snapshotter).counter(hits),
+        1,
+        "exported by the timer"
+    );
+    drop(exporter);
+    cache.get("prod/db").await.expect("hit");
+    advance(Duration::from_secs(30)).await;
+    settle().await;
+    assert_eq!(
+        recorded.take(&snapshotter).counter(hits),
+        1,
+        "the task stopped"
+    );
+}
