@@ -9,6 +9,7 @@ mod entry;
 mod failover;
 mod fetch;
 mod guardrail;
+mod health;
 mod identity;
 mod job;
 mod map;
@@ -17,6 +18,7 @@ mod read;
 mod roles;
 mod stats;
 mod structs;
+mod telemetry;
 
 use std::fmt;
 use std::future::Future;
@@ -31,10 +33,14 @@ use tokio::time::Instant;
 
 pub use builder::SecretCacheBuilder;
 pub use guardrail::RotationGuardrail;
+pub use health::{Health, LiveHealth, LiveState, Readiness, SecretHealth, SecretState};
 pub use stats::Stats;
+#[cfg(feature = "metrics")]
+pub use telemetry::MetricsExporter;
 
 pub(crate) use builder::Settings;
 pub(crate) use entry::{Entry, Loaded};
+pub(crate) use health::Watched;
 use map::EntryMap;
 use roles::{Principals, Role};
 use stats::Counters;
@@ -100,6 +106,11 @@ pub(crate) struct Core {
     changes: Arc<watch::Sender<u64>>,
     /// Derived structs' load plans, built once per type and placeholder values.
     plans: Plans,
+    /// The live handles on the cache, for `health`.
+    handles: Arc<health::Handles>,
+    /// What `export_metrics` exported last (feature `metrics`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    exported: Arc<telemetry::Exported>,
     /// `arn:…:REGION:ACCOUNT:secret:`, where the source's bare names resolve: learned from the
     /// ARN of the first secret read by name.
     home: OnceLock<Box<str>>,

@@ -322,6 +322,12 @@ impl Error {
     pub fn secret_id(&self) -> Option<&str> {
         secret_id_of!(self).map(String::as_str)
     }
+
+    /// The variant's name (`"Throttled"`, `"AccessDenied"`…): a stable, value-free label for
+    /// metrics (`error.type`), health pages and alerts.
+    pub fn kind(&self) -> &'static str {
+        self.variant()
+    }
 }
 
 impl fmt::Display for Error {

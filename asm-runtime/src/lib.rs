@@ -29,7 +29,12 @@ mod proptests;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use cache::{RotationGuardrail, SecretCache, SecretCacheBuilder, Stats};
+#[cfg(feature = "metrics")]
+pub use cache::MetricsExporter;
+pub use cache::{
+    Health, LiveHealth, LiveState, Readiness, RotationGuardrail, SecretCache, SecretCacheBuilder,
+    SecretHealth, SecretState, Stats,
+};
 pub use compare::SecretEq;
 pub use error::{Error, MountProblem, TransportKind};
 pub use field::SecretField;

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
-use crate::cache::{Entry, Loaded};
+use crate::cache::{Entry, Health, LiveHealth, LiveState, Loaded, SecretHealth, Watched};
 use crate::plan::{Fetched, Plan, Request};
 use crate::{Error, Secret, SecretCache, TransportKind};
 
@@ -80,6 +80,26 @@ struct Snapshot<T> {
     /// How old the snapshot's least recently confirmed secret is (none for a struct that
     /// reads no secret).
     freshness: Option<Freshness>,
+}
+
+impl<T: Send + Sync + 'static> Watched for Published<T> {
+    fn health(&self, now: Instant) -> LiveHealth {
+        let snapshot = self.snapshot.load();
+        let last_error = self.last_error.load_full().map(|e| (*e).clone());
+        let state = match (snapshot.freshness.as_ref()).filter(|f| now >= f.stale_at) {
+            Some(stale) => LiveState::Stale {
+                error: stale.stale(now, last_error),
+            },
+            None => match last_error {
+                Some(last_error) => LiveState::Behind { last_error },
+                None => LiveState::Current,
+            },
+        };
+        LiveHealth {
+            settings: std::any::type_name::<T>(),
+            state,
+        }
+    }
 }
 
 /// The secret confirmed longest ago, when, and when that becomes too old to serve.
@@ -149,6 +169,8 @@ impl<T: Send + Sync + 'static> Live<T> {
             snapshot: ArcSwap::from_pointee(snapshot),
             last_error: ArcSwapOption::empty(),
         });
+        let watched: Arc<dyn Watched> = Arc::clone(&published) as _;
+        cache.register_handle(Arc::downgrade(&watched));
         let (tx, changes) = watch::channel(0);
         let refresher = Refresher {
             cache: cache.clone(),
@@ -258,6 +280,43 @@ impl<T> Live<T> {
             .into_iter()
             .find_map(Result::err)
             .map_or(Ok(()), Err)
+    }
+
+    /// Whether this handle can serve, for a readiness probe of what one settings struct
+    /// needs: the state of each of its secrets in the cache (see
+    /// [`SecretCache::health`](crate::SecretCache::health)) and of the handle itself:
+    /// [`Current`](LiveState::Current), [`Behind`](LiveState::Behind) (its last round failed:
+    /// it serves its last good snapshot) or [`Stale`](LiveState::Stale) (past
+    /// `max_staleness`: [`try_current`](Self::try_current) fails). No call to the source.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use asm_runtime::{AwsSecrets, SecretCache, SecretString};
+    /// # #[derive(AwsSecrets)]
+    /// # struct Db { #[aws_secrets(name = "prod/db", key = "password")] password: SecretString }
+    /// # async fn f(cache: SecretCache) -> Result<(), asm_runtime::Error> {
+    /// let live = Db::watch(&cache).await?;
+    /// // GET /healthz
+    /// let health = live.health();
+    /// let status = if health.is_ready() { 200 } else { 503 };
+    /// # let _ = status;
+    /// # Ok(()) }
+    /// ```
+    pub fn health(&self) -> Health
+    where
+        T: Send + Sync + 'static,
+    {
+        let now = Instant::now();
+        // The views of the struct's roles exist since `watch` loaded it: this cannot fail.
+        let entries = self.cache.entries(&self.requests).unwrap_or_default();
+        let mut secrets: Vec<SecretHealth> = (entries.iter())
+            .map(|entry| SecretHealth::of(entry, now))
+            .collect();
+        secrets.sort_by(|a, b| a.secret_id.cmp(&b.secret_id));
+        Health {
+            secrets,
+            live: vec![self.published.health(now)],
+        }
     }
 
     /// Stops the task, for this handle, its clones and its readers, and waits until it has

@@ -71,6 +71,12 @@ pub(crate) struct Deadlines {
 
 /// What the cache asks of a source. Object safe: the cache holds an `Arc<dyn Backend>`.
 pub(crate) trait Backend: Send + Sync + fmt::Debug {
+    /// What kind of source this is (`sdk`, `agent`, `files`, `memory`): the `asm.source`
+    /// label of metrics and spans.
+    fn kind(&self) -> &'static str {
+        "other"
+    }
+
     /// The value of `id` at `version`. `refresh`: bypass any cache of the source's own (the
     /// caller's `refresh_now`).
     fn get<'a>(

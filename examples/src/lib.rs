@@ -13,11 +13,14 @@
 //!
 //! The `service` example's parts live here too, so its tests can reach them: [`service`] (axum
 //! and a sqlx pool that follows rotations), [`rotation_function`] (AWS's two rotation
-//! strategies, step by step), [`database`] (its PostgreSQL roles and secrets) and [`load`] (a
-//! loopback HTTP load generator).
+//! strategies, step by step), [`database`] (its PostgreSQL roles and secrets), [`ops`] (its
+//! `/metrics` and `/healthz`) and [`load`] (a loopback HTTP load generator).
 
 pub mod database;
 pub mod load;
+pub mod ops;
+#[cfg(test)]
+mod ops_tests;
 pub mod rotation_function;
 pub mod service;
 #[cfg(test)]

@@ -430,6 +430,8 @@ impl SecretCacheBuilder {
             batch_denied_until: Mutex::new(None),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             plans: crate::plan::Plans::default(),
+            handles: Arc::default(),
+            exported: Arc::default(),
             home: std::sync::OnceLock::new(),
             role: None,
         }))

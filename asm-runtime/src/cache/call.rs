@@ -6,9 +6,10 @@ use std::future::Future;
 
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
+use tracing::Instrument;
 
-use super::Core;
 use super::pace::Turn;
+use super::{Core, telemetry};
 use crate::error::Operation;
 use crate::source::Description;
 use crate::{Error, TransportKind};
@@ -57,6 +58,7 @@ impl Core {
             Patience::None => now,
         };
         let give_up = retry_until.max(now + deadline / 2);
+        let mut attempt = 0;
         loop {
             let turn = match pacer {
                 Some(pacer) => match tokio::time::timeout_at(give_up, pacer.turn()).await {
@@ -66,12 +68,16 @@ impl Core {
                 None => Turn::unheld(None),
             };
             self.counters.call(op);
-            let result = tokio::time::timeout(deadline, send())
+            attempt += 1;
+            let span = telemetry::call_span(self.source.kind(), op, secret_id, attempt);
+            let started = Instant::now();
+            let result = tokio::time::timeout(deadline, send().instrument(span.clone()))
                 .await
                 .unwrap_or_else(|_| Err(Error::timed_out(secret_id)));
             self.remember_role_denial(&result);
             let throttled = matches!(result, Err(Error::Throttled { .. }));
             turn.finish(throttled);
+            self.call_done(op, &span, started, result.as_ref().err());
             let wait_more = throttled && pacer.is_some_and(|pacer| pacer.next_turn() < retry_until);
             if !wait_more {
                 return result;

@@ -3,12 +3,13 @@
 //! its waiters answered.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::job::{Job, Retry, Round};
-use super::{Core, Entry, Loaded, backoff};
+use super::{Core, Entry, Loaded, backoff, telemetry};
 use crate::{Error, Secret};
 
 impl Core {
@@ -30,17 +31,21 @@ impl Core {
                 if rotated || rotated_elsewhere {
                     self.changes.send_modify(|n| *n += 1);
                 }
+                round.succeeded.fetch_add(1, Relaxed);
                 return job.answer(result);
             }
             (Err(err), None) => {
                 self.counters.failure(err.is_transient());
+                telemetry::failure(&entry.id, err);
                 if let Retry::AnswerNow(job) = self.first_load_failed(job, err, round, now) {
+                    job.entry.set_load_failure(Some(err));
                     job.answer(result);
                 }
                 return;
             }
             (Err(err), Some(previous)) => {
                 self.counters.failure(err.is_transient());
+                telemetry::failure(&entry.id, err);
                 self.refresh_failed(entry, &previous, err, now)
             }
         };
@@ -59,6 +64,7 @@ impl Core {
         now: Instant,
     ) -> Loaded {
         entry.failure.forget();
+        entry.set_load_failure(None);
         // A declared TTL is at most `max_staleness` (plans refuse others); `min` keeps that
         // true of any entry.
         let ttl = entry.ttl().min(self.settings.max_staleness);
@@ -134,6 +140,7 @@ impl Core {
     pub(super) fn adopt(&self, entry: &Entry, had_value: bool, rotated: bool, secret: &Secret) {
         if rotated {
             self.counters.rotation();
+            telemetry::rotation(&entry.id);
             tracing::info!(
                 secret_id = &*entry.id,
                 version_id = secret.version_id(),

@@ -43,6 +43,9 @@ pub(crate) struct Entry {
     pub(crate) failure: FailureMemo,
     /// A failed rotation-guardrail check, not asked again until it expires.
     pub(crate) guard_failure: FailureMemo,
+    /// The failure that answered the last first load, transient or not, until a value is
+    /// fetched: what a health check reports for an entry that holds no value.
+    load_failure: Mutex<Option<Error>>,
     /// The last guardrail findings logged under `Warn`, against the interval `DescribeSecret`
     /// reported and against a declared one (see `Entry::guard`): each is logged once.
     pub(crate) guard_warned: [AtomicU64; 2],
@@ -170,6 +173,7 @@ impl Entry {
             rotation: OnceCell::new(),
             failure: FailureMemo::default(),
             guard_failure: FailureMemo::default(),
+            load_failure: Mutex::new(None),
             guard_warned: [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)],
             created: Instant::now(),
             describe_denied_until: AtomicU64::new(0),
@@ -254,6 +258,23 @@ impl Entry {
         let after = nanos(until.saturating_duration_since(self.created)).max(1);
         self.describe_denied_until.store(after, Relaxed);
         was_on
+    }
+
+    /// Records the failure a first load was answered with (`None`: a value was fetched).
+    pub(crate) fn set_load_failure(&self, error: Option<&Error>) {
+        *self
+            .load_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = error.cloned();
+    }
+
+    /// The failure the last first load was answered with, while the entry holds no value.
+    pub(crate) fn load_failure(&self) -> Option<Error> {
+        (self
+            .load_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+        .clone()
     }
 
     /// The failure this entry last met and has not recovered from: its refresh's, or, while it

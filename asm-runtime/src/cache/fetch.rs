@@ -3,19 +3,21 @@
 //! through the source under its deadline; first loads that fail transiently tried again.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::call::{Patience, resend};
 use super::describe::check_versions;
 use super::entry::{Entry, Flight};
 use super::job::{Job, Round};
 use super::pace::Pacer;
-use super::{Core, backoff};
+use super::{Core, backoff, telemetry};
 use crate::error::Operation;
 use crate::source::Backend;
 use crate::{Error, Secret, Version};
@@ -45,8 +47,12 @@ pub(crate) async fn run(core: Arc<Core>, mut jobs: Vec<Job>) {
             deadline,
             retry_wait: backoff::first_load_retry(attempt),
             retries: Mutex::default(),
+            succeeded: AtomicUsize::new(0),
         };
+        let span = telemetry::round_span(attempt, jobs.iter().map(|job| &*job.entry.id));
+        let (secrets, started) = (jobs.len(), Instant::now());
         if tokio::time::timeout(limit, one_round(&core, jobs, &round))
+            .instrument(span.clone())
             .await
             .is_err()
         {
@@ -55,6 +61,8 @@ pub(crate) async fn run(core: Arc<Core>, mut jobs: Vec<Job>) {
                 "a fetch round passed its deadline; its readers were answered with a timeout"
             );
         }
+        let failed = secrets.saturating_sub(round.succeeded.load(Relaxed));
+        telemetry::round_done(&span, secrets, failed, started);
         jobs = round
             .retries
             .into_inner()

@@ -1,6 +1,7 @@
 //! A fetch round's units: a [`Job`] (one entry, and where its waiters listen) and the
 //! [`Round`] its jobs share.
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -58,6 +59,9 @@ pub(crate) struct Round {
     /// The wait before they are.
     pub(super) retry_wait: Duration,
     pub(super) retries: Mutex<Vec<Job>>,
+    /// Jobs this attempt answered with a value (the rest failed, wait for a retry, or were
+    /// dropped at the round's deadline).
+    pub(super) succeeded: AtomicUsize,
 }
 
 impl Round {

@@ -236,6 +236,20 @@ impl EntryMap {
         first(&self.table.load()).or_else(|| first(&self.writer().recent))
     }
 
+    /// Every entry in the map, once each (an entry filed under its id, ARN and name is one
+    /// entry), in no particular order. Takes the writers' lock to see entries not yet
+    /// published; never called on a read path.
+    pub(crate) fn all(&self) -> Vec<Arc<Entry>> {
+        let writer = self.writer();
+        let table = self.table.load();
+        let mut seen: HashMap<*const Entry, Arc<Entry>, RandomState> = HashMap::default();
+        for entry in (table.values().chain(writer.recent.values())).flatten() {
+            seen.entry(Arc::as_ptr(entry))
+                .or_insert_with(|| Arc::clone(entry));
+        }
+        seen.into_values().collect()
+    }
+
     /// Publishes the recent keys once the work since the last publication pays for the copy.
     fn publish_if_paid(&self, writer: &mut Writer) {
         if writer.work * PUBLISH_RATIO >= self.table.load().len() {

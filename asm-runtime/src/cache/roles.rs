@@ -41,6 +41,16 @@ pub(crate) struct Principals {
     write: Mutex<()>,
 }
 
+impl Principals {
+    /// The cache's own principal, then every role's view made so far.
+    pub(super) fn all(&self) -> Vec<Arc<Core>> {
+        let roles = self.roles.load();
+        std::iter::once(Arc::clone(&self.own))
+            .chain(roles.values().cloned())
+            .collect()
+    }
+}
+
 /// The role a view reads as, and what it remembers of being denied it.
 pub(crate) struct Role {
     pub(crate) arn: Arc<str>,
@@ -126,7 +136,7 @@ impl Role {
 
 impl Core {
     /// A core for `role` over `source` (the cache's source reading as it), sharing `own`'s
-    /// settings, counters and change signal.
+    /// settings, counters, change signal, live-handle registry and metrics export state.
     fn reading_as(own: &Core, source: Arc<dyn Backend>, role: Role) -> Self {
         let settings: Settings = own.settings.clone();
         Self {
@@ -138,6 +148,8 @@ impl Core {
             batch_denied_until: Mutex::new(None),
             changes: Arc::clone(&own.changes),
             plans: crate::plan::Plans::default(),
+            handles: Arc::clone(&own.handles),
+            exported: Arc::clone(&own.exported),
             home: OnceLock::new(),
             role: Some(role),
             settings,

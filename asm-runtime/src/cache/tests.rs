@@ -17,10 +17,12 @@ use crate::plan::Request;
 use crate::testing::{ARN, client, error_body, output, rotating, settle};
 use futures_util::future::join_all;
 
+#[cfg(feature = "testing")]
 mod capacity;
 mod failover;
 mod identity;
 mod memory;
+#[cfg(all(feature = "testing", feature = "files"))]
 mod roles;
 mod versions;
 

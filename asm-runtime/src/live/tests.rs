@@ -579,6 +579,7 @@ async fn a_recovery_seen_during_a_backoff_clears_the_error_at_once() {
     );
 }
 
+#[cfg(feature = "testing")]
 /// Two secrets of one struct, read from memory.
 #[derive(crate::AwsSecrets, Debug)]
 #[aws_secrets(crate = "crate")]
@@ -593,6 +594,7 @@ struct Pair {
 /// the first round that finds the source back re-reads the other at once, so `last_error`
 /// stops reporting the outage then (it used to report the other secret's old failure until
 /// that secret's own backoff ended, up to `max_backoff` later).
+#[cfg(feature = "testing")]
 #[tokio::test(start_paused = true)]
 async fn the_first_answer_after_an_outage_brings_every_secret_back() {
     use crate::{MemoryFault, MemorySource};

@@ -321,6 +321,10 @@ impl Agent {
 }
 
 impl Backend for Agent {
+    fn kind(&self) -> &'static str {
+        "agent"
+    }
+
     fn get<'a>(
         &'a self,
         id: &'a str,

@@ -415,6 +415,10 @@ fn reserve_zeroizing(buffer: &mut Zeroizing<Vec<u8>>, additional: usize) {
 }
 
 impl Backend for Files {
+    fn kind(&self) -> &'static str {
+        "files"
+    }
+
     fn get<'a>(
         &'a self,
         id: &'a str,

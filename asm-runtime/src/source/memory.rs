@@ -345,6 +345,10 @@ impl MemorySource {
 }
 
 impl Backend for MemorySource {
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
     fn get<'a>(
         &'a self,
         id: &'a str,

@@ -219,6 +219,10 @@ impl Sdk {
 }
 
 impl Backend for Sdk {
+    fn kind(&self) -> &'static str {
+        "sdk"
+    }
+
     fn get<'a>(
         &'a self,
         id: &'a str,

@@ -21,7 +21,7 @@ use asm_examples::database::{Deployment, provision};
 use asm_examples::load::{self, Plan, Sample, Summary};
 use asm_examples::rotation_function::{Rotated, RotationFunction, Strategy};
 use asm_examples::service::{OrdersDb, PoolStats, RotatingPool, Settings, router};
-use asm_examples::{Backend, Result, step};
+use asm_examples::{Backend, Result, ops, step};
 use asm_runtime::{AwsSecrets, ExposeSecret, SecretCache, Vars};
 use asm_testkit::Postgres;
 use tokio::net::TcpListener;
@@ -140,6 +140,12 @@ async fn run(
     };
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    // The operations port, apart from the API: `/metrics` and `/healthz` (`asm_examples::ops`).
+    let ops_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let ops_addr = ops_listener.local_addr()?;
+    let probe = cache.clone();
+    let ops_router = ops::router(cache.clone(), ops::prometheus()?);
+    let ops_server = tokio::spawn(axum::serve(ops_listener, ops_router).into_future());
     let live = OrdersDb::watch_with(&cache, vars).await?; // kept fresh; rebuilt on rotation
     let pool = RotatingPool::connect(cache, live, &deployment.secret_id, settings).await?;
     let server = tokio::spawn(axum::serve(listener, router(pool.clone())).into_future());
@@ -147,6 +153,7 @@ async fn run(
         "   GET http://{addr}/orders/1 at {}/s for {:?}; {ROTATIONS} rotations, {spacing:?} apart",
         config.rate, config.duration
     );
+    println!("   GET http://{ops_addr}/metrics and /healthz on the operations port");
 
     let plan = Plan {
         rate: config.rate,
@@ -213,7 +220,10 @@ async fn run(
     let _ = stop.send(true);
     let samples = load.await?;
     let stats = pool.stats();
+    let health = probe.health();
+    println!("   /healthz: {}", health.readiness().name());
     server.abort();
+    ops_server.abort();
     pool.close().await;
     Ok(Report {
         strategy,

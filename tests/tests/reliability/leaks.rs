@@ -853,6 +853,14 @@ async fn traced_load_refresh_rotate_run_logs_no_value() {
         "new version adopted",
         "refresh failed; serving the last good value",
         "TRACE",
+        // The spans of fetch rounds and source calls, with the fields recorded at their end.
+        "asm.fetch_round{asm.round.attempt=1 asm.round.secrets=1 aws.secretsmanager.secret.id=\"prod/db\"",
+        // A call's span inside its round's.
+        "aws.secretsmanager.secret.id=\"prod/db\"}:asm.source.call{aws.secretsmanager.secret.id=\"prod/db\" asm.source=\"sdk\" rpc.method=\"GetSecretValue\" asm.call.attempt=1",
+        "asm.outcome=\"ok\"",
+        "asm.outcome=\"error\" error.type=\"Throttled\"",
+        "asm.round.failures=1",
+        "asm.duration_ms=",
     ] {
         assert!(text.contains(expected), "captured `{expected}`:\n{text}");
     }

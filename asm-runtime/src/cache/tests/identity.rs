@@ -79,11 +79,13 @@ async fn invalidating_a_name_reaches_an_arn_read_before_any_read_by_name() {
     assert_eq!(rule.num_calls(), 2);
 }
 
+#[cfg(feature = "testing")]
 /// `MemorySource`'s ARN of `name` (account 111122223333, us-east-1).
 fn memory_arn(name: &str) -> String {
     format!("arn:aws:secretsmanager:us-east-1:111122223333:secret:{name}-memory")
 }
 
+#[cfg(feature = "testing")]
 /// A cache over `source` holding ten other secrets: new entries then wait in the map's side
 /// table before they are published, where a read by ARN must still find a first load by name.
 async fn busy(source: &crate::MemorySource) -> SecretCache {
@@ -96,6 +98,7 @@ async fn busy(source: &crate::MemorySource) -> SecretCache {
     cache
 }
 
+#[cfg(feature = "testing")]
 #[tokio::test]
 async fn a_read_by_arn_shares_a_first_load_by_name_in_a_busy_cache() {
     let source = crate::MemorySource::new();
@@ -109,6 +112,7 @@ async fn a_read_by_arn_shares_a_first_load_by_name_in_a_busy_cache() {
     assert_eq!(source.calls() - before, 1, "one call for both ids");
 }
 
+#[cfg(feature = "testing")]
 #[tokio::test]
 async fn a_read_by_partial_arn_shares_a_first_load_by_name_and_then_hits() {
     let source = crate::MemorySource::new();
