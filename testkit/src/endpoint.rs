@@ -263,33 +263,11 @@ fn error_response(body: &str) -> String {
 
 /// Reads one HTTP/1.1 request; returns its `X-Amz-Target` and body.
 async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<(String, String)> {
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        let n = stream.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
-        buffer.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let header = |name: &str| {
-        head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-    };
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let target = header("x-amz-target").unwrap_or_default();
-    while buffer.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-    let body = String::from_utf8_lossy(&buffer[head_end..head_end + length]).into_owned();
-    buffer.drain(..head_end + length);
-    Some((target, body))
+    let request = crate::http::read_request(stream, buffer).await?;
+    Some((
+        request.header("x-amz-target").unwrap_or_default(),
+        request.body(),
+    ))
 }
 
 /// The `SecretId` of a JSON request body.

@@ -25,6 +25,7 @@ pub use postgres::{Postgres, SUPERUSER};
 mod agent;
 mod endpoint;
 mod fake_aws;
+mod http;
 mod mount;
 mod outage;
 mod proxy;

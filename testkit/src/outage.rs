@@ -105,35 +105,13 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, regions: Shared) {
 
 /// Reads one HTTP/1.1 request; returns its bytes and the region its SigV4 signature names.
 async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<(Vec<u8>, String)> {
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        let n = stream.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
-        buffer.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let header = |name: &str| {
-        head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-    };
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let request = crate::http::read_request(stream, buffer).await?;
     // `Credential=AKID/DATE/REGION/SERVICE/aws4_request`.
-    let region = header("authorization")
+    let region = (request.header("authorization"))
         .and_then(|auth| {
             let credential = auth.split("Credential=").nth(1)?;
             Some(credential.split('/').nth(2)?.to_owned())
         })
         .unwrap_or_default();
-    while buffer.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-    Some((buffer.drain(..head_end + length).collect(), region))
+    Some((request.bytes, region))
 }
