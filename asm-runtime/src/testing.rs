@@ -118,3 +118,23 @@ pub(crate) async fn settle() {
         tokio::task::yield_now().await;
     }
 }
+
+/// Answers every `GetSecretValue` with version `v1`, forever.
+pub(crate) fn always_v1() -> Rule {
+    mock!(Client::get_secret_value)
+        .sequence()
+        .output(|| output("v1", r#"{"password":"p1"}"#))
+        .repeatedly()
+        .build()
+}
+
+/// A builder whose refreshes fetch (no `DescribeSecret`), with TTL 60 s, `max_staleness`
+/// 300 s, no jitter, no rotation guardrail.
+pub(crate) fn minute(client: Client) -> crate::SecretCacheBuilder {
+    crate::SecretCache::builder(client)
+        .version_checks(false)
+        .rotation_guardrail(crate::RotationGuardrail::Off)
+        .ttl(std::time::Duration::from_secs(60))
+        .max_staleness(std::time::Duration::from_secs(300))
+        .jitter(false)
+}

@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use super::*;
 use crate::TransportKind;
 use crate::plan::Request;
-use crate::testing::{ARN, client, error_body, output, rotating, settle};
+use crate::testing::{ARN, always_v1, client, error_body, minute, output, rotating, settle};
 use futures_util::future::join_all;
 
 #[cfg(feature = "testing")]
@@ -26,28 +26,11 @@ mod memory;
 mod roles;
 mod versions;
 
-/// Answers every `GetSecretValue` with version `v1`, forever.
-fn always_v1() -> Rule {
-    mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", r#"{"password":"p1"}"#))
-        .repeatedly()
-        .build()
-}
-
 /// A builder whose refreshes fetch (no `DescribeSecret`), for tests of the fetch path.
 fn fetching(client: Client) -> SecretCacheBuilder {
     SecretCache::builder(client)
         .version_checks(false)
         .rotation_guardrail(RotationGuardrail::Off)
-}
-
-/// The fetch path with TTL 60 s, `max_staleness` 300 s, no jitter.
-fn minute(client: Client) -> SecretCacheBuilder {
-    fetching(client)
-        .ttl(Duration::from_secs(60))
-        .max_staleness(Duration::from_secs(300))
-        .jitter(false)
 }
 
 fn cache(client: Client) -> SecretCache {

@@ -9,17 +9,12 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::{advance, sleep};
 
 use super::*;
+use crate::AwsSecrets;
 use crate::testing::{client, described, error_body, output, settle};
-use crate::{AwsSecrets, RotationGuardrail};
 
-/// TTL 60 s, `max_staleness` 300 s, no jitter, refreshes that fetch.
-fn minute(client: Client) -> SecretCache {
-    SecretCache::builder(client)
-        .version_checks(false)
-        .rotation_guardrail(RotationGuardrail::Off)
-        .ttl(Duration::from_secs(60))
-        .max_staleness(Duration::from_secs(300))
-        .jitter(false)
+/// `testing::minute`, built.
+fn built_minute(client: Client) -> SecretCache {
+    crate::testing::minute(client)
         .build()
         .expect("valid settings")
 }
@@ -39,7 +34,7 @@ async fn an_outage_turns_a_cache_degraded_then_not_ready_and_recovery_ready() {
         .output(|| output("v2", r#"{"password":"p2"}"#))
         .repeatedly()
         .build();
-    let cache = minute(client(RuleMode::Sequential, &[&get]));
+    let cache = built_minute(client(RuleMode::Sequential, &[&get]));
     assert_eq!(cache.health().readiness(), Readiness::Ready, "nothing held");
 
     cache.get("prod/db").await.expect("first load");
@@ -132,7 +127,7 @@ async fn failed_first_loads_are_not_ready_and_say_why() {
         .http_status(500, Some(error_body("InternalServiceError")))
         .repeatedly()
         .build();
-    let cache = minute(client(RuleMode::MatchAny, &[&missing, &down]));
+    let cache = built_minute(client(RuleMode::MatchAny, &[&missing, &down]));
     cache.get("app/missing").await.expect_err("not found");
     cache
         .get("app/down")

@@ -10,8 +10,8 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use tokio::time::advance;
 
 use super::names;
+use crate::SecretCache;
 use crate::testing::{client, error_body, output, settle};
-use crate::{RotationGuardrail, SecretCache};
 
 /// Everything recorded so far: counters summed over snapshots (a snapshot resets them), the
 /// last value of each gauge, the samples of each histogram; keyed by `name{k=v,…}`.
@@ -52,13 +52,9 @@ impl Recorded {
     }
 }
 
-fn minute(client: Client) -> SecretCache {
-    SecretCache::builder(client)
-        .version_checks(false)
-        .rotation_guardrail(RotationGuardrail::Off)
-        .ttl(Duration::from_secs(60))
-        .max_staleness(Duration::from_secs(300))
-        .jitter(false)
+/// `testing::minute`, built.
+fn built_minute(client: Client) -> SecretCache {
+    crate::testing::minute(client)
         .build()
         .expect("valid settings")
 }
@@ -68,12 +64,8 @@ async fn hits_are_exported_from_the_counters_not_recorded_per_read() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let _local = metrics::set_default_local_recorder(&recorder);
-    let get = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", r#"{"password":"p1"}"#))
-        .repeatedly()
-        .build();
-    let cache = minute(client(RuleMode::MatchAny, &[&get]));
+    let get = crate::testing::always_v1();
+    let cache = built_minute(client(RuleMode::MatchAny, &[&get]));
     for _ in 0..3 {
         cache.get("prod/db").await.expect("read");
     }
@@ -114,7 +106,7 @@ async fn calls_failures_rotations_and_staleness_are_recorded_with_bounded_labels
         .output(|| output("v2", r#"{"password":"p2"}"#))
         .repeatedly()
         .build();
-    let cache = minute(client(RuleMode::Sequential, &[&get]));
+    let cache = built_minute(client(RuleMode::Sequential, &[&get]));
     cache.get("prod/db").await.expect("first load");
     advance(Duration::from_secs(61)).await;
     cache
@@ -193,12 +185,8 @@ async fn the_exporter_task_exports_on_its_timer_and_stops_with_its_handle() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let _local = metrics::set_default_local_recorder(&recorder);
-    let get = mock!(Client::get_secret_value)
-        .sequence()
-        .output(|| output("v1", r#"{"password":"p1"}"#))
-        .repeatedly()
-        .build();
-    let cache = minute(client(RuleMode::MatchAny, &[&get]));
+    let get = crate::testing::always_v1();
+    let cache = built_minute(client(RuleMode::MatchAny, &[&get]));
     cache.get("prod/db").await.expect("miss");
     let hits = "asm.cache.reads{asm.read.outcome=hit}";
     let mut recorded = Recorded::default();

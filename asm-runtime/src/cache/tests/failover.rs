@@ -44,14 +44,6 @@ fn text(secret: &Secret) -> String {
     secret.string().expect("text").expose_secret().to_owned()
 }
 
-fn http_error(status: u16, code: &str) -> Rule {
-    mock!(Client::get_secret_value)
-        .sequence()
-        .http_status(status, Some(error_body(code)))
-        .repeatedly()
-        .build()
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_blackholed_primary_is_answered_by_the_replica_within_half_the_call_deadline() {
     let call = SecretCacheBuilder::DEFAULT_CALL_TIMEOUT;
