@@ -5,6 +5,7 @@
 mod agent;
 mod cache;
 mod derive;
+mod identity;
 mod live;
 mod mounted;
 mod roles;

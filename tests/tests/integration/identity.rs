@@ -1,0 +1,127 @@
+//! One identity per secret on `moto_server`: (principal, region, secret, version). Account
+//! 999999999999 keeps its own `prod/db`, read through a real assumed role; a read of it by its
+//! full ARN never answers our bare `prod/db`, and our `prod/db` read by name and by ARN is one
+//! entry, loaded once and invalidated or refreshed by either id.
+
+use std::time::Duration;
+
+use asm_runtime::{AwsSecrets, ExposeSecret, Secret, SecretCache, SecretString, Vars};
+use asm_testkit::Moto;
+
+const READER: &str = "arn:aws:iam::999999999999:role/reader";
+
+fn text(secret: &Secret) -> String {
+    secret.string().expect("text").expose_secret().to_owned()
+}
+
+fn cache_over(moto: &Moto) -> SecretCache {
+    SecretCache::builder_from_conf(&moto.sdk_config())
+        .expect("a region")
+        .build()
+        .expect("cache")
+}
+
+#[tokio::test]
+async fn a_foreign_arn_read_never_answers_our_own_name() {
+    let moto = Moto::start();
+    let theirs = moto.create_as(READER, "prod/db", "theirs").await;
+    let ours = moto.create("prod/db", "ours").await;
+    assert!(theirs.contains(":999999999999:"), "{theirs}");
+    let cache = cache_over(&moto);
+    let reader = cache.as_role(READER).expect("view");
+    // The other account's secret by its full ARN first…
+    assert_eq!(text(&reader.get(&theirs).await.expect("theirs")), "theirs");
+    // …then our own by its bare name: ours, with a call of its own.
+    let read = cache.get("prod/db").await.expect("ours");
+    assert_eq!(
+        (text(&read), read.arn()),
+        ("ours".to_owned(), ours.as_str())
+    );
+    assert_eq!(cache.stats().get_secret_value_calls, 2);
+    // Inside the reader's account the bare name is the reader's secret, already loaded by ARN.
+    let by_name = reader.get("prod/db").await.expect("the reader's own");
+    assert_eq!(
+        (text(&by_name), by_name.arn()),
+        ("theirs".to_owned(), theirs.as_str())
+    );
+    // A struct naming `prod/db` grants our ARN, which the service returned, not theirs.
+    let policy = ByName::iam_policy(&cache).expect("policy");
+    assert_eq!(policy.resources(), [ours.clone()]);
+}
+
+#[tokio::test]
+async fn concurrent_first_loads_by_name_and_arn_share_one_call_and_one_invalidation() {
+    let moto = Moto::start();
+    let arn = moto.create("prod/db", "v1").await;
+    let cache = cache_over(&moto);
+    let (by_name, by_arn) = tokio::join!(cache.get("prod/db"), cache.get(&arn));
+    assert_eq!(text(&by_name.expect("by name")), "v1");
+    assert_eq!(text(&by_arn.expect("by ARN")), "v1");
+    assert_eq!(
+        cache.stats().get_secret_value_calls,
+        1,
+        "one flight for both ids"
+    );
+    moto.put("prod/db", "v2").await;
+    cache.invalidate("prod/db");
+    assert_eq!(text(&cache.get(&arn).await.expect("by ARN")), "v2");
+    assert_eq!(text(&cache.get("prod/db").await.expect("by name")), "v2");
+    assert_eq!(
+        cache.stats().get_secret_value_calls,
+        2,
+        "one entry reloaded once"
+    );
+}
+
+#[derive(AwsSecrets)]
+#[aws_secrets(name = "prod/db")]
+struct ByName {
+    #[aws_secrets(key = "password")]
+    password: SecretString,
+}
+
+#[derive(AwsSecrets)]
+#[aws_secrets(name = "${DB_ARN}")]
+struct ByArn {
+    #[aws_secrets(key = "password")]
+    password: SecretString,
+}
+
+/// Two structs watched at start-up, one naming the secret and one its ARN, through the role:
+/// one call, and a `refresh_now` by the name reaches the struct that names the ARN.
+#[tokio::test]
+async fn a_refresh_by_name_reaches_a_struct_that_names_the_arn_through_a_role() {
+    let moto = Moto::start();
+    let arn = moto
+        .create_as(READER, "prod/db", r#"{"password":"one"}"#)
+        .await;
+    let cache = cache_over(&moto);
+    let reader = cache.as_role(READER).expect("view");
+    let vars = Vars::new().set("DB_ARN", &arn);
+    let (by_name, by_arn) = tokio::join!(ByName::watch(&reader), ByArn::watch_with(&reader, vars));
+    let (by_name, mut by_arn) = (by_name.expect("by name"), by_arn.expect("by ARN"));
+    assert_eq!(by_arn.current().password.expose_secret(), "one");
+    assert_eq!(
+        cache.stats().get_secret_value_calls,
+        1,
+        "one flight for both structs"
+    );
+    let theirs = moto.client_as(READER).await;
+    theirs
+        .put_secret_value()
+        .secret_id("prod/db")
+        .secret_string(r#"{"password":"two"}"#)
+        .send()
+        .await
+        .expect("rotate");
+    reader
+        .refresh_now("prod/db")
+        .await
+        .expect("refresh by name");
+    let rotated = tokio::time::timeout(Duration::from_secs(10), by_arn.changed())
+        .await
+        .expect("the ARN's struct is rebuilt")
+        .expect("the task runs");
+    assert_eq!(rotated.password.expose_secret(), "two");
+    assert_eq!(by_name.current().password.expose_secret(), "two");
+}
