@@ -136,15 +136,35 @@ impl Profile {
         }
     }
 
-    /// A cache over a fresh client of `service`: what one process builds at start-up. Each
-    /// client gets its own retry partition, so its retry token bucket is its own, as it would
-    /// be in its own process (the SDK keeps them in a process-wide map by partition name).
-    pub fn cache(&self, service: &Service) -> Result<SecretCache, Error> {
+    /// A cache over a fresh client of `service`, failing over to `replica` if given: what one
+    /// process builds at start-up.
+    pub fn cache(
+        &self,
+        service: &Service,
+        replica: Option<&Service>,
+    ) -> Result<SecretCache, Error> {
+        let builder = SecretCache::builder(self.client(service))
+            .ttl(self.ttl)
+            .version_checks(self.version_checks)
+            .batch(self.batch)
+            .rotation_guardrail(self.guardrail)
+            .throttle_pacing(self.pacing);
+        match replica {
+            Some(replica) => builder.failover_client(self.client(replica)),
+            None => builder,
+        }
+        .build()
+    }
+
+    /// A fresh client of `service`, in its region. Each client gets its own retry partition,
+    /// so its retry token bucket is its own, as it would be in its own process (the SDK keeps
+    /// them in a process-wide map by partition name).
+    fn client(&self, service: &Service) -> aws_sdk_secretsmanager::Client {
         static NEXT_CLIENT: AtomicU64 = AtomicU64::new(0);
         let id = NEXT_CLIENT.fetch_add(1, Relaxed);
         let config = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
+            .region(Region::new(service.region()))
             .credentials_provider(Credentials::new(
                 "AKIDFLEETSIMULATOR",
                 "fleet-simulator-key",
@@ -159,13 +179,6 @@ impl Profile {
             // produces; its throughput clock is the wall clock, not the paused one.
             .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
             .build();
-        let client = aws_sdk_secretsmanager::Client::from_conf(config);
-        SecretCache::builder(client)
-            .ttl(self.ttl)
-            .version_checks(self.version_checks)
-            .batch(self.batch)
-            .rotation_guardrail(self.guardrail)
-            .throttle_pacing(self.pacing)
-            .build()
+        aws_sdk_secretsmanager::Client::from_conf(config)
     }
 }

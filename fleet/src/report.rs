@@ -133,6 +133,19 @@ pub struct OutageFigures {
     pub peak_get_after: u32,
     /// Pods whose snapshot turned stale (`try_current` failed) at the end of the outage.
     pub stale_pods: u64,
+    /// With failover on, the requests the replicas' region received.
+    pub replica_calls: Option<ReplicaCalls>,
+}
+
+/// Requests to the replicas' region before, during and after an outage of the primary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplicaCalls {
+    /// From the start of the run until the primary went down.
+    pub before: u64,
+    /// While the primary was down.
+    pub during: u64,
+    /// From the primary's recovery to the end of the run.
+    pub after: u64,
 }
 
 impl Report {
@@ -271,6 +284,13 @@ impl fmt::Display for Report {
                 "- outage: {} calls during it; first minute after: peak {}/s (GetSecretValue {}/s); pods stale at its end {}",
                 o.calls_during, o.peak_after, o.peak_get_after, o.stale_pods
             )?;
+            if let Some(r) = o.replica_calls {
+                writeln!(
+                    f,
+                    "- replica region: {} calls before the outage, {} during it, {} after it",
+                    r.before, r.during, r.after
+                )?;
+            }
         }
         if let Some(b) = self.background {
             writeln!(

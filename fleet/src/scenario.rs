@@ -11,9 +11,9 @@ use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
 use crate::pod::{FleetSecrets, MAX_SECRETS, Profile, vars};
 use crate::quota::{Action, QuotaModel};
-use crate::report::{ActionLoad, BackgroundLoad, OutageFigures, Report, Spread};
+use crate::report::{ActionLoad, BackgroundLoad, OutageFigures, ReplicaCalls, Report, Spread};
 use crate::rng::Rng;
-use crate::service::{Latency, Service};
+use crate::service::{Latency, REPLICA_REGION, Service};
 
 /// What happens to the fleet once it runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,6 +55,9 @@ pub struct Fleet {
     /// `GetSecretValue` requests a second from the account's other services, offered for as
     /// long as a rollout lasts (0: none).
     pub background: u32,
+    /// Each pod's cache fails over to the secrets' replicas in a second region, which has
+    /// quotas of its own (`failover_client`).
+    pub failover: bool,
     /// Stop starting pods once the run cannot be clean (a failed start, an action above its
     /// quota): the headline's bisection needs only the verdict of a failing probe.
     pub stop_when_unclean: bool,
@@ -80,6 +83,8 @@ struct PodStart {
 struct Run {
     fleet: Fleet,
     service: Service,
+    /// The replicas' region, with `failover`.
+    replica: Option<Service>,
     start: Instant,
     nodes: Vec<SecretCache>,
     rng: Rng,
@@ -95,7 +100,9 @@ impl Run {
     /// A fresh process's cache (or the node agent's, already running).
     fn cache_for(&self, pod: usize) -> Result<SecretCache, asm_runtime::Error> {
         if self.nodes.is_empty() {
-            self.fleet.profile.cache(&self.service)
+            self.fleet
+                .profile
+                .cache(&self.service, self.replica.as_ref())
         } else {
             // Nodes fill as the rollout proceeds (a scale-out): pods 0-19 on node 0, and so on.
             let per_node = self.fleet.per_node.unwrap_or(1).max(1);
@@ -185,27 +192,7 @@ impl Run {
     /// The report's traffic figures over `[from, to)`, with the start-up figures of `starts`.
     fn report(&self, title: String, starts: &[PodStart], from: Instant, to: Instant) -> Report {
         let mut ready: Vec<Duration> = starts.iter().filter_map(|s| s.ready).collect();
-        let model = self.fleet.model;
-        let (first, last) = self
-            .service
-            .with_quotas(|q| (q.elapsed(from), q.elapsed(to)));
-        let range = |len: usize| {
-            let lo = usize::try_from(first.as_secs()).unwrap_or(len).min(len);
-            // The second `to` falls in is counted: a call made in it happened before `to`.
-            let hi = usize::try_from(last.as_secs() + u64::from(last.subsec_nanos() > 0))
-                .unwrap_or(len)
-                .min(len);
-            lo..hi.max(lo)
-        };
-        let loads: Vec<ActionLoad> = Action::ALL
-            .iter()
-            .map(|a| {
-                self.service.with_quotas(|q| {
-                    let seconds = q.seconds(*a);
-                    ActionLoad::of(*a, model, &seconds[range(seconds.len())])
-                })
-            })
-            .collect();
+        let loads = self.loads(&self.service, from, to);
         let calls: u64 = loads.iter().map(|l| l.calls).sum();
         let hours = (to - from).as_secs_f64() / 3600.0;
         let secrets = self.fleet.secrets as f64;
@@ -226,15 +213,48 @@ impl Run {
     }
 }
 
+impl Run {
+    /// The load each action of `service` saw over `[from, to)`.
+    fn loads(&self, service: &Service, from: Instant, to: Instant) -> Vec<ActionLoad> {
+        let model = self.fleet.model;
+        let (first, last) = service.with_quotas(|q| (q.elapsed(from), q.elapsed(to)));
+        let range = |len: usize| {
+            let lo = usize::try_from(first.as_secs()).unwrap_or(len).min(len);
+            // The second `to` falls in is counted: a call made in it happened before `to`.
+            let hi = usize::try_from(last.as_secs() + u64::from(last.subsec_nanos() > 0))
+                .unwrap_or(len)
+                .min(len);
+            lo..hi.max(lo)
+        };
+        Action::ALL
+            .iter()
+            .map(|a| {
+                service.with_quotas(|q| {
+                    let seconds = q.seconds(*a);
+                    ActionLoad::of(*a, model, &seconds[range(seconds.len())])
+                })
+            })
+            .collect()
+    }
+
+    /// The requests `service` received over `[from, to)`, every action.
+    fn calls(&self, service: &Service, from: Instant, to: Instant) -> u64 {
+        self.loads(service, from, to).iter().map(|l| l.calls).sum()
+    }
+}
+
 impl Fleet {
     /// Runs `scenario` on the current runtime (paused time expected) and reports it.
     pub async fn run(&self, scenario: Scenario) -> Report {
         let mut fleet = self.clone();
         fleet.secrets = fleet.secrets.clamp(1, MAX_SECRETS);
         let service = Service::new(fleet.secrets, fleet.model, Latency::IN_REGION, fleet.seed);
+        let replica = fleet
+            .failover
+            .then(|| service.replica(REPLICA_REGION, fleet.model));
         let nodes = match fleet.per_node {
             Some(per_node) => (0..fleet.pods.div_ceil(per_node.max(1)))
-                .map(|_| fleet.profile.cache(&service))
+                .map(|_| fleet.profile.cache(&service, replica.as_ref()))
                 .collect::<Result<_, _>>()
                 .unwrap_or_else(|err| panic!("the profile's settings are invalid: {err}")),
             None => Vec::new(),
@@ -243,6 +263,7 @@ impl Fleet {
             rng: Rng::new(fleet.seed ^ 0x5EED),
             fleet,
             service,
+            replica,
             start: Instant::now(),
             nodes,
             failed: AtomicBool::new(false),
@@ -329,6 +350,11 @@ impl Run {
                 length.as_secs() / 60
             ),
         };
+        let failover = if f.failover {
+            format!(", failover to {REPLICA_REGION}")
+        } else {
+            String::new()
+        };
         let via = match f.per_node {
             Some(n) => format!(", through a node agent ({n} pods/node)"),
             None => String::new(),
@@ -353,7 +379,7 @@ impl Run {
             format!(" + start-up jitter {} s", jitter.as_secs())
         };
         format!(
-            "{what}: {} pods x {} secrets, {} settings{jitter}{via}, {quotas}{background}",
+            "{what}: {} pods x {} secrets, {} settings{jitter}{via}{failover}, {quotas}{background}",
             f.pods, f.secrets, f.profile.name
         )
     }
@@ -443,8 +469,14 @@ impl Run {
                 .unwrap_or(0);
             (total, get.iter().copied().max().unwrap_or(0))
         });
+        let replica_calls = self.replica.as_ref().map(|replica| ReplicaCalls {
+            before: self.calls(replica, self.start, down),
+            during: self.calls(replica, down, up),
+            after: self.calls(replica, up, end),
+        });
         report.outage = Some(OutageFigures {
             calls_during: during.loads.iter().map(|l| l.calls).sum(),
+            replica_calls,
             peak_after: after.0,
             peak_get_after: after.1,
             stale_pods,

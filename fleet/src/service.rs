@@ -21,8 +21,12 @@ use tokio::time::Instant;
 use crate::quota::{Action, QuotaModel, Quotas};
 use crate::rng::Rng;
 
-/// The account and region of every simulated secret.
-const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
+/// The account of every simulated secret.
+const ACCOUNT: &str = "123456789012";
+/// The region the fleet's clients call first.
+pub const PRIMARY_REGION: &str = "us-east-1";
+/// The region of the secrets' replicas (`--failover`).
+pub const REPLICA_REGION: &str = "us-west-2";
 
 /// Round-trip latency of one request: uniform in `[min, max]`.
 #[derive(Debug, Clone, Copy)]
@@ -41,20 +45,23 @@ impl Latency {
     };
 }
 
-/// The service's mutable state.
+/// One region's mutable state.
 #[derive(Debug)]
 struct State {
     quotas: Quotas,
-    /// Current version number of each secret `fleet/s{i}`.
-    versions: Vec<u64>,
     /// While set, every call fails with HTTP 503.
     outage: bool,
 }
 
-/// A simulated Secrets Manager, shared by every client of the fleet.
+/// A simulated Secrets Manager in one region, shared by every client of the fleet. Its
+/// [`replica`](Self::replica) in another region holds the same secrets (a rotation reaches
+/// both at once) under its own quotas and outages.
 #[derive(Clone)]
 pub struct Service {
+    region: &'static str,
     state: Arc<Mutex<State>>,
+    /// Current version number of each secret `fleet/s{i}`, shared with the replicas.
+    versions: Arc<Mutex<Vec<u64>>>,
     latency: Latency,
     rng: Arc<Rng>,
 }
@@ -62,9 +69,14 @@ pub struct Service {
 impl fmt::Debug for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Service")
+            .field("region", &self.region)
             .field("latency", &self.latency)
             .finish_non_exhaustive()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Service {
@@ -72,18 +84,39 @@ impl Service {
     /// from now on.
     pub fn new(secrets: usize, model: QuotaModel, latency: Latency, seed: u64) -> Self {
         Self {
-            state: Arc::new(Mutex::new(State {
-                quotas: Quotas::new(model, Instant::now()),
-                versions: vec![1; secrets],
-                outage: false,
-            })),
+            region: PRIMARY_REGION,
+            state: Self::fresh_state(model),
+            versions: Arc::new(Mutex::new(vec![1; secrets])),
             latency,
             rng: Arc::new(Rng::new(seed)),
         }
     }
 
+    /// The same secrets replicated to `region`: its own quotas (`model`) and outages.
+    pub fn replica(&self, region: &'static str, model: QuotaModel) -> Self {
+        Self {
+            region,
+            state: Self::fresh_state(model),
+            versions: Arc::clone(&self.versions),
+            latency: self.latency,
+            rng: Arc::clone(&self.rng),
+        }
+    }
+
+    fn fresh_state(model: QuotaModel) -> Arc<Mutex<State>> {
+        Arc::new(Mutex::new(State {
+            quotas: Quotas::new(model, Instant::now()),
+            outage: false,
+        }))
+    }
+
+    /// The region this service answers in.
+    pub fn region(&self) -> &'static str {
+        self.region
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// The HTTP client to hand an SDK config.
@@ -93,14 +126,14 @@ impl Service {
 
     /// Rotates secret `index`: a new version becomes `AWSCURRENT`.
     pub fn rotate(&self, index: usize) {
-        if let Some(version) = self.state().versions.get_mut(index) {
+        if let Some(version) = lock(&self.versions).get_mut(index) {
             *version += 1;
         }
     }
 
     /// The current version number of secret `index`.
     pub fn version(&self, index: usize) -> u64 {
-        self.state().versions.get(index).copied().unwrap_or(0)
+        lock(&self.versions).get(index).copied().unwrap_or(0)
     }
 
     /// Starts or ends an outage: while on, every call fails with HTTP 503.
@@ -164,13 +197,16 @@ impl Service {
         if !state.quotas.admit(action, now) {
             return error(400, "ThrottlingException", "Rate exceeded");
         }
+        drop(state);
+        let versions = lock(&self.versions);
+        let region = self.region;
         match action {
-            Action::Get => match secret_index(&body["SecretId"], state.versions.len()) {
-                Some(i) => (200, secret_value(i, state.versions[i])),
+            Action::Get => match secret_index(region, &body["SecretId"], versions.len()) {
+                Some(i) => (200, secret_value(region, i, versions[i])),
                 None => not_found(),
             },
-            Action::Describe => match secret_index(&body["SecretId"], state.versions.len()) {
-                Some(i) => (200, description(i, state.versions[i])),
+            Action::Describe => match secret_index(region, &body["SecretId"], versions.len()) {
+                Some(i) => (200, description(region, i, versions[i])),
                 None => not_found(),
             },
             Action::Batch => {
@@ -178,8 +214,8 @@ impl Service {
                 let mut values = Vec::new();
                 let mut errors = Vec::new();
                 for id in &ids {
-                    match secret_index(id, state.versions.len()) {
-                        Some(i) => values.push(secret_value(i, state.versions[i])),
+                    match secret_index(region, id, versions.len()) {
+                        Some(i) => values.push(secret_value(region, i, versions[i])),
                         None => errors.push(json!({
                             "SecretId": id,
                             "ErrorCode": "ResourceNotFoundException",
@@ -193,22 +229,30 @@ impl Service {
     }
 }
 
-/// The index of `fleet/s{i}` named by `id` (a name or an ARN), if it exists.
-fn secret_index(id: &Value, secrets: usize) -> Option<usize> {
+/// The ARN of `fleet/s…` secrets in `region` up to the name.
+fn arn_prefix(region: &str) -> String {
+    format!("arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:")
+}
+
+/// The index of `fleet/s{i}` named by `id` (a name or an ARN in `region`), if it exists.
+fn secret_index(region: &str, id: &Value, secrets: usize) -> Option<usize> {
     let id = id.as_str()?;
-    let name = id.strip_prefix(ARN_PREFIX).unwrap_or(id);
+    let name = match id.strip_prefix("arn:") {
+        Some(_) => id.strip_prefix(&arn_prefix(region))?,
+        None => id,
+    };
     let digits = name.strip_prefix("fleet/s")?;
     let digits = digits.split('-').next()?;
     digits.parse().ok().filter(|i| *i < secrets)
 }
 
-fn arn(index: usize) -> String {
-    format!("{ARN_PREFIX}fleet/s{index}-AbCdEf")
+fn arn(region: &str, index: usize) -> String {
+    format!("{}fleet/s{index}-AbCdEf", arn_prefix(region))
 }
 
-fn secret_value(index: usize, version: u64) -> Value {
+fn secret_value(region: &str, index: usize, version: u64) -> Value {
     json!({
-        "ARN": arn(index),
+        "ARN": arn(region, index),
         "Name": format!("fleet/s{index}"),
         "VersionId": format!("v{version}"),
         "SecretString": Service::value(index, version),
@@ -217,14 +261,14 @@ fn secret_value(index: usize, version: u64) -> Value {
     })
 }
 
-fn description(index: usize, version: u64) -> Value {
+fn description(region: &str, index: usize, version: u64) -> Value {
     let mut stages = serde_json::Map::new();
     stages.insert(format!("v{version}"), json!(["AWSCURRENT"]));
     if version > 1 {
         stages.insert(format!("v{}", version - 1), json!(["AWSPREVIOUS"]));
     }
     json!({
-        "ARN": arn(index),
+        "ARN": arn(region, index),
         "Name": format!("fleet/s{index}"),
         "RotationEnabled": true,
         "RotationRules": { "AutomaticallyAfterDays": 30 },
@@ -266,10 +310,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_resolve_by_name_and_arn() {
-        assert_eq!(secret_index(&json!("fleet/s3"), 10), Some(3));
-        assert_eq!(secret_index(&json!(arn(7)), 10), Some(7));
-        assert_eq!(secret_index(&json!("fleet/s10"), 10), None);
-        assert_eq!(secret_index(&json!("other"), 10), None);
+    fn ids_resolve_by_name_and_arn_of_the_region() {
+        let east = PRIMARY_REGION;
+        assert_eq!(secret_index(east, &json!("fleet/s3"), 10), Some(3));
+        assert_eq!(secret_index(east, &json!(arn(east, 7)), 10), Some(7));
+        assert_eq!(secret_index(east, &json!(arn(REPLICA_REGION, 7)), 10), None);
+        assert_eq!(secret_index(east, &json!("fleet/s10"), 10), None);
+        assert_eq!(secret_index(east, &json!("other"), 10), None);
     }
 }

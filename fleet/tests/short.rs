@@ -20,6 +20,7 @@ fn fleet(pods: usize, profile: Profile) -> Fleet {
         per_node: None,
         seed: 7,
         background: 0,
+        failover: false,
         stop_when_unclean: false,
     }
 }
@@ -159,6 +160,42 @@ async fn an_outage_is_ridden_out_with_bounded_calls_and_no_storm_after() {
     );
     // After it, the backoff timers are spread: no second carries every pod's secrets at once.
     assert!(outage.peak_after < (pods * 10) as u32, "{report}");
+}
+
+/// Failover on: the replicas' region is called only while the primary is down, and answering
+/// from it ends the refresh rounds that would otherwise retry the primary for ten minutes.
+#[tokio::test(start_paused = true)]
+async fn a_regional_outage_with_failover_reads_the_replicas_only_while_it_lasts() {
+    let pods = 20;
+    let failover = Fleet {
+        failover: true,
+        ..fleet(pods, Profile::defaults())
+    };
+    let report = failover
+        .run(Scenario::Outage {
+            length: Duration::from_secs(600),
+        })
+        .await;
+    assert_goals(&report, None);
+    let outage = report.outage.expect("outage figures");
+    assert_eq!(outage.stale_pods, 0, "{report}");
+    let replica = outage.replica_calls.expect("replica figures");
+    assert_eq!(
+        replica.before, 0,
+        "no replica call while the primary is healthy\n{report}"
+    );
+    assert!(replica.during > 0, "{report}");
+    // The primary is tried first again at the next refresh: at most a refresh in flight at
+    // the recovery goes on to the replica.
+    assert!(replica.after <= (pods * 10) as u64 / 10, "{report}");
+    // Both regions together: fewer calls than the primary alone takes without failover
+    // (bounded by 40 per pod-secret in the test above), because a refresh that the replica
+    // answers does not back off and retry.
+    let per_secret = (outage.calls_during + replica.during) as f64 / (pods * 10) as f64;
+    assert!(
+        per_secret < 10.0,
+        "{per_secret} calls per pod-secret\n{report}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

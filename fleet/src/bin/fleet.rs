@@ -19,9 +19,10 @@ const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|o
              [--quota current|shared] [--quota-divided-by N] [--background REQUESTS_PER_S]
              [--window SECONDS] [--hours H] [--per-node N]
              [--startup-jitter SECONDS] [--max-pods N] [--from N]
-             [--seed S] [--check]
+             [--failover] [--seed S] [--check]
 past-quota and past-quota-1s are deploy and deploy-1s checked against the goals of a fleet past
-its quota; --background adds other services' GetSecretValue load during a rollout.
+its quota; --background adds other services' GetSecretValue load during a rollout; --failover
+gives each pod's cache the secrets' replicas in a second region (outage: only the primary fails).
 --check exits 1 when a scenario misses one of the goals in FLEET.md.";
 
 struct Args {
@@ -46,6 +47,7 @@ fn parse() -> Result<Args, String> {
             per_node: None,
             seed: 1,
             background: 0,
+            failover: false,
             stop_when_unclean: false,
         },
         window: Duration::from_secs(60),
@@ -59,6 +61,10 @@ fn parse() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         if flag == "--check" {
             args.check = true;
+            continue;
+        }
+        if flag == "--failover" {
+            args.fleet.failover = true;
             continue;
         }
         if flag == "--help" || flag == "-h" {
