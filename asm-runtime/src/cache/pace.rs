@@ -12,8 +12,8 @@
 //! - **Open**: nothing is limited. Taking a turn is one atomic load, and finishing one reads
 //!   the mode again: a healthy cache pays nothing else.
 //! - **Paced** (after a throttling answer): one call at a time, each a jittered gap after the
-//!   last answer. A throttling answer to a call sent after the last change doubles the gap
-//!   (from [`FIRST_GAP`] up to [`MAX_GAP`]); an answer that is not throttling shrinks it by
+//!   last answer. A throttling answer to a call sent after the last change multiplies the gap
+//!   by [`GROW`] (from [`FIRST_GAP`] up to [`MAX_GAP`]); an answer that is not throttling shrinks it by
 //!   [`SHRINK`], and below [`OPEN_GAP`] the pacer opens again. Throttled calls are not retried by the SDK
 //!   (its retries would go out in step, three for each call): the cache owns them, and a
 //!   first load waits its turn for up to `startup_patience` instead of failing.
@@ -44,7 +44,13 @@ pub(crate) const FIRST_GAP: Duration = Duration::from_secs(2);
 /// The longest gap between two calls of a paced action: longer gaps starve the processes that
 /// reach them (a ready p99 of 200 s instead of 120 s in FLEET.md's 2x-quota rollout).
 pub(crate) const MAX_GAP: Duration = Duration::from_secs(12);
-/// What an answer that is not throttling multiplies a paced gap by: the gap doubles on a
+/// What a throttling answer multiplies a paced gap by: 2 s, 8 s, then the cap. Each step up
+/// the ladder costs a throttled call, and a process that starts into a saturated service
+/// climbs it first: growing by 4 rather than 2 cut the throttled calls of FLEET.md's 2x-quota
+/// rollout by a fifth (calls 1.51x -> 1.42x the reads), with its ready p99 and the 1 s burst's
+/// unchanged.
+pub(crate) const GROW: f64 = 4.0;
+/// What an answer that is not throttling multiplies a paced gap by: the gap grows fast on a
 /// throttle and shrinks slowly, so that the fleet settles where few calls are throttled.
 pub(crate) const SHRINK: f64 = 0.85;
 /// A paced action whose gap shrinks below this is open again.
@@ -191,7 +197,7 @@ impl Pacer {
                 state.gap = if was_open {
                     FIRST_GAP
                 } else {
-                    (state.gap * 2).min(MAX_GAP)
+                    state.gap.mul_f64(GROW).min(MAX_GAP)
                 };
                 state.changed = now;
             }
@@ -201,7 +207,7 @@ impl Pacer {
                 tracing::info!(
                     action = self.op.iam_action(),
                     "throttled by the service: pacing this action's calls (one at a time, \
-                     jittered waits doubling from 2 s) until its answers are no longer throttled"
+                     jittered waits from 2 s to 12 s) until its answers are no longer throttled"
                 );
             }
             self.mode.store(LIMITED, Relaxed);
