@@ -44,7 +44,7 @@ async fn a_throttled_pacer_goes_one_at_a_time_with_growing_jittered_gaps() {
     turn.finish(true);
     assert!(!pacer.is_open());
     let mut gaps = Vec::new();
-    for _ in 0..3 {
+    for grown in [8, 12, 12] {
         let asked = Instant::now();
         let turn = pacer.turn().await;
         gaps.push(Instant::now() - asked);
@@ -53,6 +53,7 @@ async fn a_throttled_pacer_goes_one_at_a_time_with_growing_jittered_gaps() {
             "one call at a time"
         );
         turn.finish(true);
+        assert_eq!(pacer.state().gap, Duration::from_secs(grown), "x4, capped");
     }
     // Gaps drawn from [g/2, 3g/2] with g = 2, 8, 12 s (the cap).
     for (gap, ceiling) in gaps.iter().zip([2u64, 8, 12]) {
