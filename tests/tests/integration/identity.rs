@@ -46,7 +46,7 @@ async fn a_foreign_arn_read_never_answers_our_own_name() {
     );
     // A struct naming `prod/db` grants our ARN, which the service returned, not theirs.
     let policy = ByName::iam_policy(&cache).expect("policy");
-    assert_eq!(policy.resources(), [ours.clone()]);
+    assert_eq!(policy.resources(), [ours]);
 }
 
 #[tokio::test]
