@@ -58,7 +58,7 @@ const LIMITED: u8 = 1;
 /// The pacers of one cache, one per action, or none when pacing is off.
 #[derive(Debug)]
 pub(crate) struct Pacers {
-    by_action: Option<[Pacer; 3]>,
+    by_action: Option<[Pacer; 4]>,
 }
 
 impl Pacers {
@@ -70,6 +70,7 @@ impl Pacers {
                     Operation::GetSecretValue,
                     Operation::BatchGetSecretValue,
                     Operation::DescribeSecret,
+                    Operation::GetParameter,
                 ]
                 .map(Pacer::new)
             }),

@@ -58,8 +58,15 @@ impl Configured {
 impl SecretSource for Configured {}
 
 impl sealed::Sealed for Configured {
+    /// With the feature `ssm`, parameters are read through an SSM client built from the same
+    /// configuration.
     fn into_source(self, terms: sealed::Terms) -> sealed::Building {
-        sealed::Building(Arc::new(Sdk::new(self.client, terms, Some(self.config))))
+        #[cfg(feature = "ssm")]
+        let parameters = Some(super::ssm::over_config(&self.config, terms));
+        #[cfg(not(feature = "ssm"))]
+        let parameters = None;
+        let secrets = Arc::new(Sdk::new(self.client, terms, Some(self.config)));
+        sealed::Building(super::Stores::over(secrets, parameters))
     }
 }
 
@@ -90,14 +97,28 @@ impl sealed::Sealed for Client {
     }
 }
 
+/// The per-call timeouts of every SDK call: each attempt and the whole operation bounded by
+/// the cache's deadlines, whatever the client's own configuration.
+pub(super) fn call_timeouts(terms: sealed::Terms) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(terms.deadlines.attempt)
+        .operation_timeout(terms.deadlines.call)
+        .build()
+}
+
+/// The connect and read timeouts of a client the cache builds itself: its attempt deadline.
+pub(super) fn attempt_timeouts(terms: sealed::Terms) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(terms.deadlines.attempt)
+        .read_timeout(terms.deadlines.attempt)
+        .build()
+}
+
 impl Sdk {
     fn new(client: Client, terms: sealed::Terms, sts: Option<aws_config::SdkConfig>) -> Self {
         Self {
             client,
-            timeouts: TimeoutConfig::builder()
-                .operation_attempt_timeout(terms.deadlines.attempt)
-                .operation_timeout(terms.deadlines.call)
-                .build(),
+            timeouts: call_timeouts(terms),
             cache_paces: terms.cache_paces_throttling,
             sts,
         }
@@ -271,12 +292,15 @@ impl Backend for Sdk {
 }
 
 /// An operation's error type, whose service code tells throttling apart.
-trait ThrottleCode: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static {}
+pub(super) trait ThrottleCode:
+    ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
+{
+}
 impl<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static> ThrottleCode for E {}
 
 /// Forbids the SDK's retry of a throttled call of the operation whose error type is `E`: the
 /// cache paces it (`cache/pace.rs`). Every other failure is retried as the client is set.
-struct NoThrottleRetries<E>(PhantomData<fn() -> E>);
+pub(super) struct NoThrottleRetries<E>(PhantomData<fn() -> E>);
 
 impl<E> Default for NoThrottleRetries<E> {
     fn default() -> Self {
