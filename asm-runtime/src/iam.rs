@@ -238,8 +238,7 @@ fn parameter_resource<'a>(
     let parsed = (parameter::parse(id))
         .unwrap_or_else(|| Err(format!("`{id}` is not a parameter")))
         .map_err(|message| Error::Config { message })?;
-    let secret = (parsed.is_secret_reference())
-        .then(|| &parsed.path[crate::ssm_name::SECRET_REFERENCE.len() - 1..]);
+    let secret = parsed.referenced_secret();
     if let Some(known) = cache.known_arn(id) {
         return Ok((known, secret));
     }

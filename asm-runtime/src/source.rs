@@ -36,6 +36,7 @@ mod files;
 pub(crate) mod memory;
 mod replica;
 mod sdk;
+mod sdk_call;
 #[cfg(feature = "ssm")]
 pub(crate) mod ssm;
 mod stores;

@@ -64,11 +64,18 @@ pub(crate) enum Selector<'a> {
     Label(&'a str),
 }
 
-impl Parameter<'_> {
+impl<'a> Parameter<'a> {
     /// Whether this is `/aws/reference/secretsmanager/NAME`: a Secrets Manager secret read
     /// through Parameter Store.
     pub(crate) fn is_secret_reference(&self) -> bool {
-        self.hierarchical && self.path.starts_with(&SECRET_REFERENCE[1..])
+        self.referenced_secret().is_some()
+    }
+
+    /// The secret's name `NAME` of `/aws/reference/secretsmanager/NAME`.
+    pub(crate) fn referenced_secret(&self) -> Option<&'a str> {
+        self.path
+            .strip_prefix(&SECRET_REFERENCE[1..])
+            .filter(|_| self.hierarchical)
     }
 }
 
@@ -91,7 +98,6 @@ pub(crate) fn parse(text: &str) -> Result<Parameter<'_>, String> {
         ));
     }
     let (reference, selector) = split_selector(text);
-    let selector = selector.map(check_selector).transpose()?;
     let mut parameter = if reference.starts_with("arn:") {
         parse_arn(reference)?
     } else {
@@ -113,6 +119,7 @@ pub(crate) fn parse(text: &str) -> Result<Parameter<'_>, String> {
         }
     };
     check_path(&parameter)?;
+    let selector = selector.map(check_selector).transpose()?;
     if parameter.is_secret_reference() && selector.is_some() {
         return Err(format!(
             "a version selector on `{SECRET_REFERENCE}…`: a reference reads the secret's \
@@ -232,8 +239,7 @@ fn check_path(parameter: &Parameter<'_>) -> Result<(), String> {
     if path.is_empty() {
         return Err("the parameter name is empty".to_owned());
     }
-    if parameter.is_secret_reference() {
-        let secret = &path[SECRET_REFERENCE.len() - 1..];
+    if let Some(secret) = parameter.referenced_secret() {
         let secret_char = |c: char| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c);
         if secret.is_empty() || !secret.chars().all(|c| secret_char(c) || c == PLACEHOLDER) {
             return Err(format!(

@@ -3,7 +3,7 @@
 
 use aws_sdk_secretsmanager::Client;
 
-use super::sdk::attempt_timeouts;
+use super::sdk_call::attempt_timeouts;
 use super::{Configured, Unbuilt, behavior_version, client_for};
 use crate::Error;
 

@@ -390,6 +390,11 @@ impl MemorySource {
     /// `ssm:NAME` (what it is stored under, whether read by name or by ARN).
     fn name_of<'a>(&self, id: &'a str) -> Cow<'a, str> {
         if let Some(Ok(parameter)) = parameter::parse(id) {
+            // `/aws/reference/secretsmanager/NAME` is the secret `NAME`, as Parameter Store
+            // answers it.
+            if let Some(secret) = parameter.referenced_secret() {
+                return Cow::Owned(secret.to_owned());
+            }
             return Cow::Owned(format!(
                 "{}{}",
                 parameter::PREFIX,

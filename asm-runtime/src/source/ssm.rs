@@ -14,7 +14,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::sdk::{NoThrottleRetries, attempt_timeouts, call_timeouts};
+use super::sdk_call::{NoThrottleRetries, attempt_timeouts, call_timeouts};
 use super::{Backend, Parts, sealed};
 use crate::error::{Operation, from_sdk};
 use crate::parameter::request_name;
@@ -176,33 +176,51 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn parameter_store_failures_are_typed_and_quote_no_message() {
         let kms = "User: x is not authorized to perform: kms:Decrypt Qz7!xK9#wL2%vT8";
-        let cases: [(Rule, Version, fn(&Error) -> bool); 5] = [
-            (failing("AccessDeniedException", kms), Version::current(), |e| {
-                matches!(e, Error::Decryption { .. })
-            }),
+        type Shape = fn(&Error) -> bool;
+        let cases: [(Rule, Version, Shape); 5] = [
+            (
+                failing("AccessDeniedException", kms),
+                Version::current(),
+                |e| matches!(e, Error::Decryption { .. }),
+            ),
             (
                 failing("AccessDeniedException", "Qz7!xK9#wL2%vT8"),
                 Version::current(),
-                |e| matches!(e, Error::AccessDenied { action: "ssm:GetParameter", .. }),
+                |e| {
+                    matches!(
+                        e,
+                        Error::AccessDenied {
+                            action: "ssm:GetParameter",
+                            ..
+                        }
+                    )
+                },
             ),
-            (failing("ParameterNotFound", "Qz7!xK9#wL2%vT8"), Version::current(), |e| {
-                matches!(e, Error::NotFound { .. })
-            }),
+            (
+                failing("ParameterNotFound", "Qz7!xK9#wL2%vT8"),
+                Version::current(),
+                |e| matches!(e, Error::NotFound { .. }),
+            ),
             (
                 failing("ParameterVersionNotFound", "Qz7!xK9#wL2%vT8"),
                 Version::stage("blue"),
                 |e| matches!(e, Error::VersionNotFound { .. }),
             ),
-            (failing("InvalidKeyId", "Qz7!xK9#wL2%vT8"), Version::current(), |e| {
-                matches!(e, Error::Decryption { .. })
-            }),
+            (
+                failing("InvalidKeyId", "Qz7!xK9#wL2%vT8"),
+                Version::current(),
+                |e| matches!(e, Error::Decryption { .. }),
+            ),
         ];
         for (rule, version, expected) in cases {
-            let err = (cache(&[&rule]).get_version("ssm:/prod/db", &version).await)
-                .expect_err("failure");
+            let err =
+                (cache(&[&rule]).get_version("ssm:/prod/db", &version).await).expect_err("failure");
             assert!(expected(&err), "{err:?}");
             let shown = format!("{err} {err:?}");
-            assert!(!shown.contains("Qz7!") && shown.contains("ssm:/prod/db"), "{shown}");
+            assert!(
+                !shown.contains("Qz7!") && shown.contains("ssm:/prod/db"),
+                "{shown}"
+            );
         }
     }
 }

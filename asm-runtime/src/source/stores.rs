@@ -43,7 +43,8 @@ fn no_parameter_source(id: &str, kind: &str) -> Error {
             "parameter `{id}`: this cache's source ({kind}) serves no Parameter Store \
              parameters; build the cache with the feature `ssm` from an `SdkConfig` \
              (`SecretCache::from_env`, `from_conf`), or give it a client with \
-             `SecretCacheBuilder::parameter_client` (a role's view reads no parameters)"
+             `SecretCacheBuilder::parameter_client` (the Secrets Manager Agent 2.1 and mounted \
+             files serve secrets only; a role's view reads no parameters)"
         ),
     }
 }

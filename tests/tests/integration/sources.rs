@@ -79,11 +79,14 @@ pub(crate) enum Scenario {
     SingleFlight,
     TooLarge,
     ErrorsCarryNoValue,
+    ParameterRead,
+    ParameterMissing,
+    ParameterReference,
 }
 
 impl Scenario {
     /// Every scenario, in the order the suite runs them.
-    const ALL: [Self; 22] = [
+    const ALL: [Self; 25] = [
         Self::ReadByName,
         Self::ReadByArn,
         Self::ArnOfANameRead,
@@ -106,6 +109,9 @@ impl Scenario {
         Self::SingleFlight,
         Self::TooLarge,
         Self::ErrorsCarryNoValue,
+        Self::ParameterRead,
+        Self::ParameterMissing,
+        Self::ParameterReference,
     ];
 
     /// The scenario's name in reports (kebab case).
@@ -133,6 +139,9 @@ impl Scenario {
             Self::SingleFlight => "single-flight",
             Self::TooLarge => "too-large",
             Self::ErrorsCarryNoValue => "errors-carry-no-value",
+            Self::ParameterRead => "parameter-read",
+            Self::ParameterMissing => "parameter-missing",
+            Self::ParameterReference => "parameter-reference",
         }
     }
 
@@ -177,6 +186,13 @@ impl Scenario {
             Self::ErrorsCarryNoValue => {
                 "no part of a value in errors (`Display`, `Debug`) or the cache's `Debug`"
             }
+            Self::ParameterRead => {
+                "a parameter by name and ARN, one call; a new version adopted after the TTL; an older one by number"
+            }
+            Self::ParameterMissing => {
+                "no such parameter, no such version: typed, persistent, remembered, naming the id"
+            }
+            Self::ParameterReference => "`/aws/reference/secretsmanager/NAME` reads the secret",
         }
     }
 }
@@ -224,6 +240,11 @@ pub(crate) trait Fixture: Send + Sync + 'static {
 
     /// Stores binary `value` as the new `AWSCURRENT` version of `name`.
     fn put_binary(&self, name: &str, value: &[u8]) -> impl Future<Output = ()> + Send;
+
+    /// Stores `value` as the next version of the parameter `name` (a `SecureString` where the
+    /// source has types); `false` where the source serves no parameters (and says so in
+    /// [`cannot`](Self::cannot)).
+    fn put_parameter(&self, name: &str, value: &str) -> impl Future<Output = bool> + Send;
 
     /// The ARN that names the secret `name` in this source.
     fn arn(&self, name: &str) -> impl Future<Output = String> + Send;

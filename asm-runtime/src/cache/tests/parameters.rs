@@ -2,7 +2,7 @@
 //! secrets, a new version adopted as a rotation, versions and labels as `Version`s.
 
 use super::*;
-use crate::{MemorySource, Version};
+use crate::{AwsSecrets, MemorySource, Version};
 
 const HOST: &str = "ssm:/prod/orders/db-host";
 const HOST_ARN: &str = "arn:aws:ssm:us-east-1:111122223333:parameter/prod/orders/db-host";
@@ -115,4 +115,87 @@ async fn a_cache_without_a_parameter_source_says_how_to_get_one_and_calls_nothin
         "nothing asked of Secrets Manager"
     );
     assert_eq!(rule.num_calls(), 0);
+}
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+struct Orders {
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+    #[allow(dead_code, reason = "read by the loader only")]
+    #[aws_secrets(name = "prod/orders-db", key = "password")]
+    password: secrecy::SecretString,
+}
+
+/// What an unchanged parameter costs in the steady state, under a live handle and the
+/// default TTL (600 s, jittered): one `GetParameter` per refresh, 6 to 8 an hour (a refresh
+/// every `[3/4 ttl, ttl]`, renewed up to 5 s ahead), never a read waiting on the network.
+#[tokio::test(start_paused = true)]
+async fn an_unchanged_parameter_costs_six_to_eight_calls_an_hour() {
+    const HOURS: u64 = 24;
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    store.json("prod/orders-db", &serde_json::json!({"password": "pw"}));
+    let cache = SecretCache::builder(store.clone())
+        .build()
+        .expect("defaults");
+    let live = Orders::watch(&cache).await.expect("load");
+    tokio::time::sleep(Duration::from_secs(HOURS * 3600)).await;
+    assert_eq!(live.current().host, "db-1");
+    let stats = cache.stats();
+    let per_hour = stats.get_parameter_calls as f64 / HOURS as f64;
+    eprintln!("GetParameter calls per parameter-hour (ttl 600 s, jitter on): {per_hour:.2}");
+    assert!(
+        (6.0..=8.2).contains(&per_hour),
+        "{per_hour} calls an hour: {stats:?}"
+    );
+    assert_eq!(stats.misses, 2, "only the first load waited");
+    assert_eq!(stats.rotations, 0);
+}
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+#[allow(dead_code, reason = "only its policy is read")]
+struct Mixed {
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+    #[aws_secrets(parameter = "flags:blue", public)]
+    flags: String,
+    #[aws_secrets(parameter = "/aws/reference/secretsmanager/prod/stripe")]
+    stripe: secrecy::SecretString,
+    #[aws_secrets(
+        parameter = "arn:aws:ssm:eu-west-1:999999999999:parameter/shared/url",
+        public
+    )]
+    shared: String,
+}
+
+/// Exact parameter ARNs (a hierarchical name's `/` dropped, a flat name as is, an ARN as
+/// written), `ssm:GetParameter` only; a reference also grants the secret it reads.
+#[tokio::test(start_paused = true)]
+async fn the_policy_grants_get_parameter_on_exact_parameter_arns() {
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    let cache = over(&store);
+    cache
+        .get(HOST)
+        .await
+        .expect("loaded: the account is learnt");
+    let policy = Mixed::iam_policy(&cache).expect("a policy");
+    assert_eq!(
+        policy.parameters(),
+        [
+            "arn:aws:ssm:eu-west-1:999999999999:parameter/shared/url",
+            "arn:aws:ssm:us-east-1:111122223333:parameter/aws/reference/secretsmanager/prod/stripe",
+            "arn:aws:ssm:us-east-1:111122223333:parameter/flags",
+            HOST_ARN,
+        ]
+    );
+    assert_eq!(
+        policy.resources(),
+        ["arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/stripe-??????"]
+    );
+    let json = policy.to_json();
+    assert!(json.contains(r#""ssm:GetParameter""#) && !json.contains("ssm:GetParameters"));
+    assert!(json.contains("KmsDecrypt"), "{json}");
 }
