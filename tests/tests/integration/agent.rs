@@ -103,7 +103,7 @@ async fn an_agent_cache_reads_no_parameters() {
         .await
         .expect_err("no parameters");
     assert!(
-        matches!(&err, asm_runtime::Error::Config { message }
+        matches!(&err, Error::Config { message }
             if message.contains("(agent) serves no Parameter Store parameters")),
         "{err:?}"
     );
