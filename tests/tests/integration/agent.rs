@@ -63,22 +63,27 @@ async fn agent_refresh_now_and_token_errors() {
 /// Nothing listens at the agent's address: a transient connection error, fast.
 #[tokio::test]
 async fn an_agent_that_is_not_running_is_a_connection_error() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        listener.local_addr().expect("addr").port()
-    };
-    let cache = builder(
-        AgentSource::new()
-            .endpoint(&format!("http://127.0.0.1:{port}"))
-            .expect("url")
-            .token(SecretString::from("t")),
-        Duration::from_secs(60),
-    );
+    let cache = agent_not_running();
     let started = Instant::now();
     let err = cache.get("conf/db").await.expect_err("nobody listens");
     assert!(err.is_transient(), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(11));
     sleep(Duration::from_millis(1)).await;
+}
+
+/// A cache over an agent on a loopback port nobody listens on.
+fn agent_not_running() -> SecretCache {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        listener.local_addr().expect("addr").port()
+    };
+    builder(
+        AgentSource::new()
+            .endpoint(&format!("http://127.0.0.1:{port}"))
+            .expect("url")
+            .token(SecretString::from("t")),
+        Duration::from_secs(60),
+    )
 }
 
 /// The Secrets Manager Agent 2.1 serves `/secretsmanager/get` only (no
@@ -87,17 +92,7 @@ async fn an_agent_that_is_not_running_is_a_connection_error() {
 /// would be a connection error).
 #[tokio::test]
 async fn an_agent_cache_reads_no_parameters() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        listener.local_addr().expect("addr").port()
-    };
-    let cache = builder(
-        AgentSource::new()
-            .endpoint(&format!("http://127.0.0.1:{port}"))
-            .expect("url")
-            .token(SecretString::from("t")),
-        Duration::from_secs(60),
-    );
+    let cache = agent_not_running();
     let err = cache
         .get("ssm:/prod/orders/db-host")
         .await
