@@ -199,3 +199,25 @@ async fn the_policy_grants_get_parameter_on_exact_parameter_arns() {
     assert!(json.contains(r#""ssm:GetParameter""#) && !json.contains("ssm:GetParameters"));
     assert!(json.contains("KmsDecrypt"), "{json}");
 }
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+struct HostOnly {
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+}
+
+/// A parameter without a selector reads its latest version, whatever version the cache reads
+/// secrets at by default (a parameter has no `AWSPREVIOUS`).
+#[tokio::test(start_paused = true)]
+async fn a_parameter_reads_its_latest_version_whatever_the_caches_default_stage() {
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    store.parameter("/prod/orders/db-host", "db-2");
+    let cache = SecretCache::builder(store.clone())
+        .version(Version::stage("AWSPREVIOUS"))
+        .build()
+        .expect("valid settings");
+    let loaded = HostOnly::load(&cache).await.expect("the latest version");
+    assert_eq!(loaded.host, "db-2");
+}
