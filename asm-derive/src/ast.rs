@@ -7,8 +7,9 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 
-use crate::attr::{self, Attrs, Dur, Level, SecretId, Version};
+use crate::attr::{self, Attrs, Dur, IdKind, Level, SecretId, Version};
 use crate::errors::Errors;
+use crate::id::Selector;
 
 /// The struct the derive is applied to.
 #[derive(Debug)]
@@ -176,10 +177,17 @@ impl Field<'_> {
             None if own.binary.is_some() || !from_struct => None,
             None => Some(self.name()),
         };
+        // A parameter's version is in its selector (a field's `version_stage` is refused).
+        let version = match (id.kind, &id.selector) {
+            (IdKind::Parameter, Some(Selector::Version(n))) => VersionKey::Id(n.clone()),
+            (IdKind::Parameter, Some(Selector::Label(label))) => VersionKey::Stage(label.clone()),
+            (IdKind::Parameter, None) => VersionKey::Current,
+            _ => version_key(version),
+        };
         Origin::Secret(Read {
             id,
             from_struct,
-            version: version_key(version),
+            version,
             key,
             key_lit: own.key.as_ref(),
             ttl: own.ttl.as_ref().or(parent.ttl.as_ref()),

@@ -20,6 +20,9 @@ pub(crate) const ATTR: &str = "aws_secrets";
 pub(crate) const ARN: &str = "arn";
 /// `name = "prod/db"`: the secret, by name.
 pub(crate) const NAME: &str = "name";
+/// `parameter = "/prod/db-host"`: a Parameter Store parameter, by name or ARN, with an
+/// optional `:version` or `:label`.
+pub(crate) const PARAMETER: &str = "parameter";
 /// `key = "…"`: the JSON key a field reads (default: the field's name).
 pub(crate) const KEY: &str = "key";
 /// `public`: the field is not masked.
@@ -45,6 +48,7 @@ pub(crate) const CRATE: &str = "crate";
 const STRUCT_KEYS: &[&str] = &[
     ARN,
     NAME,
+    PARAMETER,
     VERSION_STAGE,
     VERSION_ID,
     TTL,
@@ -56,6 +60,7 @@ const STRUCT_KEYS: &[&str] = &[
 const FIELD_KEYS: &[&str] = &[
     ARN,
     NAME,
+    PARAMETER,
     KEY,
     PUBLIC,
     BINARY,
@@ -74,6 +79,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("secret_id", "`arn` or `name`"),
     ("secret_name", "`name`"),
     ("secret_arn", "`arn`"),
+    ("ssm", "`parameter`"),
+    ("param", "`parameter`"),
+    ("parameter_name", "`parameter`"),
     ("rename", "`key`"),
     ("json_key", "`key`"),
     ("flatten", "`nested`"),
@@ -121,6 +129,7 @@ impl Level {
 pub(crate) enum IdKind {
     Arn,
     Name,
+    Parameter,
 }
 
 impl IdKind {
@@ -128,6 +137,7 @@ impl IdKind {
         match self {
             Self::Arn => ARN,
             Self::Name => NAME,
+            Self::Parameter => PARAMETER,
         }
     }
 }
@@ -136,8 +146,12 @@ impl IdKind {
 #[derive(Debug)]
 pub(crate) struct SecretId {
     pub(crate) kind: IdKind,
+    /// The id as the runtime keys it (placeholders unresolved): for a parameter `ssm:NAME` or
+    /// its ARN, without the selector.
     pub(crate) value: String,
     pub(crate) lit: LitStr,
+    /// A parameter's version or label (`parameter = "/prod/db:3"`).
+    pub(crate) selector: Option<id::Selector>,
 }
 
 /// `version_stage = "…"` or `version_id = "…"`.
@@ -289,16 +303,17 @@ fn one_key(
         ));
         return skip_value(meta);
     }
-    let rival = match key {
-        ARN => Some(NAME),
-        NAME => Some(ARN),
-        VERSION_STAGE => Some(VERSION_ID),
-        VERSION_ID => Some(VERSION_STAGE),
-        _ => None,
+    let rivals: &[&str] = match key {
+        ARN => &[NAME, PARAMETER],
+        NAME => &[ARN, PARAMETER],
+        PARAMETER => &[ARN, NAME],
+        VERSION_STAGE => &[VERSION_ID],
+        VERSION_ID => &[VERSION_STAGE],
+        _ => &[],
     };
-    if let Some(rival) = rival.filter(|r| out.span_of(r).is_some()) {
-        let why = if matches!(key, ARN | NAME) {
-            "a secret is named once, by ARN or by name"
+    if let Some(rival) = rivals.iter().find(|r| out.span_of(r).is_some()) {
+        let why = if matches!(key, ARN | NAME | PARAMETER) {
+            "a field reads one secret or parameter: `arn`, `name` or `parameter`, once"
         } else {
             "a version is chosen once, by staging label or by id"
         };
@@ -375,10 +390,30 @@ fn store(out: &mut Attrs, key: &'static str, lit: LitStr, errors: &mut Errors) {
             };
             let result = match kind {
                 IdKind::Arn => id::check_arn(&value),
-                IdKind::Name => id::check_name(&value),
+                _ => id::check_name(&value),
             };
             check(result, errors);
-            out.secret = Some(SecretId { kind, value, lit });
+            out.secret = Some(SecretId {
+                kind,
+                value,
+                lit,
+                selector: None,
+            });
+        }
+        PARAMETER => {
+            let (value, selector) = match id::check_parameter(&value) {
+                Ok(checked) => checked,
+                Err(msg) => {
+                    errors.push(syn::Error::new(span, msg));
+                    (value, None)
+                }
+            };
+            out.secret = Some(SecretId {
+                kind: IdKind::Parameter,
+                value,
+                lit,
+                selector,
+            });
         }
         KEY => {
             if value.is_empty() {
@@ -436,6 +471,23 @@ fn store(out: &mut Attrs, key: &'static str, lit: LitStr, errors: &mut Errors) {
 /// Keys that cannot go together in one attribute list (other than `arn`/`name` and the two
 /// versions, which are refused as they are parsed).
 fn conflicts(attrs: &mut Attrs, errors: &mut Errors) {
+    if attrs
+        .secret
+        .as_ref()
+        .is_some_and(|s| s.kind == IdKind::Parameter)
+    {
+        for key in [VERSION_STAGE, VERSION_ID] {
+            if let Some(span) = attrs.span_of(key) {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`{key}` does not apply to a parameter: write its version or label in it, `parameter = \"/prod/db-host:3\"` or `parameter = \"/prod/db-host:blue\"`"
+                    ),
+                ));
+                attrs.unsure.push(key);
+            }
+        }
+    }
     if attrs.nested.is_some() {
         let others: Vec<_> = attrs
             .seen

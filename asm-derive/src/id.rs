@@ -1,4 +1,5 @@
-//! The grammar of what goes in a secret id (`arn`, `name`), a version (`version_stage`,
+//! The grammar of what goes in a secret id (`arn`, `name`), a parameter (`parameter`, by the
+//! rules of `ssm_name.rs`, shared with the runtime), a version (`version_stage`,
 //! `version_id`) and a role (`role`).
 //!
 //! Every check returns a complete sentence for the user: which part is wrong and what it should
@@ -82,6 +83,38 @@ pub(crate) fn check_arn(text: &str) -> Result<(), String> {
     let name_start = parts[..6].iter().map(|p| source_len(p) + 1).sum::<usize>();
     let name = &text[name_start..];
     check_name_pieces(name, &pieces(name)?)
+}
+
+/// A parameter's version or label, from its selector (`name:3`, `name:prod`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Selector {
+    Version(String),
+    Label(String),
+}
+
+/// Checks the value of `parameter = "…"` (a name or ARN, with an optional `:version` or
+/// `:label`) and returns the id the runtime keys it under (`ssm:NAME`, or the ARN; placeholders
+/// kept) and its selector.
+pub(crate) fn check_parameter(text: &str) -> Result<(String, Option<Selector>), String> {
+    let checked: String = pieces(text)?
+        .iter()
+        .map(|piece| match piece {
+            Piece::Text(text) => (*text).to_owned(),
+            Piece::Var(_) => crate::ssm_name::PLACEHOLDER.to_string(),
+        })
+        .collect();
+    let parsed = crate::ssm_name::parse(&checked)?;
+    let (reference, _) = crate::ssm_name::split_selector(text);
+    let id = if reference.starts_with("arn:") {
+        reference.to_owned()
+    } else {
+        format!("ssm:{reference}")
+    };
+    let selector = parsed.selector.map(|selector| match selector {
+        crate::ssm_name::Selector::Version(n) => Selector::Version(n.to_owned()),
+        crate::ssm_name::Selector::Label(label) => Selector::Label(label.to_owned()),
+    });
+    Ok((id, selector))
 }
 
 /// Checks the value of `name = "…"`.
@@ -379,6 +412,10 @@ fn check_partition<'a>(part: &[Piece<'a>]) -> Result<Option<&'a str>, String> {
 fn check_service(part: &[Piece<'_>]) -> Result<(), String> {
     match literal(part) {
         Some(SERVICE) => Ok(()),
+        Some("ssm") => Err(
+            "service `ssm`: this is a Parameter Store parameter's ARN; read it with `parameter = \"…\"`"
+                .to_owned(),
+        ),
         Some(s) => Err(format!(
             "service `{s}` is not `{SERVICE}`: this ARN does not name a Secrets Manager secret; expected {ARN_SHAPE}"
         )),

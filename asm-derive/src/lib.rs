@@ -19,6 +19,7 @@ mod errors;
 mod expand;
 mod fallback;
 mod id;
+mod ssm_name;
 mod valid;
 
 #[cfg(test)]
@@ -88,6 +89,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// |-----|-------|---------|---------|----------|
 /// | `arn = "…"` | struct, field | — | The secret, by full ARN: `arn:<aws\|aws-cn\|aws-us-gov>:secretsmanager:<region>:<12-digit account>:secret:<name>`; each part is checked and an error says which one is wrong. | The generated IAM policy grants exactly this ARN. No `*` or `?`: least privilege names the exact secret. |
 /// | `name = "…"` | struct, field | — | The secret, by name: 1 to 512 characters of `A-Za-z0-9/_+=.@-`. Conflicts with `arn`. | As `arn`; the account and region come from the cache's configuration. |
+/// | `parameter = "…"` | struct, field | — | A Parameter Store parameter (runtime feature `ssm`, or `MemorySource` in tests), by name (`/prod/orders/db-host`, `db-host`) or ARN (`arn:…:ssm:<region>:<account>:parameter/prod/orders/db-host`, the name's leading `/` dropped), with an optional `:3` (a version) or `:blue` (a label) instead of `version_stage`/`version_id`. Checked by the service's rules: `a-zA-Z0-9_.-` and `/` between at most 15 levels, no name starting with `aws` or `ssm` (any case) except `/aws/reference/secretsmanager/NAME`, the ARN at most 1011 characters, a label of `a-zA-Z0-9_.-` not starting with a digit. `SecureString` values are read decrypted. Conflicts with `arn` and `name`; not with `binary`. | The IAM policy grants `ssm:GetParameter` on exactly this parameter's ARN (plus `kms:Decrypt` on a customer-managed key, which you add); a reference grants `secretsmanager:GetSecretValue` on its secret. |
 /// | `key = "…"` | field | the field's name (struct secret); the whole secret (field secret) | The JSON key the field reads. Not empty. A `#[serde(rename = "…")]` does not change it: a field with one and no `key` reads its own name, so the derive refuses it and says to write `key`. | — |
 /// | `public` | field | masked | The field is not a secret wrapper: any `T: serde::Deserialize` (`String`, `u16`, an enum); for another type the error says to add `#[derive(Deserialize)]`. Not on `SecretString`/`SecretSlice` fields. | The value may reach `Debug` output, logs and panics: use it for hosts, ports, user names you would print anyway. |
 /// | `binary` | field | text | The field is the whole `SecretBinary` of its secret, as `SecretSlice<u8>` or `Option<SecretSlice<u8>>`. Not with `key` or `public`. | Stays masked. |

@@ -35,13 +35,14 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
                 }
             }
             Origin::Missing => {
-                let id = [attr::ARN, attr::NAME];
-                if !own.unsure_of(&[attr::ARN, attr::NAME, attr::NESTED]) && !parent.unsure_of(&id)
+                let id = [attr::ARN, attr::NAME, attr::PARAMETER];
+                if !own.unsure_of(&[attr::ARN, attr::NAME, attr::PARAMETER, attr::NESTED])
+                    && !parent.unsure_of(&id)
                 {
                     errors.error(
                         field.ident.span(),
                         format!(
-                            "field `{}` has no secret to read: name one on the struct or on the field (`#[aws_secrets(arn = \"…\")]` or `name = \"…\"`), or mark the field `#[aws_secrets(nested)]`",
+                            "field `{}` has no secret to read: name one on the struct or on the field (`#[aws_secrets(arn = \"…\")]`, `name = \"…\"` or `parameter = \"…\"`), or mark the field `#[aws_secrets(nested)]`",
                             field.name()
                         ),
                     );
@@ -52,6 +53,7 @@ pub(crate) fn check(input: &Input<'_>, errors: &mut Errors) {
                 ttl_below_rotation(field, parent, errors);
             }
             Origin::Secret(read) => {
+                parameter_read(field, &read, errors);
                 let masking = [attr::PUBLIC, attr::BINARY, attr::NESTED, attr::KEY];
                 if !own.unsure_of(&masking) {
                     field_type(field, &read, errors);
@@ -101,6 +103,28 @@ fn struct_level(input: &Input<'_>, errors: &mut Errors) {
 
 /// [`field_ttl`], unless a `ttl` or `rotation` it reads was misspelt or did not parse (the
 /// struct's counts only for a key the field does not write itself).
+/// A field reading a parameter: its version is the parameter's selector (a field's own
+/// `version_stage`/`version_id` would silently not apply), and its value is text (`binary`
+/// would always fail).
+fn parameter_read(field: &Field<'_>, read: &Read<'_>, errors: &mut Errors) {
+    if read.id.kind != attr::IdKind::Parameter {
+        return;
+    }
+    if let Some(version) = field.attrs.version.as_ref().filter(|_| read.from_struct) {
+        let (attr::Version::Stage(lit) | attr::Version::Id(lit)) = version;
+        errors.error(
+            lit.span(),
+            "this field reads the struct's parameter, whose version is in its name: write it there (`parameter = \"/prod/db-host:3\"` or `\"…:blue\"`), or give the field a `parameter` of its own",
+        );
+    }
+    if let Some(span) = field.attrs.binary {
+        errors.error(
+            span,
+            "`binary` reads a SecretBinary, and a parameter is text: read it into a `SecretString` (or a `public` field)",
+        );
+    }
+}
+
 fn ttl_below_rotation(field: &Field<'_>, parent: &Attrs, errors: &mut Errors) {
     let own = &field.attrs;
     let unsure =

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod parameter;
 mod sdk;
 
 pub(crate) use sdk::{
@@ -332,6 +333,9 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(done) = self.fmt_parameter(f) {
+            return done;
+        }
         match self {
             Self::AccessDenied { secret_id, action } => write!(
                 f,

@@ -9,6 +9,7 @@ use std::fmt;
 
 use crate::Error;
 use crate::arn::Arn;
+use crate::parameter;
 
 /// What a policy is built from: what the cache learnt of each id, and which calls it makes.
 /// Implemented by the cache; this module knows nothing else of it.
@@ -59,6 +60,15 @@ pub(crate) trait Grantor {
 /// statement grants on exact ARNs only. Leaving it out would make every process's first load
 /// log one denied call in CloudTrail.
 ///
+/// Parameter Store parameters (`ssm:NAME` or a parameter's ARN, `parameter = "…"` in the
+/// derive) get a statement of their own: `ssm:GetParameter` on each parameter's exact ARN
+/// (`arn:…:ssm:REGION:ACCOUNT:parameter/NAME`, a hierarchical name's leading `/` dropped),
+/// named as the service returned it once loaded, else built from the cache's region and the
+/// caller's account as for a name. A `SecureString` under a customer-managed KMS key also
+/// needs `kms:Decrypt` on that key, which no policy built from names can know (the statement's
+/// `Sid` says so). A parameter `/aws/reference/secretsmanager/NAME` reads the Secrets Manager
+/// secret `NAME`: the policy grants `secretsmanager:GetSecretValue` on that secret as well.
+///
 /// The policy of the cache's own credentials, for a struct that reads some secrets as IAM
 /// roles (`role = "…"`), also allows `sts:AssumeRole` on exactly those roles; each role's own
 /// policy is in [`IamPolicies`].
@@ -72,6 +82,8 @@ pub(crate) trait Grantor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IamPolicy {
     resources: Vec<String>,
+    /// Parameter ARNs (`ssm:GetParameter`), sorted.
+    parameters: Vec<String>,
     describe: bool,
     batch: bool,
     /// Roles the principal assumes to read the rest (`sts:AssumeRole`), sorted.
@@ -83,8 +95,17 @@ impl IamPolicy {
         cache: &impl Grantor,
         ids: impl Iterator<Item = &'a str>,
     ) -> Result<Self, Error> {
-        let ids: Vec<&str> = ids.collect();
-        let account = caller_account(cache, &ids);
+        let (parameter_ids, mut ids): (Vec<&str>, Vec<&str>) =
+            ids.partition(|id| parameter::is_parameter(id));
+        let account = caller_account(cache, &ids, &parameter_ids);
+        let mut parameters = Vec::with_capacity(parameter_ids.len());
+        for id in parameter_ids {
+            let (arn, secret) = parameter_resource(cache, id, account.as_deref())?;
+            parameters.push(arn);
+            ids.extend(secret);
+        }
+        parameters.sort();
+        parameters.dedup();
         let resources = ids
             .iter()
             .map(|id| resource(cache, id, account.as_deref()))
@@ -94,6 +115,7 @@ impl IamPolicy {
         resources.dedup();
         Ok(Self {
             resources,
+            parameters,
             describe: cache.uses_describe(),
             batch: cache.batches(),
             assume: Vec::new(),
@@ -119,6 +141,11 @@ impl IamPolicy {
         &self.resources
     }
 
+    /// The parameter ARNs granted `ssm:GetParameter`, sorted.
+    pub fn parameters(&self) -> &[String] {
+        &self.parameters
+    }
+
     /// Whether the policy allows `BatchGetSecretValue` (when the cache batches).
     pub fn allows_batch(&self) -> bool {
         self.batch
@@ -131,13 +158,21 @@ impl IamPolicy {
             actions.push("secretsmanager:DescribeSecret");
         }
         let mut statements = Vec::new();
-        // A principal that only assumes roles reads no secret itself.
-        if !self.resources.is_empty() || self.assume.is_empty() {
+        // A principal that only assumes roles (or reads only parameters) reads no secret itself.
+        if !self.resources.is_empty() || (self.assume.is_empty() && self.parameters.is_empty()) {
             statements.push(serde_json::json!({
                 "Sid": "ReadExactSecrets",
                 "Effect": "Allow",
                 "Action": actions,
                 "Resource": self.resources,
+            }));
+        }
+        if !self.parameters.is_empty() {
+            statements.push(serde_json::json!({
+                "Sid": "ReadExactParametersASecureStringUnderACustomerManagedKeyAlsoNeedsKmsDecryptOnIt",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameter"],
+                "Resource": self.parameters,
             }));
         }
         if !self.assume.is_empty() {
@@ -171,25 +206,61 @@ impl fmt::Display for IamPolicy {
 }
 
 /// The caller's own account: a role's (where the reads are made as one), or the account of
-/// the loaded ARN of a secret named by `name` (which the service looked up in the caller's
-/// account).
-fn caller_account(cache: &impl Grantor, ids: &[&str]) -> Option<String> {
+/// the loaded ARN of a secret or parameter named by name (which the service looked up in the
+/// caller's account).
+fn caller_account(cache: &impl Grantor, ids: &[&str], parameters: &[&str]) -> Option<String> {
     if let Some(account) = cache.role_account() {
         return Some(account);
     }
-    ids.iter()
+    let secret_account = ids
+        .iter()
         .filter(|id| Arn::parse(id).is_none())
         .filter_map(|id| cache.known_arn(id))
-        .find_map(|known| Arn::parse(&known).map(|arn| arn.account.to_owned()))
+        .find_map(|known| Arn::parse(&known).map(|arn| arn.account.to_owned()));
+    secret_account.or_else(|| {
+        (parameters.iter())
+            .filter(|id| id.starts_with(parameter::PREFIX))
+            .filter_map(|id| cache.known_arn(id))
+            .find_map(|known| {
+                let parsed = parameter::parse(&known)?.ok()?;
+                parsed.arn.map(|arn| arn.account.to_owned())
+            })
+    })
 }
 
-fn resource(cache: &impl Grantor, id: &str, account: Option<&str>) -> Result<String, Error> {
+/// The ARN granting `ssm:GetParameter` on the parameter `id`, and, for a reference to a
+/// Secrets Manager secret, that secret's name (granted `GetSecretValue` like any other).
+fn parameter_resource<'a>(
+    cache: &impl Grantor,
+    id: &'a str,
+    account: Option<&str>,
+) -> Result<(String, Option<&'a str>), Error> {
+    let parsed = (parameter::parse(id))
+        .unwrap_or_else(|| Err(format!("`{id}` is not a parameter")))
+        .map_err(|message| Error::Config { message })?;
+    let secret = parsed.referenced_secret();
     if let Some(known) = cache.known_arn(id) {
-        return Ok(known);
+        return Ok((known, secret));
     }
-    if let Some(arn) = Arn::parse(id) {
-        return Ok(arn.resource_pattern());
+    if parsed.arn.is_some() {
+        return Ok((id.to_owned(), secret));
     }
+    let (region, account) = home(cache, id, account)?;
+    let arn = format!(
+        "arn:{}:ssm:{region}:{account}:parameter/{}",
+        partition(region),
+        parsed.path
+    );
+    Ok((arn, secret))
+}
+
+/// The region and account a name (of a secret or parameter) resolves in, or why they are
+/// unknown.
+fn home<'a>(
+    cache: &'a impl Grantor,
+    id: &str,
+    account: Option<&'a str>,
+) -> Result<(&'a str, &'a str), Error> {
     let region = cache.region().ok_or_else(|| Error::Config {
         message: format!("no region to build the ARN of `{id}`: configure the client's region"),
     })?;
@@ -199,6 +270,17 @@ fn resource(cache: &impl Grantor, id: &str, account: Option<&str>) -> Result<Str
              policy then names the ARNs the service returned), or name its secrets by full ARN"
         ),
     })?;
+    Ok((region, account))
+}
+
+fn resource(cache: &impl Grantor, id: &str, account: Option<&str>) -> Result<String, Error> {
+    if let Some(known) = cache.known_arn(id) {
+        return Ok(known);
+    }
+    if let Some(arn) = Arn::parse(id) {
+        return Ok(arn.resource_pattern());
+    }
+    let (region, account) = home(cache, id, account)?;
     Ok(format!(
         "arn:{}:secretsmanager:{region}:{account}:secret:{id}-??????",
         partition(region)

@@ -13,10 +13,12 @@ mod iam;
 mod json;
 mod live;
 mod loader;
+mod parameter;
 mod plan;
 mod role_arn;
 mod secret;
 mod source;
+mod ssm_name;
 #[cfg(test)]
 mod testing;
 mod vars;
@@ -42,6 +44,7 @@ pub use global::global;
 pub use iam::{IamPolicies, IamPolicy};
 pub use live::{Live, LiveReader, LiveRef};
 pub use loader::AwsSecrets;
+pub use parameter::PREFIX as PARAMETER_PREFIX;
 pub use secret::{Secret, SecretValue};
 #[cfg(feature = "files")]
 pub use source::FileSource;
@@ -69,6 +72,10 @@ pub use aws_config;
 /// The `aws-sdk-secretsmanager` crate the cache calls, re-exported so that a `Client` passed
 /// to [`SecretCache::new`] or [`SecretCache::builder`] is always of the cache's version.
 pub use aws_sdk_secretsmanager;
+/// The `aws-sdk-ssm` crate parameters are read with (feature `ssm`), re-exported so that a
+/// `Client` passed to [`SecretCacheBuilder::parameter_client`] is of the cache's version.
+#[cfg(feature = "ssm")]
+pub use aws_sdk_ssm;
 
 /// Derives [`AwsSecrets`](trait@AwsSecrets) for a settings struct; the attribute reference
 /// follows.

@@ -178,7 +178,16 @@ impl Plan {
             Some(template) => Some(self.resolve_role(template, secret.field)?),
             None => None,
         };
-        let version = secret.version.to_version(&self.default_version);
+        let version = match crate::parameter::parse(&id) {
+            Some(Err(why)) => {
+                return Err(Error::Config {
+                    message: format!("the parameter of field `{}`: {why}", secret.field),
+                });
+            }
+            // A parameter's default is its latest version, whatever the cache's default stage.
+            Some(Ok(_)) if secret.version == VersionRef::Current => Version::current(),
+            _ => secret.version.to_version(&self.default_version),
+        };
         let same = |r: &Request| r.id == id && r.version == version && r.role == role;
         let at = match self.requests.iter().position(same) {
             Some(at) => {

@@ -36,10 +36,15 @@ mod files;
 pub(crate) mod memory;
 mod replica;
 mod sdk;
+mod sdk_call;
+#[cfg(feature = "ssm")]
+pub(crate) mod ssm;
+mod stores;
 
 pub(crate) use env::from_env;
 pub(crate) use replica::Replica;
 pub(crate) use sdk::{Configured, behavior_version, client_for};
+pub(crate) use stores::Stores;
 
 #[cfg(feature = "files")]
 pub use files::FileSource;
@@ -110,6 +115,13 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// a change re-read all their secrets in one round, due or not.
     fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         None
+    }
+
+    /// Whether the source answers ids of Parameter Store parameters itself (see
+    /// `crate::parameter`); the cache otherwise sends them to its parameter source, or answers
+    /// that it has none.
+    fn serves_parameters(&self) -> bool {
+        false
     }
 
     /// The AWS region the source reads from, when it knows.

@@ -30,7 +30,7 @@ use std::error::Error;
 use std::fmt;
 use std::process::Command;
 
-use asm_runtime::{MemorySource, SecretCache};
+use asm_runtime::{MemorySource, SecretCache, aws_sdk_ssm};
 use asm_testkit::Moto;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
@@ -157,8 +157,11 @@ impl Backend {
         for seed in seeds {
             write(&moto.client(), seed).await?;
         }
+        let cache = SecretCache::builder(moto.client())
+            .parameter_client(aws_sdk_ssm::Client::new(&moto.sdk_config()))
+            .build()?;
         Ok(Self {
-            cache: moto.cache(),
+            cache,
             writer: Some(Writer::Started(moto)),
         })
     }
@@ -166,6 +169,30 @@ impl Backend {
     /// The cache every read goes through.
     pub fn cache(&self) -> &SecretCache {
         &self.cache
+    }
+
+    /// Puts `value` as the next version of the Parameter Store parameter `name` (a `String`
+    /// parameter) on a local backend, and returns its version number; `None` against real AWS,
+    /// which is never written.
+    ///
+    /// # Errors
+    /// The service refused the write.
+    pub async fn put_parameter(&self, name: &str, value: &str) -> Result<Option<u64>> {
+        let ssm = match &self.writer {
+            None => return Ok(None),
+            Some(Writer::Memory(memory)) => return Ok(Some(memory.parameter(name, value))),
+            Some(Writer::Started(moto)) => aws_sdk_ssm::Client::new(&moto.sdk_config()),
+            Some(Writer::Endpoint(_)) => aws_sdk_ssm::Client::new(
+                &aws_config::load_defaults(SecretCache::behavior_version()).await,
+            ),
+        };
+        let put = ssm.put_parameter().name(name).value(value).overwrite(true);
+        let out = (put
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await)
+            .map_err(|e| format!("put_parameter {name}: {}", DisplayErrorContext(&e)))?;
+        Ok(u64::try_from(out.version).ok())
     }
 
     /// Rotates by hand on a local Secrets Manager: puts `value` as the new `AWSCURRENT` version

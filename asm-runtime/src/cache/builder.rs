@@ -84,6 +84,9 @@ pub struct SecretCacheBuilder {
     settings: Settings,
     /// Failover regions, in order (see `failover.rs`).
     pub(super) failover: Vec<Spec>,
+    /// Where parameters are read, when not from the source itself.
+    #[cfg(feature = "ssm")]
+    parameters: Option<aws_sdk_ssm::Client>,
 }
 
 impl SecretCacheBuilder {
@@ -122,6 +125,8 @@ impl SecretCacheBuilder {
             source: Unbuilt::new(source),
             settings: Settings::default(),
             failover: Vec::new(),
+            #[cfg(feature = "ssm")]
+            parameters: None,
         }
     }
 
@@ -132,6 +137,8 @@ impl SecretCacheBuilder {
             source: crate::source::from_env().await?,
             settings: Settings::default(),
             failover: Vec::new(),
+            #[cfg(feature = "ssm")]
+            parameters: None,
         })
     }
 
@@ -354,6 +361,30 @@ impl SecretCacheBuilder {
         self
     }
 
+    /// Reads Parameter Store parameters (ids `ssm:NAME` or a parameter's ARN, `parameter = "…"`
+    /// in the derive) through `client`, with the cache's deadlines on every call. Not needed
+    /// for a cache built from an `SdkConfig` (`from_env`, `from_conf`), which reads them
+    /// through a client built from the same configuration; without either, a read of a
+    /// parameter is an [`Error::Config`] saying so.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn f() -> Result<(), asm_runtime::Error> {
+    /// use asm_runtime::{SecretCache, aws_config, aws_sdk_secretsmanager, aws_sdk_ssm};
+    /// let config = aws_config::load_defaults(SecretCache::behavior_version()).await;
+    /// let cache = SecretCache::builder(aws_sdk_secretsmanager::Client::new(&config))
+    ///     .parameter_client(aws_sdk_ssm::Client::new(&config))
+    ///     .build()?;
+    /// let host = cache.get("ssm:/prod/orders/db-host").await?;
+    /// # let _ = host; Ok(()) }
+    /// ```
+    #[cfg(feature = "ssm")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssm")))]
+    pub fn parameter_client(mut self, client: aws_sdk_ssm::Client) -> Self {
+        self.parameters = Some(client);
+        self
+    }
+
     /// Checks the settings and builds the cache.
     ///
     /// # Errors
@@ -417,7 +448,12 @@ impl SecretCacheBuilder {
         }
         let (terms, replica_terms) =
             failover::terms(s.deadlines, s.throttle_pacing, !self.failover.is_empty());
-        let source = self.source.build(terms);
+        #[cfg(feature = "ssm")]
+        let parameters =
+            (self.parameters).map(|client| crate::source::ssm::over_client(client, terms));
+        #[cfg(not(feature = "ssm"))]
+        let parameters = None;
+        let source = crate::source::Stores::over(self.source.build(terms), parameters);
         let call = s.deadlines.call;
         let failover = Failover::build(&*source, self.failover, replica_terms, call)?;
         Ok(SecretCache::over(Core {

@@ -106,7 +106,7 @@ async fn one_round(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) {
     join_all(single.into_iter().map(|(job, primary_failed)| async {
         let fetched = get_one(core, &job.entry, primary_failed);
         let result = if job.entry.state.load().is_none() {
-            let (op, id) = (Operation::GetSecretValue, &*job.entry.id);
+            let (op, id) = (Operation::get(&job.entry.id), &*job.entry.id);
             by_deadline(core, op, id, round.deadline, fetched).await
         } else {
             fetched.await
@@ -164,7 +164,7 @@ async fn get_one(
         Patience::None
     };
     let (id, version) = (&*entry.id, &entry.version);
-    let op = Operation::GetSecretValue;
+    let op = Operation::get(id);
     let ask = asking(id, version, bypass);
     let result = match primary_failed {
         Some(err) => core.ask_replicas(op, id, err, ask).await,
@@ -176,7 +176,7 @@ async fn get_one(
     result.map_err(|err| err.for_version(&entry.version))
 }
 
-/// `GetSecretValue` of (`id`, `version`), for any region's source.
+/// `GetSecretValue` (or `GetParameter`) of (`id`, `version`), for any region's source.
 fn asking<'a>(
     id: &'a str,
     version: &'a Version,

@@ -64,7 +64,7 @@ const LIMITED: u8 = 1;
 /// The pacers of one cache, one per action, or none when pacing is off.
 #[derive(Debug)]
 pub(crate) struct Pacers {
-    by_action: Option<[Pacer; 3]>,
+    by_action: Option<[Pacer; 4]>,
 }
 
 impl Pacers {
@@ -76,6 +76,7 @@ impl Pacers {
                     Operation::GetSecretValue,
                     Operation::BatchGetSecretValue,
                     Operation::DescribeSecret,
+                    Operation::GetParameter,
                 ]
                 .map(Pacer::new)
             }),

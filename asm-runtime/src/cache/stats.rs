@@ -21,6 +21,9 @@ pub struct Stats {
     pub batch_get_secret_value_calls: u64,
     /// `DescribeSecret` calls made (version checks and the rotation guardrail).
     pub describe_secret_calls: u64,
+    /// Parameter Store `GetParameter` calls made (reads and version checks of parameters:
+    /// a parameter has no `DescribeSecret`, so each refresh is one).
+    pub get_parameter_calls: u64,
     /// Fetches or version checks of one secret that failed (first loads and refreshes).
     pub failures: u64,
     /// The part of `failures` that retrying will not fix: access denied, not found, decryption
@@ -42,7 +45,10 @@ pub struct Stats {
 impl Stats {
     /// All API calls made, whatever the operation.
     pub fn api_calls(&self) -> u64 {
-        self.get_secret_value_calls + self.batch_get_secret_value_calls + self.describe_secret_calls
+        self.get_secret_value_calls
+            + self.batch_get_secret_value_calls
+            + self.describe_secret_calls
+            + self.get_parameter_calls
     }
 }
 
@@ -65,6 +71,7 @@ pub(crate) struct Counters {
     get_calls: AtomicU64,
     batch_calls: AtomicU64,
     describe_calls: AtomicU64,
+    parameter_calls: AtomicU64,
     failures: AtomicU64,
     persistent_failures: AtomicU64,
     failures_remembered: AtomicU64,
@@ -135,6 +142,7 @@ impl Counters {
             Operation::GetSecretValue => &self.get_calls,
             Operation::BatchGetSecretValue => &self.batch_calls,
             Operation::DescribeSecret => &self.describe_calls,
+            Operation::GetParameter => &self.parameter_calls,
         };
         counter.fetch_add(1, Relaxed);
     }
@@ -149,6 +157,7 @@ impl Counters {
             get_secret_value_calls: self.get_calls.load(Relaxed),
             batch_get_secret_value_calls: self.batch_calls.load(Relaxed),
             describe_secret_calls: self.describe_calls.load(Relaxed),
+            get_parameter_calls: self.parameter_calls.load(Relaxed),
             failures: self.failures.load(Relaxed),
             persistent_failures: self.persistent_failures.load(Relaxed),
             failures_remembered: self.failures_remembered.load(Relaxed),

@@ -93,10 +93,12 @@ pub(crate) mod names {
     pub(crate) const LIVE_STATE: &str = "asm.live.state";
 }
 
-/// The action's name: `GetSecretValue`, `BatchGetSecretValue`, `DescribeSecret`.
+/// The action's name: `GetSecretValue`, `BatchGetSecretValue`, `DescribeSecret`,
+/// `GetParameter`.
 pub(crate) fn method(op: Operation) -> &'static str {
     let action = op.iam_action();
-    action.strip_prefix("secretsmanager:").unwrap_or(action)
+    let service = action.find(':').map_or(0, |at| at + 1);
+    &action[service..]
 }
 
 fn millis(d: Duration) -> u64 {

@@ -22,6 +22,8 @@ mod capacity;
 mod failover;
 mod identity;
 mod memory;
+#[cfg(feature = "testing")]
+mod parameters;
 #[cfg(all(feature = "testing", feature = "files"))]
 mod roles;
 mod versions;

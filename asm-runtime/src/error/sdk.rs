@@ -19,14 +19,27 @@ pub(crate) enum Operation {
     GetSecretValue,
     BatchGetSecretValue,
     DescribeSecret,
+    /// Parameter Store's `GetParameter`.
+    GetParameter,
 }
 
 impl Operation {
+    /// The action that reads `id`'s value: `GetParameter` for a parameter, `GetSecretValue`
+    /// for a secret.
+    pub(crate) fn get(id: &str) -> Self {
+        if crate::parameter::is_parameter(id) {
+            Self::GetParameter
+        } else {
+            Self::GetSecretValue
+        }
+    }
+
     pub(crate) fn iam_action(self) -> &'static str {
         match self {
             Self::GetSecretValue => "secretsmanager:GetSecretValue",
             Self::BatchGetSecretValue => "secretsmanager:BatchGetSecretValue",
             Self::DescribeSecret => "secretsmanager:DescribeSecret",
+            Self::GetParameter => "ssm:GetParameter",
         }
     }
 }
@@ -47,12 +60,16 @@ pub(crate) fn from_code(code: &str, secret_id: &str, op: Operation) -> Error {
             secret_id,
             action: op.iam_action(),
         },
-        "ResourceNotFoundException" => Error::NotFound { secret_id },
+        // Parameter Store: a version or label that does not exist is relabelled by the cache for
+        // the version asked (`Error::for_version`).
+        "ResourceNotFoundException" | "ParameterNotFound" | "ParameterVersionNotFound" => {
+            Error::NotFound { secret_id }
+        }
         code if is_throttling(code) => Error::Throttled {
             secret_id,
             action: op.iam_action(),
         },
-        "DecryptionFailure" => Error::Decryption { secret_id },
+        "DecryptionFailure" | "InvalidKeyId" => Error::Decryption { secret_id },
         "InvalidRequestException" | "InvalidParameterException" | "ValidationException" => {
             Error::InvalidRequest {
                 secret_id,

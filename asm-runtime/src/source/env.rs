@@ -2,8 +2,8 @@
 //! Secrets Manager Agent, or the SDK over the default AWS configuration chain.
 
 use aws_sdk_secretsmanager::Client;
-use aws_smithy_types::timeout::TimeoutConfig;
 
+use super::sdk_call::attempt_timeouts;
 use super::{Configured, Unbuilt, behavior_version, client_for};
 use crate::Error;
 
@@ -26,12 +26,8 @@ pub(crate) async fn from_env() -> Result<Unbuilt, Error> {
     let config = aws_config::defaults(behavior_version()).load().await;
     client_for(&config)?;
     Ok(Unbuilt(Box::new(move |terms| {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(terms.deadlines.attempt)
-            .read_timeout(terms.deadlines.attempt)
-            .build();
         let conf = aws_sdk_secretsmanager::config::Builder::from(&config)
-            .timeout_config(timeouts)
+            .timeout_config(attempt_timeouts(terms))
             .build();
         Unbuilt::new(Configured::new(Client::from_conf(conf), config)).build(terms)
     })))

@@ -1,6 +1,7 @@
 //! [`MemorySource`]: secrets held in memory, for testing a service built on this library
 //! without Secrets Manager: fill it, rotate it, make it fail, under paused time if you like.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -14,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::{Backend, Description, Parts, SecretSource, sealed};
 use crate::error::{Operation, from_code};
+use crate::parameter::{self, is_parameter};
 use crate::{Error, Secret, TransportKind, Version};
 
 /// Secrets held in memory, served to a [`SecretCache`](crate::SecretCache) the way Secrets
@@ -229,6 +231,54 @@ impl MemorySource {
         }
     }
 
+    /// Stores `value` as the next version of the Parameter Store parameter `name`
+    /// (`/prod/orders/db-host`, or `db-host`), as `PutParameter --overwrite` does: versions are
+    /// numbered from 1, and a read of `ssm:NAME` (or of the parameter's ARN) without a
+    /// version gets the latest, so a new version is a rotation. Any type (`String`,
+    /// `StringList`, `SecureString`) reads back as its text. Returns the version number.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f() -> Result<(), asm_runtime::Error> {
+    /// use asm_runtime::{ExposeSecret, MemorySource, SecretCache, Version};
+    /// let store = MemorySource::new();
+    /// store.parameter("/prod/orders/db-host", "db-1.internal");
+    /// store.parameter("/prod/orders/db-host", "db-2.internal");
+    /// let cache = SecretCache::new(store.clone());
+    /// let host = cache.get("ssm:/prod/orders/db-host").await?;
+    /// assert_eq!(host.string()?.expose_secret(), "db-2.internal");
+    /// assert_eq!(host.version_id(), "2");
+    /// let first = cache.get_version("ssm:/prod/orders/db-host", &Version::id("1")).await?;
+    /// assert_eq!(first.string()?.expose_secret(), "db-1.internal");
+    /// # Ok(()) }
+    /// ```
+    pub fn parameter(&self, name: &str, value: &str) -> u64 {
+        let mut state = self.state();
+        let stored =
+            (state.secrets.entry(format!("{}{name}", parameter::PREFIX))).or_insert(Stored {
+                versions: Vec::new(),
+                next: 1,
+            });
+        let number = stored.next;
+        stored.next += 1;
+        move_stage(stored, Version::CURRENT_STAGE, None);
+        stored.versions.push(StoredVersion {
+            id: number.to_string(),
+            stages: vec![Version::CURRENT_STAGE.to_owned()],
+            value: Value::Text(Zeroizing::new(value.to_owned())),
+        });
+        number
+    }
+
+    /// Moves `label` of the parameter `name` to its version `version`, as
+    /// `LabelParameterVersion` does: `name:label` (`Version::stage(label)`) then reads it.
+    pub fn label_parameter(&self, name: &str, version: u64, label: &str) {
+        let key = format!("{}{name}", parameter::PREFIX);
+        if let Some(stored) = self.state().secrets.get_mut(&key) {
+            move_stage(stored, label, Some(&version.to_string()));
+        }
+    }
+
     /// Deletes `name`: reads get `NotFound`.
     pub fn delete(&self, name: &str) {
         self.state().secrets.remove(name);
@@ -336,11 +386,39 @@ impl State {
 }
 
 impl MemorySource {
-    /// The secret name inside one of this source's ARNs, or `id` itself.
-    fn name_of<'a>(&self, id: &'a str) -> &'a str {
-        id.strip_prefix(&*self.prefix)
-            .and_then(|rest| rest.strip_suffix("-memory"))
-            .unwrap_or(id)
+    /// The secret name inside one of this source's ARNs, or `id` itself; for a parameter,
+    /// `ssm:NAME` (what it is stored under, whether read by name or by ARN).
+    fn name_of<'a>(&self, id: &'a str) -> Cow<'a, str> {
+        if let Some(Ok(parameter)) = parameter::parse(id) {
+            // `/aws/reference/secretsmanager/NAME` is the secret `NAME`, as Parameter Store
+            // answers it.
+            if let Some(secret) = parameter.referenced_secret() {
+                return Cow::Owned(secret.to_owned());
+            }
+            return Cow::Owned(format!(
+                "{}{}",
+                parameter::PREFIX,
+                parameter::name(&parameter)
+            ));
+        }
+        let name = id.strip_prefix(&*self.prefix);
+        Cow::Borrowed(
+            name.and_then(|rest| rest.strip_suffix("-memory"))
+                .unwrap_or(id),
+        )
+    }
+
+    /// The name and ARN an answer for `key` (a name from [`name_of`](Self::name_of)) carries.
+    fn name_and_arn(&self, key: &str) -> (String, String) {
+        match key.strip_prefix(parameter::PREFIX) {
+            Some(name) => {
+                let account = self.prefix.split(':').nth(4).unwrap_or_default();
+                let path = name.trim_start_matches('/');
+                let arn = format!("arn:aws:ssm:us-east-1:{account}:parameter/{path}");
+                (name.to_owned(), arn)
+            }
+            None => (key.to_owned(), format!("{}{key}-memory", self.prefix)),
+        }
     }
 }
 
@@ -356,8 +434,8 @@ impl Backend for MemorySource {
         _refresh: bool,
     ) -> BoxFuture<'a, Result<Secret, Error>> {
         let name = self.name_of(id);
-        self.answer(id, Operation::GetSecretValue, move |state| {
-            let stored = state.find(id, name)?;
+        self.answer(id, Operation::get(id), move |state| {
+            let stored = state.find(id, &name)?;
             let found = stored.versions.iter().find(|v| match version {
                 Version::Stage(stage) => v.stages.iter().any(|s| s == &**stage),
                 Version::Id(version_id) => v.id == **version_id,
@@ -366,18 +444,19 @@ impl Backend for MemorySource {
                 return Err(from_code(
                     "ResourceNotFoundException",
                     id,
-                    Operation::GetSecretValue,
+                    Operation::get(id),
                 ));
             };
             let (string, binary) = match &found.value {
                 Value::Text(text) => (Some(String::clone(text)), None),
                 Value::Binary(bytes) => (None, Some(Vec::clone(bytes))),
             };
+            let (name, arn) = self.name_and_arn(&name);
             Parts {
-                arn: Some(format!("{}{name}-memory", self.prefix)),
-                name: Some(name.to_owned()),
+                arn: Some(arn),
+                name: Some(name),
                 version_id: Some(found.id.clone()),
-                version_stages: Some(found.stages.clone()),
+                version_stages: (!is_parameter(id)).then(|| found.stages.clone()),
                 string,
                 binary,
             }
@@ -386,10 +465,14 @@ impl Backend for MemorySource {
         .boxed()
     }
 
+    /// Secrets only: Parameter Store has no `DescribeSecret`.
     fn describe<'a>(&'a self, id: &'a str) -> Option<BoxFuture<'a, Result<Description, Error>>> {
+        if is_parameter(id) {
+            return None;
+        }
         let name = self.name_of(id);
         let described = self.answer(id, Operation::DescribeSecret, move |state| {
-            let stored = state.find(id, name)?;
+            let stored = state.find(id, &name)?;
             Ok(Description {
                 versions: (stored.versions.iter())
                     .map(|v| (v.id.clone(), v.stages.clone()))
@@ -403,6 +486,10 @@ impl Backend for MemorySource {
 
     fn region(&self) -> Option<&str> {
         Some("us-east-1")
+    }
+
+    fn serves_parameters(&self) -> bool {
+        true
     }
 
     fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {

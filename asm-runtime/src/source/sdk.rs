@@ -2,8 +2,6 @@
 //! `BatchGetSecretValue` and `DescribeSecret`, each with the cache's timeouts set on the call
 //! whatever the client's own configuration.
 
-use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,21 +9,17 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Builder as ConfigBuilder;
 use aws_sdk_secretsmanager::config::Region;
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueError;
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use aws_sdk_secretsmanager::types::RotationRulesType;
-use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
-use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use super::sdk_call::{NoThrottleRetries, ThrottleCode, call_timeouts};
 use super::{Backend, BatchResult, Description, Parts, SecretSource, answer_index, sealed};
-use crate::error::{
-    Operation, from_code, from_sdk, is_throttling, names_missing_value, value_missing,
-};
+use crate::error::{Operation, from_code, from_sdk, names_missing_value, value_missing};
 use crate::{Error, Secret, Version};
 
 /// The SDK client, and the timeouts every call overrides its configuration with.
@@ -58,8 +52,15 @@ impl Configured {
 impl SecretSource for Configured {}
 
 impl sealed::Sealed for Configured {
+    /// With the feature `ssm`, parameters are read through an SSM client built from the same
+    /// configuration.
     fn into_source(self, terms: sealed::Terms) -> sealed::Building {
-        sealed::Building(Arc::new(Sdk::new(self.client, terms, Some(self.config))))
+        #[cfg(feature = "ssm")]
+        let parameters = Some(super::ssm::over_config(&self.config, terms));
+        #[cfg(not(feature = "ssm"))]
+        let parameters = None;
+        let secrets = Arc::new(Sdk::new(self.client, terms, Some(self.config)));
+        sealed::Building(super::Stores::over(secrets, parameters))
     }
 }
 
@@ -94,10 +95,7 @@ impl Sdk {
     fn new(client: Client, terms: sealed::Terms, sts: Option<aws_config::SdkConfig>) -> Self {
         Self {
             client,
-            timeouts: TimeoutConfig::builder()
-                .operation_attempt_timeout(terms.deadlines.attempt)
-                .operation_timeout(terms.deadlines.call)
-                .build(),
+            timeouts: call_timeouts(terms),
             cache_paces: terms.cache_paces_throttling,
             sts,
         }
@@ -267,47 +265,6 @@ impl Backend for Sdk {
             cache_paces: self.cache_paces,
             sts: None,
         }))
-    }
-}
-
-/// An operation's error type, whose service code tells throttling apart.
-trait ThrottleCode: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static {}
-impl<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static> ThrottleCode for E {}
-
-/// Forbids the SDK's retry of a throttled call of the operation whose error type is `E`: the
-/// cache paces it (`cache/pace.rs`). Every other failure is retried as the client is set.
-struct NoThrottleRetries<E>(PhantomData<fn() -> E>);
-
-impl<E> Default for NoThrottleRetries<E> {
-    fn default() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl<E> fmt::Debug for NoThrottleRetries<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NoThrottleRetries")
-    }
-}
-
-impl<E: ThrottleCode> ClassifyRetry for NoThrottleRetries<E> {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let code = match ctx.output_or_error() {
-            Some(Err(err)) => err
-                .as_operation_error()
-                .and_then(|e| e.downcast_ref::<E>())
-                .and_then(ProvideErrorMetadata::code),
-            _ => None,
-        };
-        if code.is_some_and(is_throttling) {
-            RetryAction::RetryForbidden
-        } else {
-            RetryAction::NoActionIndicated
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "asm: the cache paces throttled calls"
     }
 }
 

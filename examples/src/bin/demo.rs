@@ -1,8 +1,8 @@
 //! The whole story in one command: `cargo run -p asm-examples --bin demo`.
 //!
-//! Loads three secrets into one struct, prints what it may (redacted), the IAM policy for
-//! exactly those secrets, then rotates one and shows the live handle adopt the new version
-//! without a restart.
+//! Loads three secrets and a Parameter Store parameter into one struct, prints what it may
+//! (redacted), the IAM policy for exactly those secrets and that parameter, then rotates one
+//! secret and shows the live handle adopt the new version without a restart.
 //!
 //! Starts a local Secrets Manager (moto) on loopback, unless `AWS_ENDPOINT_URL` names one or
 //! `ASM_DEMO_AWS=1` asks for real AWS, where it reads (never writes) the secrets named by
@@ -29,9 +29,12 @@ struct Db {
     replica_host: Option<SecretString>,
 }
 
-/// Everything the service reads, from three secrets.
+/// Everything the service reads, from three secrets and one parameter.
 #[derive(AwsSecrets, Debug)]
 struct AppSecrets {
+    /// A plain `String` parameter of Parameter Store, beside the secrets.
+    #[aws_secrets(parameter = "/${APP_ENV}/orders/feature-flags", public)]
+    feature_flags: String,
     #[aws_secrets(nested)]
     db: Db,
     #[aws_secrets(name = "${APP_ENV}/stripe", key = "api_key")]
@@ -59,20 +62,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Seed::binary(&tls_id, b"-----BEGIN PRIVATE KEY-----demo"),
     ])
     .await?;
+    let flags = format!("/{env}/orders/feature-flags");
+    if let Some(version) = (backend.put_parameter(&flags, "checkout-v2,fast-refunds")).await? {
+        step(&format!("put parameter {flags} (version {version})"));
+    }
     let cache = backend.cache();
 
     step(
-        "watching AppSecrets: three secrets fetched at once, one call each; a task keeps them fresh",
+        "watching AppSecrets: three secrets and a parameter fetched at once, one call each; a task keeps them fresh",
     );
     let mut live = AppSecrets::watch_with(cache, vars.clone()).await?;
     let secrets = live.current();
     println!("{secrets:#?}");
     let stats = cache.stats();
     println!(
-        "   API calls: {} BatchGetSecretValue, {} GetSecretValue, {} DescribeSecret (rotation guardrail)",
+        "   API calls: {} BatchGetSecretValue, {} GetSecretValue, {} DescribeSecret (rotation guardrail), {} GetParameter",
         stats.batch_get_secret_value_calls,
         stats.get_secret_value_calls,
-        stats.describe_secret_calls
+        stats.describe_secret_calls,
+        stats.get_parameter_calls
+    );
+    println!(
+        "   feature flags (a public parameter): {}",
+        secrets.feature_flags
     );
 
     step("unwrapping one value at its point of use");

@@ -63,22 +63,46 @@ async fn agent_refresh_now_and_token_errors() {
 /// Nothing listens at the agent's address: a transient connection error, fast.
 #[tokio::test]
 async fn an_agent_that_is_not_running_is_a_connection_error() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        listener.local_addr().expect("addr").port()
-    };
-    let cache = builder(
-        AgentSource::new()
-            .endpoint(&format!("http://127.0.0.1:{port}"))
-            .expect("url")
-            .token(SecretString::from("t")),
-        Duration::from_secs(60),
-    );
+    let cache = agent_not_running();
     let started = Instant::now();
     let err = cache.get("conf/db").await.expect_err("nobody listens");
     assert!(err.is_transient(), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(11));
     sleep(Duration::from_millis(1)).await;
+}
+
+/// A cache over an agent on a loopback port nobody listens on.
+fn agent_not_running() -> SecretCache {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        listener.local_addr().expect("addr").port()
+    };
+    builder(
+        AgentSource::new()
+            .endpoint(&format!("http://127.0.0.1:{port}"))
+            .expect("url")
+            .token(SecretString::from("t")),
+        Duration::from_secs(60),
+    )
+}
+
+/// The Secrets Manager Agent 2.1 serves `/secretsmanager/get` only (no
+/// `/systemsmanager/parameters/get`, which the Lambda extension has): a read of a parameter
+/// through it is a configuration error at once, never a call (nobody listens here, so a call
+/// would be a connection error).
+#[tokio::test]
+async fn an_agent_cache_reads_no_parameters() {
+    let cache = agent_not_running();
+    let err = cache
+        .get("ssm:/prod/orders/db-host")
+        .await
+        .expect_err("no parameters");
+    assert!(
+        matches!(&err, Error::Config { message }
+            if message.contains("(agent) serves no Parameter Store parameters")),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
 }
 
 #[derive(AwsSecrets, Debug)]

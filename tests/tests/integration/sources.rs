@@ -39,6 +39,9 @@
 //! | single-flight | 16 concurrent first reads: one call | run | run | run | run |
 //! | too-large | 64 KiB + 1 refused with `TooLarge`; 64 KiB read | run | run | run | run |
 //! | errors-carry-no-value | no part of a value in errors (`Display`, `Debug`) or the cache's `Debug` | run | run | run | run |
+//! | parameter-read | a parameter by name and ARN, one call; a new version adopted after the TTL; an older one by number | run | SKIP: the Secrets Manager Agent 2.1 serves no parameters: a read of one is `Error::Config` (`integration/agent.rs::an_agent_cache_reads_no_parameters`) | run | SKIP: `FileSource` maps no parameter to a file yet (the CSI provider's `objectType: ssmparameter`): a read of one is `Error::Config` |
+//! | parameter-missing | no such parameter, no such version: typed, persistent, remembered, naming the id | run | SKIP: the Secrets Manager Agent 2.1 serves no parameters: a read of one is `Error::Config` (`integration/agent.rs::an_agent_cache_reads_no_parameters`) | run | SKIP: `FileSource` maps no parameter to a file yet (the CSI provider's `objectType: ssmparameter`): a read of one is `Error::Config` |
+//! | parameter-reference | `/aws/reference/secretsmanager/NAME` reads the secret | run | SKIP: the Secrets Manager Agent 2.1 serves no parameters: a read of one is `Error::Config` (`integration/agent.rs::an_agent_cache_reads_no_parameters`) | run | SKIP: `FileSource` maps no parameter to a file yet (the CSI provider's `objectType: ssmparameter`): a read of one is `Error::Config` |
 
 mod fixtures;
 mod scenarios;
@@ -79,11 +82,14 @@ pub(crate) enum Scenario {
     SingleFlight,
     TooLarge,
     ErrorsCarryNoValue,
+    ParameterRead,
+    ParameterMissing,
+    ParameterReference,
 }
 
 impl Scenario {
     /// Every scenario, in the order the suite runs them.
-    const ALL: [Self; 22] = [
+    const ALL: [Self; 25] = [
         Self::ReadByName,
         Self::ReadByArn,
         Self::ArnOfANameRead,
@@ -106,6 +112,9 @@ impl Scenario {
         Self::SingleFlight,
         Self::TooLarge,
         Self::ErrorsCarryNoValue,
+        Self::ParameterRead,
+        Self::ParameterMissing,
+        Self::ParameterReference,
     ];
 
     /// The scenario's name in reports (kebab case).
@@ -133,6 +142,9 @@ impl Scenario {
             Self::SingleFlight => "single-flight",
             Self::TooLarge => "too-large",
             Self::ErrorsCarryNoValue => "errors-carry-no-value",
+            Self::ParameterRead => "parameter-read",
+            Self::ParameterMissing => "parameter-missing",
+            Self::ParameterReference => "parameter-reference",
         }
     }
 
@@ -177,6 +189,13 @@ impl Scenario {
             Self::ErrorsCarryNoValue => {
                 "no part of a value in errors (`Display`, `Debug`) or the cache's `Debug`"
             }
+            Self::ParameterRead => {
+                "a parameter by name and ARN, one call; a new version adopted after the TTL; an older one by number"
+            }
+            Self::ParameterMissing => {
+                "no such parameter, no such version: typed, persistent, remembered, naming the id"
+            }
+            Self::ParameterReference => "`/aws/reference/secretsmanager/NAME` reads the secret",
         }
     }
 }
@@ -224,6 +243,11 @@ pub(crate) trait Fixture: Send + Sync + 'static {
 
     /// Stores binary `value` as the new `AWSCURRENT` version of `name`.
     fn put_binary(&self, name: &str, value: &[u8]) -> impl Future<Output = ()> + Send;
+
+    /// Stores `value` as the next version of the parameter `name` (a `SecureString` where the
+    /// source has types); `false` where the source serves no parameters (and says so in
+    /// [`cannot`](Self::cannot)).
+    fn put_parameter(&self, name: &str, value: &str) -> impl Future<Output = bool> + Send;
 
     /// The ARN that names the secret `name` in this source.
     fn arn(&self, name: &str) -> impl Future<Output = String> + Send;

@@ -1024,3 +1024,5 @@ async fn traced_denials_remembered_failures_and_panics_log_no_value() {
 mod failover;
 /// The file source (`FileSource`): the canary in every mounted file, through each of its errors.
 mod mounted;
+/// Parameter Store parameters: the canary in the service's messages and in the values.
+mod parameters;

@@ -17,15 +17,22 @@ use super::{Fixture, Hanging, Scenario, Settings};
 /// The cache every fixture builds: `settings`, no jitter, values served for 10 min while
 /// refreshes fail.
 fn cache(source: impl SecretSource, settings: Settings) -> SecretCache {
+    builder(source, settings).build().expect("valid settings")
+}
+
+/// [`cache`]'s builder.
+fn builder(source: impl SecretSource, settings: Settings) -> SecretCacheBuilder {
     SecretCache::builder(source)
         .ttl(settings.ttl)
         .call_timeout(settings.call_timeout)
         .attempt_timeout(SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT.min(settings.call_timeout))
         .max_staleness(Duration::from_secs(600))
         .jitter(false)
-        .build()
-        .expect("valid settings")
 }
+
+/// Why the agent and the mount run no parameter scenario.
+const NO_PARAMETERS_BY_AGENT: &str = "the Secrets Manager Agent 2.1 serves no parameters: a \
+     read of one is `Error::Config` (`integration/agent.rs::an_agent_cache_reads_no_parameters`)";
 
 /// The Secrets Manager API through the SDK, on a local `moto_server`.
 pub(super) struct Sdk {
@@ -37,6 +44,11 @@ impl Sdk {
         Self {
             moto: Moto::start(),
         }
+    }
+
+    /// An SSM client for the same server.
+    fn ssm(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.moto.sdk_config())
     }
 
     async fn exists(&self, name: &str) -> bool {
@@ -72,6 +84,16 @@ impl Fixture for Sdk {
             .unwrap_or_else(|e| panic!("put_secret_value {name}: {e:?}"));
     }
 
+    async fn put_parameter(&self, name: &str, value: &str) -> bool {
+        let put = (self.ssm().put_parameter().name(name).value(value))
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true);
+        put.send()
+            .await
+            .unwrap_or_else(|e| panic!("put_parameter {name}: {e:?}"));
+        true
+    }
+
     async fn arn(&self, name: &str) -> String {
         let described = self.moto.client().describe_secret().secret_id(name).send();
         let described = described
@@ -81,7 +103,8 @@ impl Fixture for Sdk {
     }
 
     fn cache(&self, settings: Settings) -> SecretCache {
-        cache(self.moto.client(), settings)
+        let builder = builder(self.moto.client(), settings).parameter_client(self.ssm());
+        builder.build().expect("valid settings")
     }
 
     async fn hanging(&self, _name: &str, settings: Settings) -> Option<Hanging> {
@@ -115,12 +138,21 @@ impl ViaAgent {
 impl Fixture for ViaAgent {
     const SOURCE: &'static str = "agent";
 
-    fn cannot(_: Scenario) -> Option<&'static str> {
-        None
+    fn cannot(scenario: Scenario) -> Option<&'static str> {
+        match scenario {
+            Scenario::ParameterRead | Scenario::ParameterMissing | Scenario::ParameterReference => {
+                Some(NO_PARAMETERS_BY_AGENT)
+            }
+            _ => None,
+        }
     }
 
     async fn put(&self, name: &str, value: &str) {
         self.sdk.put(name, value).await;
+    }
+
+    async fn put_parameter(&self, name: &str, value: &str) -> bool {
+        self.sdk.put_parameter(name, value).await
     }
 
     async fn put_binary(&self, name: &str, value: &[u8]) {
@@ -183,6 +215,11 @@ impl Fixture for InMemory {
 
     async fn put_binary(&self, name: &str, value: &[u8]) {
         self.0.binary(name, value);
+    }
+
+    async fn put_parameter(&self, name: &str, value: &str) -> bool {
+        self.0.parameter(name, value);
+        true
     }
 
     async fn arn(&self, name: &str) -> String {
@@ -254,6 +291,12 @@ impl Fixture for Mounted {
                 Some("only the current version is mounted (the driver writes AWSCURRENT only)")
             }
             Scenario::Deadline => Some("a read of a mounted file cannot hang: no network call"),
+            Scenario::ParameterRead | Scenario::ParameterMissing | Scenario::ParameterReference => {
+                Some(
+                    "`FileSource` maps no parameter to a file yet (the CSI provider's \
+                     `objectType: ssmparameter`): a read of one is `Error::Config`",
+                )
+            }
             _ => None,
         }
     }
@@ -265,6 +308,10 @@ impl Fixture for Mounted {
     async fn put_binary(&self, name: &str, value: &[u8]) {
         lock(&self.binary).insert(name.to_owned());
         self.write(name, value);
+    }
+
+    async fn put_parameter(&self, _name: &str, _value: &str) -> bool {
+        false
     }
 
     async fn arn(&self, name: &str) -> String {

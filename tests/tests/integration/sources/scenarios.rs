@@ -40,6 +40,9 @@ pub(super) async fn run<F: Fixture>(scenario: Scenario, f: &F) {
         Scenario::SingleFlight => single_flight(f).await,
         Scenario::TooLarge => too_large(f).await,
         Scenario::ErrorsCarryNoValue => errors_carry_no_value(f).await,
+        Scenario::ParameterRead => parameter_read(f).await,
+        Scenario::ParameterMissing => parameter_missing(f).await,
+        Scenario::ParameterReference => parameter_reference(f).await,
     }
 }
 
@@ -658,4 +661,91 @@ async fn errors_carry_no_value<F: Fixture>(f: &F) {
         "Debug of the cache and a secret",
         &format!("{cache:?} {secret:?}"),
     );
+}
+
+/// Stores a parameter, or fails the scenario: only a source that stores them runs it.
+async fn put_parameter<F: Fixture>(f: &F, name: &str, value: &str) {
+    assert!(
+        f.put_parameter(name, value).await,
+        "{} stores no parameters",
+        F::SOURCE
+    );
+}
+
+/// The text of `secret`.
+fn text_of(secret: &asm_runtime::Secret) -> String {
+    secret.string().expect("text").expose_secret().to_owned()
+}
+
+/// A parameter read by name, then by its ARN (the same entry, one call); a new version adopted
+/// after the TTL as a rotation; the older version by its number.
+async fn parameter_read<F: Fixture>(f: &F) {
+    let (name, id) = ("/conf/parameter-read", "ssm:/conf/parameter-read");
+    put_parameter(f, name, &password("p1")).await;
+    let ttl = Duration::from_secs(1);
+    let cache = f.cache(Settings {
+        ttl,
+        ..Settings::default()
+    });
+    let first = cache.get(id).await.expect("the parameter");
+    assert_eq!(text_of(&first), password("p1"));
+    assert_eq!((first.name(), first.version_id()), (name, "1"));
+    assert!(
+        first.arn().ends_with(":parameter/conf/parameter-read"),
+        "{}",
+        first.arn()
+    );
+    let by_arn = cache.get(first.arn()).await.expect("by ARN");
+    assert!(std::sync::Arc::ptr_eq(&first, &by_arn), "one entry");
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.get_parameter_calls, stats.get_secret_value_calls),
+        (1, 0)
+    );
+    put_parameter(f, name, &password("p2")).await;
+    let rotated = Instant::now();
+    let bound = ttl + f.extra_staleness() + Duration::from_secs(3);
+    while text_of(&cache.get(id).await.expect("read")) != password("p2") {
+        assert!(rotated.elapsed() < bound, "not adopted within {bound:?}");
+        sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cache.get(id).await.expect("read").version_id(), "2");
+    assert_eq!(cache.stats().rotations, 1, "{:?}", cache.stats());
+    let older = cache
+        .get_version(id, &Version::id("1"))
+        .await
+        .expect("version 1");
+    assert_eq!(text_of(&older), password("p1"));
+}
+
+/// No such parameter, no such version of one: typed, persistent, naming the id; the missing
+/// parameter read again is answered from memory.
+async fn parameter_missing<F: Fixture>(f: &F) {
+    let id = "ssm:/conf/parameter-missing";
+    let cache = f.cache(Settings::default());
+    for _ in 0..2 {
+        let err = cache.get(id).await.expect_err("no such parameter");
+        assert!(F::is_not_found(&err, id), "{err:?}");
+        assert!(!err.is_transient(), "{err:?}");
+        assert_error_clean(&err);
+    }
+    assert_eq!(cache.stats().get_parameter_calls, 1, "{:?}", cache.stats());
+    let (name, id) = ("/conf/parameter-versions", "ssm:/conf/parameter-versions");
+    put_parameter(f, name, &password("v1")).await;
+    let version = Version::id("9");
+    let err = cache
+        .get_version(id, &version)
+        .await
+        .expect_err("no version 9");
+    assert!(F::is_version_not_found(&err, id, &version), "{err:?}");
+    assert_error_clean(&err);
+}
+
+/// `/aws/reference/secretsmanager/NAME`: a secret read through Parameter Store.
+async fn parameter_reference<F: Fixture>(f: &F) {
+    f.put("conf/parameter-reference", &login("ref")).await;
+    let cache = f.cache(Settings::default());
+    let id = "ssm:/aws/reference/secretsmanager/conf/parameter-reference";
+    let secret = cache.get(id).await.expect("the referenced secret");
+    assert_eq!(password_of(&secret), password("ref"));
 }

@@ -1,0 +1,1 @@
+../../asm-runtime/src/ssm_name.rs

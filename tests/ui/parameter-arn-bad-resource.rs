@@ -1,0 +1,9 @@
+use asm_runtime::{AwsSecrets, SecretString};
+
+#[derive(AwsSecrets)]
+struct Settings {
+    #[aws_secrets(parameter = "arn:aws:ssm:us-east-1:123456789012:document/prod-runbook")]
+    host: SecretString,
+}
+
+fn main() {}
