@@ -108,10 +108,9 @@ pub fn agent_answer(
     });
     let mut response = Response::builder().status(status);
     for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name),
-            HeaderValue::from_bytes(value),
-        ) {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        {
             response = response.header(name, value);
         }
     }

@@ -47,7 +47,9 @@ impl JsonIndex {
 impl JsonIndex {
     /// Every key and its value's range (the fuzz targets check the ranges).
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, Range<usize>)> {
-        self.values.iter().map(|(key, range)| (&**key, range.clone()))
+        self.values
+            .iter()
+            .map(|(key, range)| (&**key, range.clone()))
     }
 }
 

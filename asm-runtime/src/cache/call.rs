@@ -8,9 +8,9 @@ use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::Core;
 use super::pace::Turn;
 use super::telemetry::{self, CallTo};
-use super::Core;
 use crate::error::Operation;
 use crate::source::Description;
 use crate::{Error, TransportKind};

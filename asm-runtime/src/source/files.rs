@@ -404,7 +404,10 @@ impl Files {
 /// entry): on its own at the current version, again at the version id that read gave (when
 /// it gave one), and from one generation shared by all `ids`, as a batch reads.
 #[cfg(fuzzing)]
-pub(crate) fn read_once(source: FileSource, ids: &[&str]) -> Vec<[Option<Result<Secret, Error>>; 3]> {
+pub(crate) fn read_once(
+    source: FileSource,
+    ids: &[&str],
+) -> Vec<[Option<Result<Secret, Error>>; 3]> {
     let files = Files {
         config: source,
         seen: Mutex::default(),

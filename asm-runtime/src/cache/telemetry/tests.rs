@@ -195,7 +195,10 @@ async fn failover_calls_and_replica_reads_are_recorded_by_region() {
         .failover_client(west(&[&replica]))
         .build()
         .expect("valid settings");
-    cache.get("prod/db").await.expect("the second replica answers");
+    cache
+        .get("prod/db")
+        .await
+        .expect("the second replica answers");
     let mut recorded = Recorded::default();
     let seen = recorded.take(&snapshotter);
     let failover = |labels: &str| seen.counter(&format!("asm.failover.calls{{{labels}}}"));
@@ -219,9 +222,14 @@ async fn failover_calls_and_replica_reads_are_recorded_by_region() {
         1,
         "the primary's call, without a region label"
     );
-    let replica_durations = "asm.source.call.duration{asm.source=sdk,cloud.region=us-west-2,rpc.method=GetSecretValue}";
+    let replica_durations =
+        "asm.source.call.duration{asm.source=sdk,cloud.region=us-west-2,rpc.method=GetSecretValue}";
     assert_eq!(seen.histograms[replica_durations].len(), 1);
-    assert!(seen.counters.keys().any(|k| k.starts_with(names::FAILOVER_CALLS)));
+    assert!(
+        seen.counters
+            .keys()
+            .any(|k| k.starts_with(names::FAILOVER_CALLS))
+    );
 }
 
 #[tokio::test(start_paused = true)]
