@@ -48,7 +48,11 @@ fuzz_target!(|input: Input<'_>| {
         answer.remove("SecretString");
         answer.insert("SecretBinary".into(), Value::String(CANARY_BASE64.into()));
         check(&input, serde_json::to_vec(&answer).expect("JSON"), true);
-        check(&input, serde_json::to_vec(&Map::new()).expect("JSON"), false);
+        check(
+            &input,
+            serde_json::to_vec(&Map::new()).expect("JSON"),
+            false,
+        );
     }
 });
 
@@ -74,7 +78,10 @@ fn check(input: &Input<'_>, mut body: Vec<u8>, canary: bool) {
     let role = input.role.then_some(ROLE);
     let Some(answer) = agent_answer(ID, &version, role, input.status, &input.headers, &chunks)
     else {
-        assert!(!(100..=999).contains(&input.status), "an answer is read at once");
+        assert!(
+            !(100..=999).contains(&input.status),
+            "an answer is read at once"
+        );
         return;
     };
     let unreadable = input.fails || body.len() > 128 * 1024;
@@ -98,8 +105,10 @@ fn check(input: &Input<'_>, mut body: Vec<u8>, canary: bool) {
                 assert!(
                     matches!(
                         err,
-                        Error::Transport { kind: TransportKind::MalformedResponse, .. }
-                            | Error::TooLarge { .. }
+                        Error::Transport {
+                            kind: TransportKind::MalformedResponse,
+                            ..
+                        } | Error::TooLarge { .. }
                     ),
                     "{err:?}"
                 );

@@ -20,7 +20,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let index = json_index(text);
     let is_object = serde_json::from_str::<HashMap<String, IgnoredAny>>(text).is_ok();
-    assert_eq!(index.is_some(), is_object, "the index reads exactly JSON objects");
+    assert_eq!(
+        index.is_some(),
+        is_object,
+        "the index reads exactly JSON objects"
+    );
     let Ok(secret) = string_secret(text) else {
         return;
     };
@@ -33,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let keys = serde_json::from_str::<HashMap<String, IgnoredAny>>(text).map(|m| m.len());
-    assert_eq!(Ok(index.len()), keys.map_err(drop), "one entry per distinct key");
+    assert_eq!(
+        Ok(index.len()),
+        keys.map_err(drop),
+        "one entry per distinct key"
+    );
     let object = serde_json::from_str::<Map<String, Value>>(text).ok();
     for (key, range) in &index {
         assert!(range.start <= range.end && range.end <= text.len());
@@ -41,7 +49,10 @@ fuzz_target!(|data: &[u8]| {
         let raw = &text[range.clone()];
         serde_json::from_str::<IgnoredAny>(raw).expect("a range holds one JSON value");
         if let (Some(object), Ok(value)) = (&object, serde_json::from_str::<Value>(raw)) {
-            assert!(object.get(key) == Some(&value), "the range holds the key's value");
+            assert!(
+                object.get(key) == Some(&value),
+                "the range holds the key's value"
+            );
         }
         let kind = match raw.as_bytes()[0] {
             b'"' => "string",
@@ -67,7 +78,11 @@ fuzz_target!(|data: &[u8]| {
                 let other = string_secret(&doc.expect("a map of one key"))
                     .and_then(|s| s.json_key(key))
                     .expect_err("the same kind");
-                assert_eq!(shown(&err), shown(&other), "an error shows nothing of the value");
+                assert_eq!(
+                    shown(&err),
+                    shown(&other),
+                    "an error shows nothing of the value"
+                );
             }
             (got, kind) => panic!("json_key answered ok={} for a {kind}", got.is_ok()),
         }

@@ -73,19 +73,35 @@ fuzz_target!(|input: Input<'_>| {
     }
     for [alone, again, batch] in read_mount(source, &ids) {
         let alone = alone.expect("always read");
-        for read in [&alone, again.as_ref().unwrap_or(&alone), batch.as_ref().expect("read")] {
+        for read in [
+            &alone,
+            again.as_ref().unwrap_or(&alone),
+            batch.as_ref().expect("read"),
+        ] {
             match read {
-                Ok(secret) => assert!(!value(secret).windows(OUTSIDE.len()).any(|w| w == OUTSIDE.as_bytes())),
+                Ok(secret) => assert!(
+                    !value(secret)
+                        .windows(OUTSIDE.len())
+                        .any(|w| w == OUTSIDE.as_bytes())
+                ),
                 Err(err) => {
                     let shown = format!("{err} {err:?} {err:#?}");
-                    assert!(!shown.contains(INSIDE) && !shown.contains(OUTSIDE), "{shown}");
+                    assert!(
+                        !shown.contains(INSIDE) && !shown.contains(OUTSIDE),
+                        "{shown}"
+                    );
                 }
             }
         }
         if let Ok(first) = &alone {
-            let again = again.expect("read again").expect("the same version reads again");
+            let again = again
+                .expect("read again")
+                .expect("the same version reads again");
             assert_eq!(again.version_id(), first.version_id());
-            assert!(value(&again) == value(first), "the same value at the same version");
+            assert!(
+                value(&again) == value(first),
+                "the same value at the same version"
+            );
             if let Some(Ok(batch)) = &batch {
                 assert!(value(batch) == value(first), "a batch reads the same value");
             }
@@ -125,7 +141,11 @@ fn build<'a>(input: &Input<'a>, mount: &Path, outside: &Path) -> Vec<&'a str> {
             Kind::Link(target) if !target.contains('\0') => symlink(target, &path),
             Kind::Link(_) => continue,
             Kind::LinkOutside(to_file) => {
-                let target: PathBuf = if *to_file { outside.join("secret") } else { outside.to_owned() };
+                let target: PathBuf = if *to_file {
+                    outside.join("secret")
+                } else {
+                    outside.to_owned()
+                };
                 symlink(target, &path)
             }
             Kind::Dir => fs::create_dir(&path),
@@ -151,12 +171,20 @@ fn usable(name: &str) -> bool {
 }
 
 fn id_of(id: &Id<'_>, names: &[&str]) -> String {
-    let entry = |n: &u8| names.get(usize::from(*n) % names.len().max(1)).copied().unwrap_or("db");
+    let entry = |n: &u8| {
+        names
+            .get(usize::from(*n) % names.len().max(1))
+            .copied()
+            .unwrap_or("db")
+    };
     match id {
         Id::Entry(n) => entry(n).to_owned(),
         Id::Arn(n, suffix) => {
             let tail = if *suffix { "-AbCdEf" } else { "" };
-            format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{}{tail}", entry(n))
+            format!(
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}{tail}",
+                entry(n)
+            )
         }
         Id::Raw(raw) => (*raw).to_owned(),
     }

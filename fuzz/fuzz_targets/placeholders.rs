@@ -19,7 +19,11 @@ struct Input<'a> {
 }
 
 fuzz_target!(|input: Input<'_>| {
-    let Input { template, field, names } = input;
+    let Input {
+        template,
+        field,
+        names,
+    } = input;
     let mut vars = Vars::new();
     for (n, name) in names.iter().enumerate() {
         vars = vars.set(*name, format!("{VALUE_MARK}{n}\u{27e7}"));
@@ -32,18 +36,31 @@ fuzz_target!(|input: Input<'_>| {
             }
         }
         Err(Error::Config { message }) => {
-            assert!(template.contains("${"), "only an unclosed `${{` is a config error");
+            assert!(
+                template.contains("${"),
+                "only an unclosed `${{` is a config error"
+            );
             assert!(message.contains("never closes it"), "{message}");
         }
         Err(err) => {
-            let Error::UnresolvedPlaceholder { variable, field: named } = &err else {
+            let Error::UnresolvedPlaceholder {
+                variable,
+                field: named,
+            } = &err
+            else {
                 panic!("not an unresolved placeholder: {err:?}");
             };
             assert_eq!(named, field);
             assert!(template.contains(&format!("${{{variable}}}")));
-            assert!(!names.contains(&variable.as_str()), "{variable} has a value");
+            assert!(
+                !names.contains(&variable.as_str()),
+                "{variable} has a value"
+            );
             if !template.contains(VALUE_MARK) && !field.contains(VALUE_MARK) {
-                assert!(!format!("{err} {err:?}").contains(VALUE_MARK), "a value is shown");
+                assert!(
+                    !format!("{err} {err:?}").contains(VALUE_MARK),
+                    "a value is shown"
+                );
             }
         }
     }

@@ -2,8 +2,8 @@
 //! the three partitions and a 12-digit account; anything else is a `Config` error.
 #![no_main]
 
-use asm_runtime::Error;
 use asm_runtime::__fuzz::role_arn;
+use asm_runtime::Error;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     };
     match role_arn(text) {
         Ok((partition, account)) => {
-            assert!(matches!(partition.as_str(), "aws" | "aws-cn" | "aws-us-gov"));
+            assert!(matches!(
+                partition.as_str(),
+                "aws" | "aws-cn" | "aws-us-gov"
+            ));
             assert!(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
             let resource = format!("arn:{partition}:iam::{account}:role/");
             let path = text.strip_prefix(&resource).expect("the role's prefix");
