@@ -8,9 +8,9 @@
 #
 #   cargo package -p asm-derive -p asm-runtime && scripts/test-package.sh
 #
-# Dependencies are built in the workspace's target directory (the package's Cargo.lock pins
-# the workspace's versions, so they are the ones CI built already); the packaged asm-runtime
-# itself is always rebuilt, from its own path.
+# It builds in the workspace's target directory, so what an earlier step built with the same
+# features is reused; much of the SDK is built again (the workspace unifies features across
+# its members, the lone package does not), and the packaged crates themselves always are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
