@@ -153,7 +153,8 @@ impl SecretCache {
     ///   loopback): the Secrets Manager Agent or Lambda extension, see
     ///   [`AgentSource`](crate::AgentSource);
     /// - else a client from the default AWS configuration chain: environment, shared profile
-    ///   (SSO included), web identity (EKS IRSA, CI OIDC), ECS and EC2 instance roles.
+    ///   (SSO with the default feature `sso`), web identity (EKS IRSA, CI OIDC), ECS and EC2
+    ///   instance roles.
     ///   `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`) points it at another
     ///   endpoint, such as a local Secrets Manager. The configuration is loaded with the pinned
     ///   [`behavior_version`](Self::behavior_version), and the client's connect and read

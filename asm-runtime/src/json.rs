@@ -43,6 +43,16 @@ impl JsonIndex {
     }
 }
 
+#[cfg(fuzzing)]
+impl JsonIndex {
+    /// Every key and its value's range (the fuzz targets check the ranges).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, Range<usize>)> {
+        self.values
+            .iter()
+            .map(|(key, range)| (&**key, range.clone()))
+    }
+}
+
 /// A JSON object secret: its text and the index of its keys.
 #[derive(Clone, Copy)]
 pub(crate) struct JsonDocument<'a> {

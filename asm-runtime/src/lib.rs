@@ -31,6 +31,12 @@ mod proptests;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The fuzz targets' entry points (`fuzz/`): only in builds with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+
 #[cfg(feature = "metrics")]
 pub use cache::MetricsExporter;
 pub use cache::{

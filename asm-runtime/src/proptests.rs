@@ -142,7 +142,7 @@ proptest! {
 
     /// Any template: resolution never panics; success leaves no `${`, unless a value or the
     /// text after the last placeholder brought one; an unresolved variable is named and is
-    /// part of the template.
+    /// part of the template; an unclosed `${` is a `Config` error.
     #[test]
     fn resolve_never_panics(template in any::<String>(), value in "[a-z/]{0,6}") {
         let vars = Vars::new().set("A", value.clone()).set("B_1", CANARY);
@@ -157,6 +157,11 @@ proptest! {
                 prop_assert!(template.contains(&variable));
                 // Values are never echoed: the canary is only ever a value here.
                 prop_assert!(!variable.contains(CANARY));
+            }
+            // An unclosed `${`.
+            Err(Error::Config { message }) => {
+                prop_assert!(message.contains("never closes it"));
+                prop_assert!(!message.contains(CANARY));
             }
             Err(other) => prop_assert!(false, "unexpected {other:?}"),
         }

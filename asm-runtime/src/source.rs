@@ -31,7 +31,7 @@ pub(crate) mod agent;
 mod assume;
 mod env;
 #[cfg(feature = "files")]
-mod files;
+pub(crate) mod files;
 #[cfg(feature = "testing")]
 pub(crate) mod memory;
 mod replica;

@@ -67,8 +67,8 @@ impl Vars {
     /// Substitutes every `${VAR}` in `template`; `field` names the field for the error.
     ///
     /// # Errors
-    /// [`Error::UnresolvedPlaceholder`] when a variable has no value (or an empty one), or a
-    /// `${` is never closed.
+    /// [`Error::UnresolvedPlaceholder`] when a variable has no value (or an empty one);
+    /// [`Error::Config`] when a `${` is never closed.
     pub fn resolve(&self, template: &str, field: &str) -> Result<String, Error> {
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
@@ -76,9 +76,12 @@ impl Vars {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
-                return Err(Error::UnresolvedPlaceholder {
-                    variable: after.to_owned(),
-                    field: field.to_owned(),
+                // Not a variable without a value: the text after `${` is no variable's name.
+                return Err(Error::Config {
+                    message: format!(
+                        "the secret id `{template}` of field `{field}` opens a placeholder with \
+                         `${{` and never closes it with `}}`"
+                    ),
                 });
             };
             let name = &after[..end];
@@ -135,6 +138,22 @@ mod tests {
                 );
             }
             other => panic!("expected UnresolvedPlaceholder, got {other:?}"),
+        }
+    }
+
+    /// Found by the `placeholders` fuzz target: `${}${` with `""` set was reported as
+    /// "placeholder `${}` has no value" (the unclosed rest named as a variable).
+    #[test]
+    fn an_unclosed_placeholder_is_a_config_error_not_a_missing_variable() {
+        let vars = Vars::new().set("", "x").set("APP_ENV", "prod");
+        for template in ["${}${", "prod/${APP_ENV", "${APP_ENV}/${"] {
+            match vars.resolve(template, "db") {
+                Err(Error::Config { message }) => {
+                    assert!(message.contains("never closes it"), "{message}");
+                    assert!(message.contains(template), "{message}");
+                }
+                other => panic!("{template}: expected Config, got {other:?}"),
+            }
         }
     }
 

@@ -8,8 +8,9 @@ use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::Core;
 use super::pace::Turn;
-use super::{Core, telemetry};
+use super::telemetry::{self, CallTo};
 use crate::error::Operation;
 use crate::source::Description;
 use crate::{Error, TransportKind};
@@ -69,7 +70,8 @@ impl Core {
             };
             self.counters.call(op);
             attempt += 1;
-            let span = telemetry::call_span(self.source.kind(), op, secret_id, attempt);
+            let to = CallTo::Primary(self.source.region());
+            let span = telemetry::call_span(self.source.kind(), op, secret_id, attempt, to);
             let started = Instant::now();
             let result = tokio::time::timeout(deadline, send().instrument(span.clone()))
                 .await
@@ -77,7 +79,7 @@ impl Core {
             self.remember_role_denial(&result);
             let throttled = matches!(result, Err(Error::Throttled { .. }));
             turn.finish(throttled);
-            self.call_done(op, &span, started, result.as_ref().err());
+            self.call_done(op, to, &span, started, result.as_ref().err());
             let wait_more = throttled && pacer.is_some_and(|pacer| pacer.next_turn() < retry_until);
             if !wait_more {
                 return result;

@@ -36,9 +36,11 @@ use std::time::Duration;
 use aws_sdk_secretsmanager::Client;
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::Core;
 use super::call::{Patience, resend};
+use super::telemetry::{self, CallTo};
 use crate::arn::Arn;
 use crate::error::Operation;
 use crate::source::sealed::{self, Sealed, Terms};
@@ -329,9 +331,13 @@ impl Core {
             let region = replica.region().unwrap_or_default();
             self.counters.call(op);
             self.counters.failover_call();
-            let answer = tokio::time::timeout(share, asked)
+            let to = CallTo::Failover(region);
+            let span = telemetry::call_span(replica.kind(), op, id, 1, to);
+            let started = Instant::now();
+            let answer = tokio::time::timeout(share, asked.instrument(span.clone()))
                 .await
                 .unwrap_or_else(|_| Err(Error::timed_out(&replica.id(id))));
+            self.call_done(op, to, &span, started, answer.as_ref().err());
             match answer {
                 Ok(value) => {
                     self.counters.replica_read();

@@ -22,6 +22,7 @@
 //! | `asm.cache.reads` | counter | `asm.read.outcome`: `hit`, `miss`, `stale_served`, `failure_remembered` | reads by what answered them |
 //! | `asm.source.calls` | counter | `asm.source`, `rpc.method`, `error.type` (failures only) | calls made to the source, by outcome |
 //! | `asm.source.call.duration` | histogram (s) | as `asm.source.calls` | each call's latency, its SDK retries included |
+//! | `asm.failover.calls` | counter | `cloud.region`, `rpc.method`, `error.type` (failures only) | calls sent to a failover region after the primary failed ([`Stats::failover_calls`](crate::Stats::failover_calls)); those without `error.type` are the replicas' answers ([`Stats::replica_reads`](crate::Stats::replica_reads)) |
 //! | `asm.cache.failures` | counter | `aws.secretsmanager.secret.id`, `error.type` | failed first loads and refreshes, by secret and kind |
 //! | `asm.cache.rotations` | counter | `aws.secretsmanager.secret.id` | new versions adopted |
 //! | `asm.cache.secrets` | gauge | `asm.secret.state`: `fresh`, `idle`, `stale`, `expired`, `failed`, `loading` | entries by state (see `health`) |
@@ -29,7 +30,9 @@
 //! | `asm.live.handles` | gauge | `asm.live.state`: `current`, `behind`, `stale` | live handles by state |
 //!
 //! **Bounded label sets.** No attribute holds a value. `asm.source`, `rpc.method`,
-//! `error.type` and the states are closed sets (4 sources × 3 methods × at most 20 error kinds).
+//! `error.type` and the states are closed sets (4 sources × 3 methods × at most 20 error kinds);
+//! `cloud.region` takes the failover regions the cache was built with, and is present only on
+//! the calls sent to them (on `asm.source.calls` and its duration, and on `asm.failover.calls`).
 //! Secret ids appear only on the two event counters, `asm.cache.failures` and
 //! `asm.cache.rotations`: one series per secret the application reads (ids come from its
 //! configuration, and the cache holds at most `capacity` of them at once), times the error kinds
@@ -40,7 +43,9 @@
 //! round, with `asm.round.attempt`, `asm.round.secrets`, the ids
 //! (`aws.secretsmanager.secret.id`), then `asm.outcome` (`ok`, `partial`, `error`),
 //! `asm.round.failures` and `asm.duration_ms`; and `asm.source.call` (INFO) per call sent, with
-//! `aws.secretsmanager.secret.id`, `asm.source`, `rpc.method`, `asm.call.attempt`, then
+//! `aws.secretsmanager.secret.id`, `asm.source`, `rpc.method`, `asm.call.attempt`,
+//! `cloud.region` (the region the call went to, when the source has one) and, on a call to a
+//! failover region, `asm.failover = true`; then
 //! `asm.outcome` (`ok`, `error`), `error.type` and `asm.duration_ms`. INFO, because a production
 //! filter keeps INFO and these are rare: a round per TTL per secret when all is well (the hit
 //! path has no span), and exactly what an incident needs when it is not.
@@ -75,10 +80,15 @@ pub(crate) mod names {
     pub(crate) const UNCONFIRMED_AGE: &str = "asm.cache.unconfirmed.age";
     /// Live handles by state (gauge).
     pub(crate) const LIVE_HANDLES: &str = "asm.live.handles";
+    /// Calls sent to a failover region (counter).
+    pub(crate) const FAILOVER_CALLS: &str = "asm.failover.calls";
 
     /// The secret id as the application asked for it (name or ARN), after the semantic
     /// conventions' `aws.secretsmanager.secret.arn`.
     pub(crate) const SECRET_ID: &str = "aws.secretsmanager.secret.id";
+    /// The region a call was sent to, on the calls to a failover region (semantic
+    /// conventions).
+    pub(crate) const REGION: &str = "cloud.region";
     /// `sdk`, `agent`, `files`, `memory`.
     pub(crate) const SOURCE: &str = "asm.source";
     /// `GetSecretValue`, `BatchGetSecretValue`, `DescribeSecret` (semantic conventions).
@@ -105,19 +115,36 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Where a call was sent: the primary source (in its region, when it has one), or a failover
+/// region.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CallTo<'a> {
+    /// The cache's own source.
+    Primary(Option<&'a str>),
+    /// The replica in this failover region.
+    Failover(&'a str),
+}
+
 /// The span of one call sent to the source (its fields filled by [`Core::call_done`]).
 pub(crate) fn call_span(
     source: &'static str,
     op: Operation,
     secret_id: &str,
     attempt: u32,
+    to: CallTo<'_>,
 ) -> Span {
+    let (region, failover) = match to {
+        CallTo::Primary(region) => (region, None),
+        CallTo::Failover(region) => (Some(region), Some(true)),
+    };
     tracing::info_span!(
         "asm.source.call",
         aws.secretsmanager.secret.id = secret_id,
         asm.source = source,
         rpc.method = method(op),
         asm.call.attempt = attempt,
+        cloud.region = region,
+        asm.failover = failover,
         asm.outcome = Empty,
         "error.type" = Empty,
         asm.duration_ms = Empty,
@@ -158,10 +185,12 @@ pub(crate) fn round_done(span: &Span, secrets: usize, failures: usize, started: 
 
 impl Core {
     /// Records one call's outcome: on its span, and, with the feature `metrics`, as
-    /// `asm.source.calls` and `asm.source.call.duration`.
+    /// `asm.source.calls` and `asm.source.call.duration` (with `cloud.region` for a call to a
+    /// failover region, also counted in `asm.failover.calls`).
     pub(crate) fn call_done(
         &self,
         op: Operation,
+        to: CallTo<'_>,
         span: &Span,
         started: Instant,
         error: Option<&Error>,
@@ -174,26 +203,26 @@ impl Core {
         span.record("asm.duration_ms", millis(elapsed));
         #[cfg(feature = "metrics")]
         {
-            let source = self.source.kind();
-            let method = method(op);
-            let (calls, duration) = match error {
-                None => (
-                    ::metrics::counter!(names::CALLS, names::SOURCE => source, names::METHOD => method),
-                    ::metrics::histogram!(names::CALL_DURATION, names::SOURCE => source, names::METHOD => method),
-                ),
-                Some(error) => {
-                    let kind = error.kind();
-                    (
-                        ::metrics::counter!(names::CALLS, names::SOURCE => source, names::METHOD => method, names::ERROR_TYPE => kind),
-                        ::metrics::histogram!(names::CALL_DURATION, names::SOURCE => source, names::METHOD => method, names::ERROR_TYPE => kind),
-                    )
-                }
-            };
-            calls.increment(1);
-            duration.record(elapsed.as_secs_f64());
+            use ::metrics::Label;
+            let method = Label::new(names::METHOD, method(op));
+            let mut outcome = vec![method];
+            if let Some(error) = error {
+                outcome.push(Label::new(names::ERROR_TYPE, error.kind()));
+            }
+            let mut labels = outcome.clone();
+            labels.push(Label::new(names::SOURCE, self.source.kind()));
+            if let CallTo::Failover(region) = to {
+                let region = Label::new(names::REGION, region.to_owned());
+                labels.push(region.clone());
+                outcome.push(region);
+                ::metrics::counter!(names::FAILOVER_CALLS, outcome).increment(1);
+            }
+            ::metrics::histogram!(names::CALL_DURATION, labels.clone())
+                .record(elapsed.as_secs_f64());
+            ::metrics::counter!(names::CALLS, labels).increment(1);
         }
         #[cfg(not(feature = "metrics"))]
-        let _ = op;
+        let _ = (op, to);
     }
 }
 
@@ -356,6 +385,11 @@ mod export {
             names::CALLS,
             Unit::Count,
             "Calls made to the secrets source, by source, method and error type (absent on success)."
+        );
+        describe_counter!(
+            names::FAILOVER_CALLS,
+            Unit::Count,
+            "Calls sent to a failover region after the primary region failed, by region, method and error type (absent when the replica answered)."
         );
         describe_histogram!(
             names::CALL_DURATION,

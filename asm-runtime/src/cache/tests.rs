@@ -19,7 +19,7 @@ use futures_util::future::join_all;
 
 #[cfg(feature = "testing")]
 mod capacity;
-mod failover;
+pub(super) mod failover;
 mod identity;
 mod memory;
 #[cfg(feature = "testing")]

@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper::body::Bytes;
-use hyper::{Request, StatusCode, Uri};
+use hyper::body::{Body, Bytes};
+use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -301,23 +301,38 @@ impl Agent {
                     format!("the Secrets Manager Agent at {}: {e}", self.source.endpoint).into(),
                 ),
             })?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
-            .collect()
-            .await
-            .map(|body| Zeroizing::new(body.to_bytes().to_vec()))
-            .map_err(|_| {
-                malformed(
-                    id,
-                    "the agent's answer could not be read, or is over 128 KiB",
-                )
-            })?;
-        if status == StatusCode::OK {
-            return parse_answer(id, &body);
-        }
-        let role_error = (self.source.role.as_deref()).and_then(|role| role_error(id, role, &body));
-        Err(role_error.unwrap_or_else(|| agent_error(id, version, status, &body)))
+        read_answer(id, version, self.source.role.as_deref(), response).await
     }
+}
+
+/// The agent's answer to a request for `id` at `version` (made as `role`, if any) as a secret
+/// or a typed error: the status, and the body (at most 128 KiB). Headers are not read.
+pub(crate) async fn read_answer<B>(
+    id: &str,
+    version: &Version,
+    role: Option<&str>,
+    response: Response<B>,
+) -> Result<Secret, Error>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let status = response.status();
+    let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map(|body| Zeroizing::new(body.to_bytes().to_vec()))
+        .map_err(|_| {
+            malformed(
+                id,
+                "the agent's answer could not be read, or is over 128 KiB",
+            )
+        })?;
+    if status == StatusCode::OK {
+        return parse_answer(id, &body);
+    }
+    let role_error = role.and_then(|role| role_error(id, role, &body));
+    Err(role_error.unwrap_or_else(|| agent_error(id, version, status, &body)))
 }
 
 impl Backend for Agent {

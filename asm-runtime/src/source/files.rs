@@ -400,6 +400,37 @@ impl Files {
     }
 }
 
+/// Reads each of `ids` from `source`'s directory without following it (the fuzz targets'
+/// entry): on its own at the current version, again at the version id that read gave (when
+/// it gave one), and from one generation shared by all `ids`, as a batch reads.
+#[cfg(fuzzing)]
+pub(crate) fn read_once(
+    source: FileSource,
+    ids: &[&str],
+) -> Vec<[Option<Result<Secret, Error>>; 3]> {
+    let files = Files {
+        config: source,
+        seen: Mutex::default(),
+        digests: RandomState::new(),
+        signal: Arc::new(watch::Sender::new(0)),
+        _following: follow::nothing(),
+    };
+    let current = Version::current();
+    let generation = files.generation("(batch)");
+    ids.iter()
+        .map(|id| {
+            let alone = files.get_now(id, &current);
+            let again = (alone.as_ref().ok())
+                .map(|secret| files.get_now(id, &Version::id(secret.version_id())));
+            let batch = match &generation {
+                Ok(generation) => files.read(generation, id, &current),
+                Err(_) => files.get_now(id, &current),
+            };
+            [Some(alone), again, Some(batch)]
+        })
+        .collect()
+}
+
 /// Makes room for `additional` bytes in `buffer` without leaving a copy behind: when the
 /// vector must grow, its contents move to a new allocation and the old one is zeroized.
 fn reserve_zeroizing(buffer: &mut Zeroizing<Vec<u8>>, additional: usize) {

@@ -50,6 +50,11 @@ impl Replica {
 }
 
 impl Backend for Replica {
+    /// The region's source's kind (`sdk`): a replica is the same source elsewhere.
+    fn kind(&self) -> &'static str {
+        self.source.kind()
+    }
+
     fn get<'a>(
         &'a self,
         id: &'a str,

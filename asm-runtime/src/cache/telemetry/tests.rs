@@ -11,7 +11,8 @@ use tokio::time::advance;
 
 use super::names;
 use crate::SecretCache;
-use crate::testing::{client, error_body, output, settle};
+use crate::cache::tests::failover::{replica_v1, silent_client_in, west};
+use crate::testing::{client, error_body, output, settle, silent_client};
 
 /// Everything recorded so far: counters summed over snapshots (a snapshot resets them), the
 /// last value of each gauge, the samples of each histogram; keyed by `name{k=v,…}`.
@@ -178,6 +179,57 @@ async fn calls_failures_rotations_and_staleness_are_recorded_with_bounded_labels
             "{name} recorded"
         );
     }
+}
+
+/// Calls to failover regions are counted by region, method and outcome, as `Stats` counts
+/// them, and appear among the source's calls with their region; the primary's calls keep
+/// their labels.
+#[tokio::test(start_paused = true)]
+async fn failover_calls_and_replica_reads_are_recorded_by_region() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let replica = replica_v1();
+    let cache = crate::testing::minute(silent_client())
+        .failover_client(silent_client_in("eu-west-1"))
+        .failover_client(west(&[&replica]))
+        .build()
+        .expect("valid settings");
+    cache
+        .get("prod/db")
+        .await
+        .expect("the second replica answers");
+    let mut recorded = Recorded::default();
+    let seen = recorded.take(&snapshotter);
+    let failover = |labels: &str| seen.counter(&format!("asm.failover.calls{{{labels}}}"));
+    let (failed, answered) = (
+        failover("cloud.region=eu-west-1,error.type=Transport,rpc.method=GetSecretValue"),
+        failover("cloud.region=us-west-2,rpc.method=GetSecretValue"),
+    );
+    assert_eq!((failed, answered), (1, 1), "{:?}", seen.counters);
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.failover_calls, stats.replica_reads),
+        (failed + answered, answered)
+    );
+    let calls = |labels: &str| seen.counter(&format!("asm.source.calls{{{labels}}}"));
+    assert_eq!(
+        calls("asm.source=sdk,cloud.region=us-west-2,rpc.method=GetSecretValue"),
+        1
+    );
+    assert_eq!(
+        calls("asm.source=sdk,error.type=Transport,rpc.method=GetSecretValue"),
+        1,
+        "the primary's call, without a region label"
+    );
+    let replica_durations =
+        "asm.source.call.duration{asm.source=sdk,cloud.region=us-west-2,rpc.method=GetSecretValue}";
+    assert_eq!(seen.histograms[replica_durations].len(), 1);
+    assert!(
+        seen.counters
+            .keys()
+            .any(|k| k.starts_with(names::FAILOVER_CALLS))
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -20,7 +20,7 @@ fn replica_output(version: &str, value: &str) -> GetSecretValueOutput {
 }
 
 /// The us-west-2 replica, answering `v1` for ever.
-fn replica_v1() -> Rule {
+pub(in crate::cache) fn replica_v1() -> Rule {
     mock!(Client::get_secret_value)
         .sequence()
         .output(|| replica_output("v1", "from the replica"))
@@ -28,7 +28,7 @@ fn replica_v1() -> Rule {
         .build()
 }
 
-fn west(rules: &[&Rule]) -> Client {
+pub(in crate::cache) fn west(rules: &[&Rule]) -> Client {
     client_in("us-west-2", RuleMode::MatchAny, rules)
 }
 
@@ -123,7 +123,7 @@ async fn replicas_share_what_the_primary_left_in_order() {
 }
 
 /// A silent client whose configuration names `region`.
-fn silent_client_in(region: &'static str) -> Client {
+pub(in crate::cache) fn silent_client_in(region: &'static str) -> Client {
     let config = silent_client()
         .config()
         .to_builder()

@@ -54,6 +54,12 @@ pub(super) fn follow(
     Following { _events: watcher }
 }
 
+/// Follows nothing: a [`Files`](super::Files) read once (the fuzz targets' reader).
+#[cfg(fuzzing)]
+pub(super) fn nothing() -> Following {
+    Following { _events: None }
+}
+
 fn bump(signal: &watch::Sender<u64>) {
     signal.send_modify(|n| *n = n.wrapping_add(1));
 }

@@ -72,6 +72,15 @@ async fn leak_failover_answers_and_failures() {
         "{}",
         capture.ours()
     );
+    // The primary's call and the replica's, each a span naming its region, closed with its
+    // outcome.
+    let text = capture.text();
+    for expected in [
+        "cloud.region=\"us-east-1\" asm.outcome=\"error\" error.type=\"Service\"",
+        "asm.call.attempt=1 cloud.region=\"us-west-2\" asm.failover=true asm.outcome=\"ok\"",
+    ] {
+        assert!(text.contains(expected), "captured `{expected}`:\n{text}");
+    }
 
     // Both regions fail with the canary in their bodies: the primary's error is the answer, the
     // replica's is logged.
