@@ -14,7 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-package="${CARGO_TARGET_DIR:-$PWD/target}/package"
+export CARGO_TARGET_DIR="$(realpath "${CARGO_TARGET_DIR:-$PWD/target}")"
+package="$CARGO_TARGET_DIR/package"
 unpacked=$(mktemp -d)
 trap 'rm -rf "$unpacked"' EXIT
 for crate in asm-derive asm-runtime; do
@@ -29,7 +30,6 @@ asm-derive = { path = "../asm-derive-$version" }
 
 [workspace]
 TOML
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cd "$runtime"
 cargo test --all-features --lib
 cargo test --all-features --doc

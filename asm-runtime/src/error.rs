@@ -479,7 +479,7 @@ impl fmt::Display for Error {
                 f.write_str(
                     "; give the process credentials through one of the default chain's \
                      providers: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile \
-                     (AWS_PROFILE; `aws sso login` for SSO), a web identity token \
+                     (AWS_PROFILE; `aws sso login` for SSO, with asm-runtime's default feature `sso`), a web identity token \
                      (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN: EKS IRSA, CI OIDC), or a \
                      role of the ECS task or EC2 instance",
                 )

@@ -79,7 +79,7 @@ impl Vars {
                 // Not a variable without a value: the text after `${` is no variable's name.
                 return Err(Error::Config {
                     message: format!(
-                        "the secret id `{template}` of field `{field}` opens a placeholder with \
+                        "the template `{template}` of field `{field}` opens a placeholder with \
                          `${{` and never closes it with `}}`"
                     ),
                 });
