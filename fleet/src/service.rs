@@ -1,5 +1,6 @@
-//! The simulated Secrets Manager: answers the SDK's JSON requests for the three read actions,
-//! enforces the quotas, adds a network latency, and can be switched into an outage. It is
+//! The simulated Secrets Manager and Parameter Store: answers the SDK's JSON requests for
+//! Secrets Manager's three read actions and Parameter Store's `GetParameter`, enforces the
+//! quotas, adds a network latency, and can be switched into an outage. It is
 //! plugged into real SDK clients as their HTTP client, so everything above the socket (signing,
 //! serialisation, retries, the cache) is the production code.
 
@@ -18,11 +19,13 @@ use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::quota::{Action, QuotaModel, Quotas};
+use crate::quota::{Action, ParameterQuota, QuotaModel, Quotas};
 use crate::rng::Rng;
 
 /// The account and region of every simulated secret.
 const ARN_PREFIX: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:";
+/// The ARN of a simulated parameter, before its name without the leading `/`.
+const PARAMETER_ARN_PREFIX: &str = "arn:aws:ssm:us-east-1:123456789012:parameter/";
 
 /// Round-trip latency of one request: uniform in `[min, max]`.
 #[derive(Debug, Clone, Copy)]
@@ -45,13 +48,13 @@ impl Latency {
 #[derive(Debug)]
 struct State {
     quotas: Quotas,
-    /// Current version number of each secret `fleet/s{i}`.
+    /// Current version number of each secret `fleet/s{i}`, and of each parameter `/fleet/p{i}`.
     versions: Vec<u64>,
     /// While set, every call fails with HTTP 503.
     outage: bool,
 }
 
-/// A simulated Secrets Manager, shared by every client of the fleet.
+/// A simulated Secrets Manager and Parameter Store, shared by every client of the fleet.
 #[derive(Clone)]
 pub struct Service {
     state: Arc<Mutex<State>>,
@@ -68,12 +71,19 @@ impl fmt::Debug for Service {
 }
 
 impl Service {
-    /// A service holding `secrets` secrets (`fleet/s0`…), each at version 1, enforcing `model`
-    /// from now on.
-    pub fn new(secrets: usize, model: QuotaModel, latency: Latency, seed: u64) -> Self {
+    /// A service holding `secrets` secrets (`fleet/s0`…) and as many `SecureString`
+    /// parameters (`/fleet/p0`…), each at version 1, enforcing `model` (and Parameter Store's
+    /// `parameters`) from now on.
+    pub fn new(
+        secrets: usize,
+        model: QuotaModel,
+        parameters: ParameterQuota,
+        latency: Latency,
+        seed: u64,
+    ) -> Self {
         Self {
             state: Arc::new(Mutex::new(State {
-                quotas: Quotas::new(model, Instant::now()),
+                quotas: Quotas::new(model, parameters, Instant::now()),
                 versions: vec![1; secrets],
                 outage: false,
             })),
@@ -122,6 +132,11 @@ impl Service {
     /// The value of secret `index` at `version` (what the fleet should end up holding).
     pub fn value(index: usize, version: u64) -> String {
         format!("value-{index}-v{version}")
+    }
+
+    /// The decrypted value of parameter `index` at `version`.
+    pub fn parameter_value(index: usize, version: u64) -> String {
+        format!("parameter-{index}-v{version}")
     }
 
     /// Answers one request: admitted by the quota or throttled, after the network latency.
@@ -173,6 +188,17 @@ impl Service {
                 Some(i) => (200, description(i, state.versions[i])),
                 None => not_found(),
             },
+            Action::GetParameter => match parameter_index(&body["Name"], state.versions.len()) {
+                Some(i) if body["WithDecryption"] == json!(true) => {
+                    (200, parameter(i, state.versions[i]))
+                }
+                Some(_) => error(
+                    400,
+                    "ValidationException",
+                    "the fleet's parameters are SecureStrings read decrypted",
+                ),
+                None => error(400, "ParameterNotFound", ""),
+            },
             Action::Batch => {
                 let ids = body["SecretIdList"].as_array().cloned().unwrap_or_default();
                 let mut values = Vec::new();
@@ -200,6 +226,32 @@ fn secret_index(id: &Value, secrets: usize) -> Option<usize> {
     let digits = name.strip_prefix("fleet/s")?;
     let digits = digits.split('-').next()?;
     digits.parse().ok().filter(|i| *i < secrets)
+}
+
+/// The index of `/fleet/p{i}` named by `name` (a name or an ARN), if it exists.
+fn parameter_index(name: &Value, parameters: usize) -> Option<usize> {
+    let name = name.as_str()?;
+    let name = match name.strip_prefix(PARAMETER_ARN_PREFIX) {
+        Some(path) => path,
+        None => name.strip_prefix('/')?,
+    };
+    let digits = name.strip_prefix("fleet/p")?;
+    digits.parse().ok().filter(|i| *i < parameters)
+}
+
+/// `GetParameter`'s answer for parameter `index` at `version`, decrypted.
+fn parameter(index: usize, version: u64) -> Value {
+    json!({
+        "Parameter": {
+            "Name": format!("/fleet/p{index}"),
+            "Type": "SecureString",
+            "Value": Service::parameter_value(index, version),
+            "Version": version,
+            "LastModifiedDate": 1_700_000_000,
+            "ARN": format!("{PARAMETER_ARN_PREFIX}fleet/p{index}"),
+            "DataType": "text",
+        }
+    })
 }
 
 fn arn(index: usize) -> String {
@@ -271,5 +323,15 @@ mod tests {
         assert_eq!(secret_index(&json!(arn(7)), 10), Some(7));
         assert_eq!(secret_index(&json!("fleet/s10"), 10), None);
         assert_eq!(secret_index(&json!("other"), 10), None);
+    }
+
+    #[test]
+    fn parameters_resolve_by_name_and_arn() {
+        assert_eq!(parameter_index(&json!("/fleet/p3"), 10), Some(3));
+        let arn = format!("{PARAMETER_ARN_PREFIX}fleet/p7");
+        assert_eq!(parameter_index(&json!(arn), 10), Some(7));
+        assert_eq!(parameter_index(&json!("/fleet/p10"), 10), None);
+        assert_eq!(parameter_index(&json!("fleet/p1"), 10), None);
+        assert_eq!(parameter_index(&json!("/fleet/s1"), 10), None);
     }
 }
