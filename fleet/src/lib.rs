@@ -1,6 +1,7 @@
 //! A fleet simulator for asm: thousands of real `SecretCache`s (each over its own real SDK
-//! client) in one process, in paused tokio time, against an in-process Secrets Manager that
-//! enforces the account's per-action quotas. Only the transport is simulated. See FLEET.md.
+//! client) in one process, in paused tokio time, against an in-process Secrets Manager and
+//! Parameter Store that enforce the account's per-action quotas. Only the transport is
+//! simulated. See FLEET.md.
 
 pub mod headline;
 pub mod pod;

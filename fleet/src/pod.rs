@@ -1,5 +1,6 @@
 //! One pod's view of the service: its own SDK client (own retry token bucket, as in its own
-//! process), its own `SecretCache`, and the settings struct it loads at start-up.
+//! process; one for Secrets Manager, one for Parameter Store), its own `SecretCache`, and the
+//! settings struct it loads at start-up.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -49,11 +50,70 @@ impl std::fmt::Debug for FleetSecrets {
     }
 }
 
-/// The placeholder values that make [`FleetSecrets`] read `secrets` distinct secrets.
+/// What a pod of a fleet reading Parameter Store loads: ten `SecureString` parameters,
+/// decrypted. With `--secrets k` below ten, field `i` reads parameter `i % k`.
+#[derive(AwsSecrets)]
+#[allow(missing_docs)]
+pub struct FleetParameters {
+    #[aws_secrets(parameter = "/fleet/${P0}")]
+    pub p0: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P1}")]
+    pub p1: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P2}")]
+    pub p2: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P3}")]
+    pub p3: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P4}")]
+    pub p4: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P5}")]
+    pub p5: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P6}")]
+    pub p6: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P7}")]
+    pub p7: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P8}")]
+    pub p8: SecretString,
+    #[aws_secrets(parameter = "/fleet/${P9}")]
+    pub p9: SecretString,
+}
+
+impl std::fmt::Debug for FleetParameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FleetParameters { .. }")
+    }
+}
+
+/// The placeholder values that make [`FleetSecrets`] read `secrets` distinct secrets, and
+/// [`FleetParameters`] as many distinct parameters.
 pub fn vars(secrets: usize) -> Vars {
     (0..MAX_SECRETS).fold(Vars::new(), |vars, i| {
-        vars.set(format!("S{i}"), format!("s{}", i % secrets.max(1)))
+        let at = i % secrets.max(1);
+        (vars.set(format!("S{i}"), format!("s{at}"))).set(format!("P{i}"), format!("p{at}"))
     })
+}
+
+/// A client config builder of `service` for the simulated account (both SDKs' builders have
+/// these methods), with its own retry partition `partition`.
+macro_rules! simulated_config {
+    ($builder:expr, $service:expr, $partition:expr, $retry:expr) => {
+        $builder
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new($service.region()))
+            .credentials_provider(Credentials::new(
+                "AKIDFLEETSIMULATOR",
+                "fleet-simulator-key",
+                None,
+                None,
+                "fleet",
+            ))
+            .http_client($service.http_client())
+            .retry_partition(RetryPartition::new($partition))
+            .retry_config($retry)
+            // Guards against stalled byte streams, which the simulated transport never
+            // produces; its throughput clock is the wall clock, not the paused one.
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .build()
+    };
 }
 
 /// The settings a pod runs with: the cache's, the SDK's retries, and how the application
@@ -137,48 +197,47 @@ impl Profile {
     }
 
     /// A cache over a fresh client of `service`, failing over to `replica` if given: what one
-    /// process builds at start-up.
+    /// process builds at start-up; with `parameters`, also a fresh Parameter Store client
+    /// (`parameter_client`). Each client gets its own retry partition, so its retry token
+    /// bucket is its own, as it would be in its own process (the SDK keeps them in a
+    /// process-wide map by partition name; the two services' default partitions differ).
     pub fn cache(
         &self,
         service: &Service,
         replica: Option<&Service>,
+        parameters: bool,
     ) -> Result<SecretCache, Error> {
-        let builder = SecretCache::builder(self.client(service))
+        static NEXT_CLIENT: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT_CLIENT.fetch_add(1, Relaxed);
+        let secrets_client = |service: &Service, partition: String| {
+            let config = simulated_config!(
+                aws_sdk_secretsmanager::Config::builder(),
+                service,
+                partition,
+                self.retry.clone()
+            );
+            aws_sdk_secretsmanager::Client::from_conf(config)
+        };
+        let mut builder = SecretCache::builder(secrets_client(service, format!("fleet-pod-{id}")));
+        if let Some(replica) = replica {
+            let partition = format!("fleet-pod-{id}-{}", replica.region());
+            builder = builder.failover_client(secrets_client(replica, partition));
+        }
+        if parameters {
+            let config = simulated_config!(
+                aws_sdk_ssm::Config::builder(),
+                service,
+                format!("fleet-pod-{id}-ssm"),
+                self.retry.clone()
+            );
+            builder = builder.parameter_client(aws_sdk_ssm::Client::from_conf(config));
+        }
+        builder
             .ttl(self.ttl)
             .version_checks(self.version_checks)
             .batch(self.batch)
             .rotation_guardrail(self.guardrail)
-            .throttle_pacing(self.pacing);
-        match replica {
-            Some(replica) => builder.failover_client(self.client(replica)),
-            None => builder,
-        }
-        .build()
-    }
-
-    /// A fresh client of `service`, in its region. Each client gets its own retry partition,
-    /// so its retry token bucket is its own, as it would be in its own process (the SDK keeps
-    /// them in a process-wide map by partition name).
-    fn client(&self, service: &Service) -> aws_sdk_secretsmanager::Client {
-        static NEXT_CLIENT: AtomicU64 = AtomicU64::new(0);
-        let id = NEXT_CLIENT.fetch_add(1, Relaxed);
-        let config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(service.region()))
-            .credentials_provider(Credentials::new(
-                "AKIDFLEETSIMULATOR",
-                "fleet-simulator-key",
-                None,
-                None,
-                "fleet",
-            ))
-            .http_client(service.http_client())
-            .retry_partition(RetryPartition::new(format!("fleet-pod-{id}")))
-            .retry_config(self.retry.clone())
-            // Guards against stalled byte streams, which the simulated transport never
-            // produces; its throughput clock is the wall clock, not the paused one.
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .build();
-        aws_sdk_secretsmanager::Client::from_conf(config)
+            .throttle_pacing(self.pacing)
+            .build()
     }
 }

@@ -1,5 +1,5 @@
-//! Secrets Manager's request quotas as token buckets, and a per-second meter of what each
-//! action was asked for, admitted and refused.
+//! Secrets Manager's and Parameter Store's request quotas as token buckets, and a per-second
+//! meter of what each action was asked for, admitted and refused.
 
 use std::fmt;
 use std::time::Duration;
@@ -15,23 +15,32 @@ pub enum Action {
     Describe,
     /// `BatchGetSecretValue`.
     Batch,
+    /// Parameter Store's `GetParameter` (`AmazonSSM.GetParameter`).
+    GetParameter,
 }
 
 impl Action {
     /// Every action, in report order.
-    pub const ALL: [Action; 3] = [Action::Get, Action::Describe, Action::Batch];
+    pub const ALL: [Action; 4] = [
+        Action::Get,
+        Action::Describe,
+        Action::Batch,
+        Action::GetParameter,
+    ];
 
     /// Its position in per-action arrays.
     pub fn index(self) -> usize {
         self as usize
     }
 
-    /// The action named by an `X-Amz-Target` header (`secretsmanager.GetSecretValue`).
+    /// The action named by an `X-Amz-Target` header (`secretsmanager.GetSecretValue`,
+    /// `AmazonSSM.GetParameter`).
     pub fn from_target(target: &str) -> Option<Self> {
         match target.rsplit('.').next()? {
             "GetSecretValue" => Some(Self::Get),
             "DescribeSecret" => Some(Self::Describe),
             "BatchGetSecretValue" => Some(Self::Batch),
+            "GetParameter" => Some(Self::GetParameter),
             _ => None,
         }
     }
@@ -43,6 +52,7 @@ impl fmt::Display for Action {
             Self::Get => "GetSecretValue",
             Self::Describe => "DescribeSecret",
             Self::Batch => "BatchGetSecretValue",
+            Self::GetParameter => "GetParameter",
         })
     }
 }
@@ -61,9 +71,12 @@ pub enum QuotaModel {
 }
 
 impl QuotaModel {
-    /// Requests per second allowed for `action`.
+    /// Requests per second allowed for `action`. Parameter Store's quota is not this model's:
+    /// `GetParameter` gets [`ParameterQuota::Standard`]'s here, and [`Quotas::limit`] the
+    /// level in force.
     pub fn limit(self, action: Action) -> u32 {
         match (self, action) {
+            (_, Action::GetParameter) => ParameterQuota::Standard.limit(),
             (Self::CurrentDividedBy(n), _) => (Self::Current.limit(action) / n.max(1)).max(1),
             (_, Action::Batch) => 100,
             (Self::Current, Action::Describe) => 40_000,
@@ -76,6 +89,28 @@ impl QuotaModel {
         match (self, action) {
             (Self::SharedGetDescribe, Action::Describe) => Action::Get.index(),
             _ => action.index(),
+        }
+    }
+}
+
+/// Parameter Store's throughput setting for the account and region: the quota
+/// `GetParameter`, `GetParameters` and `GetParametersByPath` draw on (only `GetParameter` is
+/// simulated: the runtime does not batch parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParameterQuota {
+    /// The default: 40 transactions/s, shared by the three read actions.
+    #[default]
+    Standard,
+    /// Paid "higher throughput": 3,000/s for `GetParameter` and `GetParameters`.
+    Higher,
+}
+
+impl ParameterQuota {
+    /// `GetParameter` requests per second allowed.
+    pub fn limit(self) -> u32 {
+        match self {
+            Self::Standard => 40,
+            Self::Higher => 3_000,
         }
     }
 }
@@ -123,27 +158,39 @@ pub struct Second {
 #[derive(Debug)]
 pub struct Quotas {
     model: QuotaModel,
+    parameters: ParameterQuota,
     buckets: Vec<Bucket>,
     start: Instant,
-    seconds: [Vec<Second>; 3],
+    seconds: [Vec<Second>; 4],
     /// `GetSecretValue` requests of the account's other services, per second.
     background: Vec<Second>,
     over_quota: bool,
 }
 
 impl Quotas {
-    /// Full buckets at `start`.
-    pub fn new(model: QuotaModel, start: Instant) -> Self {
-        Self {
+    /// Full buckets at `start`: Secrets Manager's under `model`, Parameter Store's at
+    /// `parameters`.
+    pub fn new(model: QuotaModel, parameters: ParameterQuota, start: Instant) -> Self {
+        let mut quotas = Self {
             model,
-            buckets: Action::ALL
-                .iter()
-                .map(|a| Bucket::new(model.limit(*a), start))
-                .collect(),
+            parameters,
+            buckets: Vec::new(),
             start,
             seconds: Default::default(),
             background: Vec::new(),
             over_quota: false,
+        };
+        quotas.buckets = (Action::ALL.iter())
+            .map(|a| Bucket::new(quotas.limit(*a), start))
+            .collect();
+        quotas
+    }
+
+    /// Requests per second allowed for `action`.
+    pub fn limit(&self, action: Action) -> u32 {
+        match action {
+            Action::GetParameter => self.parameters.limit(),
+            secrets => self.model.limit(secrets),
         }
     }
 
@@ -155,7 +202,7 @@ impl Quotas {
     /// Records a request of `action` at `now`; whether the quota admits it.
     pub fn admit(&mut self, action: Action, now: Instant) -> bool {
         let admitted = self.buckets[self.model.bucket(action)].take(now);
-        let limit = self.model.limit(action);
+        let limit = self.limit(action);
         let second = self.second(action, now);
         second.offered += 1;
         if !admitted {
@@ -224,7 +271,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_bucket_admits_its_rate_and_refuses_the_rest() {
         let start = Instant::now();
-        let mut quotas = Quotas::new(QuotaModel::Current, start);
+        let mut quotas = Quotas::new(QuotaModel::Current, ParameterQuota::Standard, start);
         let admitted = (0..150)
             .filter(|_| quotas.admit(Action::Batch, start))
             .count();
@@ -241,7 +288,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn background_requests_share_the_get_bucket_and_are_metered_apart() {
         let start = Instant::now();
-        let mut quotas = Quotas::new(QuotaModel::CurrentDividedBy(100), start);
+        let mut quotas = Quotas::new(
+            QuotaModel::CurrentDividedBy(100),
+            ParameterQuota::Standard,
+            start,
+        );
         assert_eq!(quotas.model().limit(Action::Get), 100);
         assert_eq!(quotas.model().limit(Action::Batch), 1);
         assert_eq!(quotas.admit_background(80, start), 80);
@@ -256,7 +307,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_shared_model_pools_get_and_describe() {
         let start = Instant::now();
-        let mut quotas = Quotas::new(QuotaModel::SharedGetDescribe, start);
+        let mut quotas = Quotas::new(
+            QuotaModel::SharedGetDescribe,
+            ParameterQuota::Standard,
+            start,
+        );
         let gets = (0..6_000)
             .filter(|_| quotas.admit(Action::Get, start))
             .count();
@@ -264,10 +319,30 @@ mod tests {
             .filter(|_| quotas.admit(Action::Describe, start))
             .count();
         assert_eq!(gets + describes, 10_000);
-        let mut current = Quotas::new(QuotaModel::Current, start);
+        let mut current = Quotas::new(QuotaModel::Current, ParameterQuota::Standard, start);
         let describes = (0..50_000)
             .filter(|_| current.admit(Action::Describe, start))
             .count();
         assert_eq!(describes, 40_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn get_parameter_draws_on_its_own_quota_at_either_level() {
+        let start = Instant::now();
+        for (level, rate) in [
+            (ParameterQuota::Standard, 40),
+            (ParameterQuota::Higher, 3_000),
+        ] {
+            let mut quotas = Quotas::new(QuotaModel::Current, level, start);
+            let admitted = (0..5_000)
+                .filter(|_| quotas.admit(Action::GetParameter, start))
+                .count();
+            assert_eq!(admitted, rate, "{level:?}");
+            assert!(
+                quotas.admit(Action::Get, start),
+                "secrets are not throttled"
+            );
+            assert_eq!(quotas.limit(Action::GetParameter), rate as u32);
+        }
     }
 }

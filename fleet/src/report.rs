@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::quota::{Action, QuotaModel, Second};
+use crate::quota::{Action, Second};
 
 /// p50, p99 and max of a set of durations.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,9 +69,8 @@ pub struct ActionLoad {
 }
 
 impl ActionLoad {
-    /// The load of `action` from its per-second record.
-    pub fn of(action: Action, model: QuotaModel, seconds: &[Second]) -> Self {
-        let quota = model.limit(action);
+    /// The load of `action`, allowed `quota` requests a second, from its per-second record.
+    pub fn of(action: Action, quota: u32, seconds: &[Second]) -> Self {
         Self {
             action,
             calls: seconds.iter().map(|s| u64::from(s.offered)).sum(),
@@ -156,7 +155,8 @@ impl Report {
 
     /// The goals of a rollout past the quota (FLEET.md) this run missed, in words: every pod
     /// started first time; `GetSecretValue` calls at most 1.2 times the `reads` needed; no
-    /// second above 1.25 times its quota; ready p99 at most 1.5 times `reads ÷ quota`.
+    /// second above 1.25 times its quota; ready p99 at most 1.5 times `reads ÷ quota`. The
+    /// read action is the fleet's: `GetParameter` for parameters.
     pub fn missed_past_quota_goals(&self, reads: u64) -> Vec<String> {
         let mut missed = Vec::new();
         if self.failed_starts > 0 || self.never_ready > 0 {
@@ -165,19 +165,22 @@ impl Report {
                 self.failed_starts, self.never_ready
             ));
         }
-        let Some(get) = self.loads.iter().find(|l| l.action == Action::Get) else {
+        let reading = (self.loads.iter())
+            .filter(|l| matches!(l.action, Action::Get | Action::GetParameter))
+            .max_by_key(|l| l.calls);
+        let Some(get) = reading else {
             return missed;
         };
         if get.calls as f64 > 1.2 * reads as f64 {
             missed.push(format!(
-                "{} GetSecretValue calls for {reads} reads (above 1.2x)",
-                get.calls
+                "{} {} calls for {reads} reads (above 1.2x)",
+                get.calls, get.action
             ));
         }
         if f64::from(get.peak) > 1.25 * f64::from(get.quota) {
             missed.push(format!(
-                "GetSecretValue peak {}/s above 1.25x its quota",
-                get.peak
+                "{} peak {}/s above 1.25x its quota",
+                get.action, get.peak
             ));
         }
         let limit = Duration::from_secs_f64(1.5 * reads as f64 / f64::from(get.quota.max(1)));

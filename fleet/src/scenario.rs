@@ -9,8 +9,8 @@ use asm_runtime::{AwsSecrets, ExposeSecret, Live, SecretCache};
 use futures_util::future::join_all;
 use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
-use crate::pod::{FleetSecrets, MAX_SECRETS, Profile, vars};
-use crate::quota::{Action, QuotaModel};
+use crate::pod::{FleetParameters, FleetSecrets, MAX_SECRETS, Profile, vars};
+use crate::quota::{Action, ParameterQuota, QuotaModel};
 use crate::report::{ActionLoad, BackgroundLoad, OutageFigures, ReplicaCalls, Report, Spread};
 use crate::rng::Rng;
 use crate::service::{Latency, REPLICA_REGION, Service};
@@ -28,9 +28,10 @@ pub enum Scenario {
         /// Simulated hours in all.
         hours: u32,
     },
-    /// Pods keep live handles; secret 0 rotates 15 minutes in.
+    /// Pods keep live handles; secret 0 rotates 15 minutes in (a fleet of secrets).
     Rotation,
-    /// Pods keep live handles; 15 minutes in, every call fails for `length`.
+    /// Pods keep live handles; 15 minutes in, every call fails for `length` (a fleet of
+    /// secrets).
     Outage {
         /// How long the service is down.
         length: Duration,
@@ -42,8 +43,11 @@ pub enum Scenario {
 pub struct Fleet {
     /// Pods (processes).
     pub pods: usize,
-    /// Distinct secrets each pod reads (at most [`MAX_SECRETS`]).
+    /// Distinct secrets (or parameters) each pod reads (at most [`MAX_SECRETS`]).
     pub secrets: usize,
+    /// With `Some(quota)`, pods read [`FleetParameters`] from Parameter Store at that quota
+    /// instead of [`FleetSecrets`] (deploy and steady scenarios).
+    pub parameters: Option<ParameterQuota>,
     /// Settings of each pod's cache and SDK client (of each node agent's, with `per_node`).
     pub profile: Profile,
     /// The quotas the service enforces.
@@ -73,10 +77,26 @@ const DEPLOY_DEADLINE: Duration = Duration::from_secs(30 * 60);
 const AGENT_LATENCY: Duration = Duration::from_millis(1);
 
 /// How one pod's start went.
+#[derive(Default)]
 struct PodStart {
     ready: Option<Duration>,
     failed_starts: u64,
     live: Option<Live<FleetSecrets>>,
+    /// A fleet of parameters' live handle, kept so that it refreshes.
+    _live_parameters: Option<Live<FleetParameters>>,
+}
+
+/// Loads `T` through `cache` (with `live`, starts a live handle): one pod's start.
+async fn start<T: AwsSecrets>(
+    cache: &SecretCache,
+    vars: asm_runtime::Vars,
+    live: bool,
+) -> Result<Option<Live<T>>, asm_runtime::Error> {
+    if live {
+        T::watch_with(cache, vars).await.map(Some)
+    } else {
+        T::load_with(cache, vars).await.map(|_| None)
+    }
 }
 
 /// Shared by every pod task of a run.
@@ -100,9 +120,8 @@ impl Run {
     /// A fresh process's cache (or the node agent's, already running).
     fn cache_for(&self, pod: usize) -> Result<SecretCache, asm_runtime::Error> {
         if self.nodes.is_empty() {
-            self.fleet
-                .profile
-                .cache(&self.service, self.replica.as_ref())
+            let parameters = self.fleet.parameters.is_some();
+            (self.fleet.profile).cache(&self.service, self.replica.as_ref(), parameters)
         } else {
             // Nodes fill as the rollout proceeds (a scale-out): pods 0-19 on node 0, and so on.
             let per_node = self.fleet.per_node.unwrap_or(1).max(1);
@@ -121,11 +140,7 @@ impl Run {
     ) -> PodStart {
         sleep_until(at).await;
         if self.fleet.stop_when_unclean && self.unclean() {
-            return PodStart {
-                ready: None,
-                failed_starts: 0,
-                live: None,
-            };
+            return PodStart::default();
         }
         let jitter = self.fleet.profile.startup_jitter;
         let mut failed_starts = 0;
@@ -138,17 +153,27 @@ impl Run {
                 sleep(AGENT_LATENCY).await;
             }
             let vars = vars(self.fleet.secrets);
-            let started = match self.cache_for(pod) {
-                Ok(cache) if live => FleetSecrets::watch_with(&cache, vars).await.map(Some),
-                Ok(cache) => FleetSecrets::load_with(&cache, vars).await.map(|_| None),
-                Err(err) => Err(err),
+            let started = match (self.cache_for(pod), self.fleet.parameters) {
+                (Ok(cache), None) => start(&cache, vars, live).await.map(|live| PodStart {
+                    live,
+                    ..PodStart::default()
+                }),
+                (Ok(cache), Some(_)) => {
+                    start(&cache, vars, live)
+                        .await
+                        .map(|_live_parameters| PodStart {
+                            _live_parameters,
+                            ..PodStart::default()
+                        })
+                }
+                (Err(err), _) => Err(err),
             };
             match started {
-                Ok(live) => {
+                Ok(started) => {
                     return PodStart {
                         ready: Some(Instant::now() - at),
                         failed_starts,
-                        live,
+                        ..started
                     };
                 }
                 Err(_) => failed_starts += 1,
@@ -156,9 +181,8 @@ impl Run {
             self.failed.store(true, Relaxed);
             if self.fleet.stop_when_unclean || Instant::now() + restart_wait > deadline {
                 return PodStart {
-                    ready: None,
                     failed_starts,
-                    live: None,
+                    ..PodStart::default()
                 };
             }
             sleep(restart_wait).await;
@@ -181,9 +205,8 @@ impl Run {
             .into_iter()
             .map(|joined| {
                 joined.unwrap_or_else(|_| PodStart {
-                    ready: None,
                     failed_starts: 1,
-                    live: None,
+                    ..PodStart::default()
                 })
             })
             .collect()
@@ -216,7 +239,6 @@ impl Run {
 impl Run {
     /// The load each action of `service` saw over `[from, to)`.
     fn loads(&self, service: &Service, from: Instant, to: Instant) -> Vec<ActionLoad> {
-        let model = self.fleet.model;
         let (first, last) = service.with_quotas(|q| (q.elapsed(from), q.elapsed(to)));
         let range = |len: usize| {
             let lo = usize::try_from(first.as_secs()).unwrap_or(len).min(len);
@@ -231,7 +253,7 @@ impl Run {
             .map(|a| {
                 service.with_quotas(|q| {
                     let seconds = q.seconds(*a);
-                    ActionLoad::of(*a, model, &seconds[range(seconds.len())])
+                    ActionLoad::of(*a, q.limit(*a), &seconds[range(seconds.len())])
                 })
             })
             .collect()
@@ -248,13 +270,20 @@ impl Fleet {
     pub async fn run(&self, scenario: Scenario) -> Report {
         let mut fleet = self.clone();
         fleet.secrets = fleet.secrets.clamp(1, MAX_SECRETS);
-        let service = Service::new(fleet.secrets, fleet.model, Latency::IN_REGION, fleet.seed);
+        let service = Service::new(
+            fleet.secrets,
+            fleet.model,
+            fleet.parameters.unwrap_or_default(),
+            Latency::IN_REGION,
+            fleet.seed,
+        );
         let replica = fleet
             .failover
             .then(|| service.replica(REPLICA_REGION, fleet.model));
+        let parameters = fleet.parameters.is_some();
         let nodes = match fleet.per_node {
             Some(per_node) => (0..fleet.pods.div_ceil(per_node.max(1)))
-                .map(|_| fleet.profile.cache(&service, replica.as_ref()))
+                .map(|_| fleet.profile.cache(&service, replica.as_ref(), parameters))
                 .collect::<Result<_, _>>()
                 .unwrap_or_else(|err| panic!("the profile's settings are invalid: {err}")),
             None => Vec::new(),
@@ -378,8 +407,15 @@ impl Run {
         } else {
             format!(" + start-up jitter {} s", jitter.as_secs())
         };
+        let (reads, quotas) = match f.parameters {
+            None => ("secrets", quotas),
+            Some(level) => (
+                "SecureString parameters",
+                format!("Parameter Store {}/s", level.limit()),
+            ),
+        };
         format!(
-            "{what}: {} pods x {} secrets, {} settings{jitter}{via}{failover}, {quotas}{background}",
+            "{what}: {} pods x {} {reads}, {} settings{jitter}{via}{failover}, {quotas}{background}",
             f.pods, f.secrets, f.profile.name
         )
     }

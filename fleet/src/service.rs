@@ -1,5 +1,6 @@
-//! The simulated Secrets Manager: answers the SDK's JSON requests for the three read actions,
-//! enforces the quotas, adds a network latency, and can be switched into an outage. It is
+//! The simulated Secrets Manager and Parameter Store: answers the SDK's JSON requests for
+//! Secrets Manager's three read actions and Parameter Store's `GetParameter`, enforces the
+//! quotas, adds a network latency, and can be switched into an outage. It is
 //! plugged into real SDK clients as their HTTP client, so everything above the socket (signing,
 //! serialisation, retries, the cache) is the production code.
 
@@ -18,7 +19,7 @@ use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::quota::{Action, QuotaModel, Quotas};
+use crate::quota::{Action, ParameterQuota, QuotaModel, Quotas};
 use crate::rng::Rng;
 
 /// The account of every simulated secret.
@@ -27,6 +28,9 @@ const ACCOUNT: &str = "123456789012";
 pub const PRIMARY_REGION: &str = "us-east-1";
 /// The region of the secrets' replicas (`--failover`).
 pub const REPLICA_REGION: &str = "us-west-2";
+/// The ARN of a simulated parameter (in the primary region), before its name without the
+/// leading `/`.
+const PARAMETER_ARN_PREFIX: &str = "arn:aws:ssm:us-east-1:123456789012:parameter/";
 
 /// Round-trip latency of one request: uniform in `[min, max]`.
 #[derive(Debug, Clone, Copy)]
@@ -53,14 +57,16 @@ struct State {
     outage: bool,
 }
 
-/// A simulated Secrets Manager in one region, shared by every client of the fleet. Its
+/// A simulated Secrets Manager and Parameter Store in one region, shared by every client of
+/// the fleet. Its
 /// [`replica`](Self::replica) in another region holds the same secrets (a rotation reaches
 /// both at once) under its own quotas and outages.
 #[derive(Clone)]
 pub struct Service {
     region: &'static str,
     state: Arc<Mutex<State>>,
-    /// Current version number of each secret `fleet/s{i}`, shared with the replicas.
+    /// Current version number of each secret `fleet/s{i}` and parameter `/fleet/p{i}`, shared
+    /// with the replicas.
     versions: Arc<Mutex<Vec<u64>>>,
     latency: Latency,
     rng: Arc<Rng>,
@@ -80,12 +86,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Service {
-    /// A service holding `secrets` secrets (`fleet/s0`…), each at version 1, enforcing `model`
-    /// from now on.
-    pub fn new(secrets: usize, model: QuotaModel, latency: Latency, seed: u64) -> Self {
+    /// A service holding `secrets` secrets (`fleet/s0`…) and as many `SecureString`
+    /// parameters (`/fleet/p0`…), each at version 1, enforcing `model` (and Parameter Store's
+    /// `parameters`) from now on.
+    pub fn new(
+        secrets: usize,
+        model: QuotaModel,
+        parameters: ParameterQuota,
+        latency: Latency,
+        seed: u64,
+    ) -> Self {
         Self {
             region: PRIMARY_REGION,
-            state: Self::fresh_state(model),
+            state: Self::fresh_state(model, parameters),
             versions: Arc::new(Mutex::new(vec![1; secrets])),
             latency,
             rng: Arc::new(Rng::new(seed)),
@@ -96,16 +109,16 @@ impl Service {
     pub fn replica(&self, region: &'static str, model: QuotaModel) -> Self {
         Self {
             region,
-            state: Self::fresh_state(model),
+            state: Self::fresh_state(model, ParameterQuota::default()),
             versions: Arc::clone(&self.versions),
             latency: self.latency,
             rng: Arc::clone(&self.rng),
         }
     }
 
-    fn fresh_state(model: QuotaModel) -> Arc<Mutex<State>> {
+    fn fresh_state(model: QuotaModel, parameters: ParameterQuota) -> Arc<Mutex<State>> {
         Arc::new(Mutex::new(State {
-            quotas: Quotas::new(model, Instant::now()),
+            quotas: Quotas::new(model, parameters, Instant::now()),
             outage: false,
         }))
     }
@@ -155,6 +168,11 @@ impl Service {
     /// The value of secret `index` at `version` (what the fleet should end up holding).
     pub fn value(index: usize, version: u64) -> String {
         format!("value-{index}-v{version}")
+    }
+
+    /// The decrypted value of parameter `index` at `version`.
+    pub fn parameter_value(index: usize, version: u64) -> String {
+        format!("parameter-{index}-v{version}")
     }
 
     /// Answers one request: admitted by the quota or throttled, after the network latency.
@@ -209,6 +227,17 @@ impl Service {
                 Some(i) => (200, description(region, i, versions[i])),
                 None => not_found(),
             },
+            Action::GetParameter => match parameter_index(&body["Name"], versions.len()) {
+                Some(i) if body["WithDecryption"] == json!(true) => {
+                    (200, parameter(i, versions[i]))
+                }
+                Some(_) => error(
+                    400,
+                    "ValidationException",
+                    "the fleet's parameters are SecureStrings read decrypted",
+                ),
+                None => error(400, "ParameterNotFound", ""),
+            },
             Action::Batch => {
                 let ids = body["SecretIdList"].as_array().cloned().unwrap_or_default();
                 let mut values = Vec::new();
@@ -244,6 +273,32 @@ fn secret_index(region: &str, id: &Value, secrets: usize) -> Option<usize> {
     let digits = name.strip_prefix("fleet/s")?;
     let digits = digits.split('-').next()?;
     digits.parse().ok().filter(|i| *i < secrets)
+}
+
+/// The index of `/fleet/p{i}` named by `name` (a name or an ARN), if it exists.
+fn parameter_index(name: &Value, parameters: usize) -> Option<usize> {
+    let name = name.as_str()?;
+    let name = match name.strip_prefix(PARAMETER_ARN_PREFIX) {
+        Some(path) => path,
+        None => name.strip_prefix('/')?,
+    };
+    let digits = name.strip_prefix("fleet/p")?;
+    digits.parse().ok().filter(|i| *i < parameters)
+}
+
+/// `GetParameter`'s answer for parameter `index` at `version`, decrypted.
+fn parameter(index: usize, version: u64) -> Value {
+    json!({
+        "Parameter": {
+            "Name": format!("/fleet/p{index}"),
+            "Type": "SecureString",
+            "Value": Service::parameter_value(index, version),
+            "Version": version,
+            "LastModifiedDate": 1_700_000_000,
+            "ARN": format!("{PARAMETER_ARN_PREFIX}fleet/p{index}"),
+            "DataType": "text",
+        }
+    })
 }
 
 fn arn(region: &str, index: usize) -> String {
@@ -317,5 +372,15 @@ mod tests {
         assert_eq!(secret_index(east, &json!(arn(REPLICA_REGION, 7)), 10), None);
         assert_eq!(secret_index(east, &json!("fleet/s10"), 10), None);
         assert_eq!(secret_index(east, &json!("other"), 10), None);
+    }
+
+    #[test]
+    fn parameters_resolve_by_name_and_arn() {
+        assert_eq!(parameter_index(&json!("/fleet/p3"), 10), Some(3));
+        let arn = format!("{PARAMETER_ARN_PREFIX}fleet/p7");
+        assert_eq!(parameter_index(&json!(arn), 10), Some(7));
+        assert_eq!(parameter_index(&json!("/fleet/p10"), 10), None);
+        assert_eq!(parameter_index(&json!("fleet/p1"), 10), None);
+        assert_eq!(parameter_index(&json!("/fleet/s1"), 10), None);
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use asm_fleet::pod::Profile;
-use asm_fleet::quota::{Action, QuotaModel};
+use asm_fleet::quota::{Action, ParameterQuota, QuotaModel};
 use asm_fleet::report::Report;
 use asm_fleet::scenario::{Fleet, Scenario};
 
@@ -15,6 +15,7 @@ fn fleet(pods: usize, profile: Profile) -> Fleet {
     Fleet {
         pods,
         secrets: 10,
+        parameters: None,
         profile,
         model: QuotaModel::Current,
         per_node: None,
@@ -288,4 +289,43 @@ async fn other_services_keep_most_of_their_share_during_a_rollout_past_the_quota
         (0, 0),
         "{report}"
     );
+}
+
+/// Pods reading ten `SecureString` parameters against Parameter Store's default 40/s.
+fn parameter_fleet(pods: usize) -> Fleet {
+    Fleet {
+        parameters: Some(ParameterQuota::Standard),
+        ..fleet(pods, Profile::defaults())
+    }
+}
+
+/// 200 pods of ten parameters over 60 s ask 33 `GetParameter`/s of Parameter Store's 40: every
+/// pod starts first time within its slow start, one decrypted `GetParameter` per parameter,
+/// nothing of Secrets Manager, no second above the quota (FLEET.md's headline: 231 pods).
+#[tokio::test(start_paused = true)]
+async fn a_rollout_of_parameter_readers_stays_under_parameter_stores_40_a_second() {
+    let report = parameter_fleet(200).run(deploy_over(60)).await;
+    assert_goals(&report, Some(Duration::from_secs(5)));
+    assert!(report.over_quota(0).is_none(), "{report}");
+    let get = load(&report, Action::GetParameter);
+    assert_eq!((get.calls, get.quota), (2_000, 40), "{report}");
+    for secrets in [Action::Get, Action::Describe, Action::Batch] {
+        assert_eq!(load(&report, secrets).calls, 0, "{report}");
+    }
+}
+
+/// Twice that (462 pods, 4,620 reads: 116 s of the quota) over 60 s: the pacer of
+/// `GetParameter` makes every pod wait its turn instead of failing its start.
+#[tokio::test(start_paused = true)]
+async fn twice_past_parameter_stores_quota_every_pod_still_starts() {
+    let report = parameter_fleet(462).run(deploy_over(60)).await;
+    assert_eq!(
+        (report.failed_starts, report.never_ready),
+        (0, 0),
+        "{report}"
+    );
+    let get = load(&report, Action::GetParameter);
+    assert!(get.throttled > 0 && get.calls < 4_620 * 2, "{report}");
+    let ready = report.ready.expect("pods started");
+    assert!(ready.p99 <= Duration::from_secs(180), "{report}");
 }

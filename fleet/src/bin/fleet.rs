@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use asm_fleet::headline::{clean, largest_clean};
 use asm_fleet::pod::Profile;
-use asm_fleet::quota::QuotaModel;
+use asm_fleet::quota::{ParameterQuota, QuotaModel};
 use asm_fleet::scenario::{Fleet, Scenario};
 
 const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|outage|agent|all
@@ -17,17 +17,25 @@ const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|o
              [--pods N] [--secrets K<=10]
              [--settings default|batching|recommended|unpaced]
              [--quota current|shared] [--quota-divided-by N] [--background REQUESTS_PER_S]
+             [--store secrets|ssm] [--ssm-quota standard|higher]
              [--window SECONDS] [--hours H] [--per-node N]
-             [--startup-jitter SECONDS] [--max-pods N] [--from N]
+             [--startup-jitter SECONDS] [--ttl SECONDS] [--max-pods N] [--from N]
              [--failover] [--seed S] [--check]
 past-quota and past-quota-1s are deploy and deploy-1s checked against the goals of a fleet past
 its quota; --background adds other services' GetSecretValue load during a rollout; --failover
 gives each pod's cache the secrets' replicas in a second region (outage: only the primary fails).
+--store ssm: pods read K SecureString parameters through GetParameter instead of secrets, against
+Parameter Store's 40/s (--ssm-quota higher: 3,000/s); deploy, deploy-1s, steady, agent, headline*
+and past-quota* scenarios only.
 --check exits 1 when a scenario misses one of the goals in FLEET.md.";
 
 struct Args {
     scenario: String,
     fleet: Fleet,
+    /// `--store ssm`: read parameters.
+    parameters: bool,
+    /// `--ssm-quota`.
+    parameter_quota: ParameterQuota,
     window: Duration,
     hours: u32,
     per_node: usize,
@@ -42,6 +50,7 @@ fn parse() -> Result<Args, String> {
         fleet: Fleet {
             pods: 10_000,
             secrets: 10,
+            parameters: None,
             profile: Profile::defaults(),
             model: QuotaModel::Current,
             per_node: None,
@@ -50,6 +59,8 @@ fn parse() -> Result<Args, String> {
             failover: false,
             stop_when_unclean: false,
         },
+        parameters: false,
+        parameter_quota: ParameterQuota::Standard,
         window: Duration::from_secs(60),
         hours: 24,
         per_node: 20,
@@ -98,6 +109,20 @@ fn parse() -> Result<Args, String> {
             "--quota-divided-by" => {
                 args.fleet.model = QuotaModel::CurrentDividedBy(number(&value)?.max(1) as u32)
             }
+            "--store" => {
+                args.parameters = match value.as_str() {
+                    "secrets" => false,
+                    "ssm" => true,
+                    _ => return Err(format!("unknown store {value}")),
+                }
+            }
+            "--ssm-quota" => {
+                args.parameter_quota = match value.as_str() {
+                    "standard" => ParameterQuota::Standard,
+                    "higher" => ParameterQuota::Higher,
+                    _ => return Err(format!("unknown Parameter Store quota {value}")),
+                }
+            }
             "--background" => args.fleet.background = number(&value)? as u32,
             "--window" => args.window = Duration::from_secs(number(&value)? as u64),
             "--hours" => args.hours = number(&value)? as u32,
@@ -105,11 +130,16 @@ fn parse() -> Result<Args, String> {
             "--startup-jitter" => {
                 args.fleet.profile.startup_jitter = Duration::from_secs(number(&value)? as u64);
             }
+            "--ttl" => args.fleet.profile.ttl = Duration::from_secs(number(&value)? as u64),
             "--max-pods" => args.max_pods = number(&value)?,
             "--from" => args.from = number(&value)?.max(1),
             "--seed" => args.fleet.seed = number(&value)? as u64,
             _ => return Err(format!("unknown flag {flag}")),
         }
+    }
+    args.fleet.parameters = args.parameters.then_some(args.parameter_quota);
+    if args.parameters && matches!(args.scenario.as_str(), "rotation" | "outage" | "all") {
+        return Err(format!("--store ssm runs no {} scenario", args.scenario));
     }
     Ok(args)
 }
@@ -181,8 +211,12 @@ async fn headline(args: &Args, through_agent: bool) {
         Some(n) => format!("{n} pods"),
         None => format!("fewer than {} pods", args.from),
     };
+    let reads = match fleet.parameters {
+        None => "secrets".to_owned(),
+        Some(level) => format!("parameters (Parameter Store {}/s)", level.limit()),
+    };
     println!(
-        "- {label}: {figure} x {} secrets complete a {} s rolling deploy with 0 failed starts \
+        "- {label}: {figure} x {} {reads} complete a {} s rolling deploy with 0 failed starts \
          and no action above its quota",
         args.fleet.secrets,
         args.window.as_secs()
