@@ -22,7 +22,7 @@ const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|o
              [--startup-jitter SECONDS] [--ttl SECONDS] [--max-pods N] [--from N]
              [--failover] [--seed S] [--check]
 past-quota and past-quota-1s are deploy and deploy-1s checked against the goals of a fleet past
-its quota; --background adds other services' GetSecretValue load during a rollout; --failover
+its quota; --per-node N puts any scenario's pods behind node agents of N pods; --background adds other services' GetSecretValue load during a rollout; --failover
 gives each pod's cache the secrets' replicas in a second region (outage: only the primary fails).
 --store ssm: pods read K SecureString parameters through GetParameter instead of secrets, against
 Parameter Store's 40/s (--ssm-quota higher: 3,000/s); deploy, deploy-1s, steady, agent, headline*
@@ -126,7 +126,12 @@ fn parse() -> Result<Args, String> {
             "--background" => args.fleet.background = number(&value)? as u32,
             "--window" => args.window = Duration::from_secs(number(&value)? as u64),
             "--hours" => args.hours = number(&value)? as u32,
-            "--per-node" => args.per_node = number(&value)?.max(1),
+            // Given, it puts the pods of any scenario behind node agents (`agent` and
+            // `headline-agent` use 20 a node without it).
+            "--per-node" => {
+                args.per_node = number(&value)?.max(1);
+                args.fleet.per_node = Some(args.per_node);
+            }
             "--startup-jitter" => {
                 args.fleet.profile.startup_jitter = Duration::from_secs(number(&value)? as u64);
             }
