@@ -44,7 +44,8 @@ struct Args {
     check: bool,
 }
 
-fn parse() -> Result<Args, String> {
+/// The arguments after the program's name.
+fn parse(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
         scenario: "deploy".to_owned(),
         fleet: Fleet {
@@ -68,7 +69,7 @@ fn parse() -> Result<Args, String> {
         from: 100,
         check: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = words.into_iter();
     while let Some(flag) = it.next() {
         if flag == "--check" {
             args.check = true;
@@ -229,7 +230,7 @@ async fn headline(args: &Args, through_agent: bool) {
 }
 
 fn main() -> ExitCode {
-    let args = match parse() {
+    let args = match parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
             if !message.is_empty() {
@@ -284,5 +285,29 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenarios_of(line: &str) -> Vec<(Fleet, Scenario)> {
+        let args = parse(line.split_whitespace().map(str::to_owned)).expect("valid arguments");
+        scenarios(&args).expect("a known scenario")
+    }
+
+    #[test]
+    fn per_node_puts_any_scenario_behind_node_agents() {
+        for scenario in ["past-quota", "deploy", "past-quota-1s", "outage"] {
+            let line = format!("--scenario {scenario} --per-node 20");
+            for (fleet, _) in scenarios_of(&line) {
+                assert_eq!(fleet.per_node, Some(20), "{line}");
+            }
+        }
+        let (direct, _) = &scenarios_of("--scenario past-quota")[0];
+        assert_eq!(direct.per_node, None);
+        let (agent, _) = &scenarios_of("--scenario agent")[0];
+        assert_eq!(agent.per_node, Some(20));
     }
 }
