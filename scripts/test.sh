@@ -119,7 +119,7 @@ if ((${#failed_examples[@]})); then
   exit 1
 fi
 
-cargo test --workspace --all-targets 2>&1 | tee "$log"
+cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
 
 # The README's snippets as a user builds them: each dependency block starts a crate of its own,

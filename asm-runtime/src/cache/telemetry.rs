@@ -204,17 +204,17 @@ impl Core {
         #[cfg(feature = "metrics")]
         {
             use ::metrics::Label;
+            // Labels in the order the docs give them: an exporter prints them so.
             let method = Label::new(names::METHOD, method(op));
-            let mut outcome = vec![method];
-            if let Some(error) = error {
-                outcome.push(Label::new(names::ERROR_TYPE, error.kind()));
-            }
-            let mut labels = outcome.clone();
-            labels.push(Label::new(names::SOURCE, self.source.kind()));
+            let error_type = error.map(|error| Label::new(names::ERROR_TYPE, error.kind()));
+            let source = Label::new(names::SOURCE, self.source.kind());
+            let mut labels = vec![source, method.clone()];
+            labels.extend(error_type.clone());
             if let CallTo::Failover(region) = to {
                 let region = Label::new(names::REGION, region.to_owned());
-                labels.push(region.clone());
-                outcome.push(region);
+                let mut outcome = vec![region.clone(), method];
+                outcome.extend(error_type);
+                labels.push(region);
                 ::metrics::counter!(names::FAILOVER_CALLS, outcome).increment(1);
             }
             ::metrics::histogram!(names::CALL_DURATION, labels.clone())
