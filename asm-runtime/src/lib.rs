@@ -55,6 +55,10 @@ pub use secret::{Secret, SecretValue};
 #[cfg(feature = "files")]
 pub use source::FileSource;
 pub use source::SecretSource;
+/// An in-memory way to the agent, for the fleet simulator only (see its docs).
+#[doc(hidden)]
+#[cfg(feature = "testing")]
+pub use source::agent::AgentTransport;
 pub use source::agent::{AgentSource, TOKEN_VARIABLES as AGENT_TOKEN_VARIABLES};
 #[cfg(feature = "testing")]
 pub use source::memory::{MemoryFault, MemorySource};

@@ -3,6 +3,7 @@
 //! Parameter Store that enforce the account's per-action quotas. Only the transport is
 //! simulated. See FLEET.md.
 
+pub mod agent;
 pub mod headline;
 pub mod pod;
 pub mod quota;

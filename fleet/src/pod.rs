@@ -5,13 +5,18 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use asm_runtime::{AwsSecrets, Error, RotationGuardrail, SecretCache, SecretString, Vars};
+use std::sync::Arc;
+
+use asm_runtime::{
+    AgentSource, AwsSecrets, Error, RotationGuardrail, SecretCache, SecretString, Vars,
+};
 use aws_sdk_secretsmanager::config::retry::RetryConfig;
 use aws_sdk_secretsmanager::config::{
     BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig,
 };
 use aws_smithy_runtime::client::retries::RetryPartition;
 
+use crate::agent::{AgentMeter, AgentSettings, NodeAgent, TOKEN};
 use crate::service::Service;
 
 /// The most distinct secrets a pod reads (fields of [`FleetSecrets`]).
@@ -240,4 +245,34 @@ impl Profile {
             .throttle_pacing(self.pacing)
             .build()
     }
+
+    /// A pod's cache reading through its node's `agent` with the real `AgentSource` (the
+    /// token given, the requests handed over in memory): `SecretCache::builder(AgentSource…)`
+    /// with this profile's TTL and pacing. The SDK settings play no part: the pod calls only
+    /// the agent.
+    pub fn agent_cache(&self, agent: &NodeAgent) -> Result<SecretCache, Error> {
+        let source = AgentSource::new()
+            .token(SecretString::from(TOKEN))
+            .in_memory(Arc::new(agent.clone()));
+        SecretCache::builder(source)
+            .ttl(self.ttl)
+            .throttle_pacing(self.pacing)
+            .build()
+    }
+}
+
+/// A node's simulated Secrets Manager Agent over a fresh client of `service`: the agent's own
+/// SDK settings (`aws_config`'s defaults: standard retries, 3 attempts), its own retry
+/// partition, its default settings.
+pub fn node_agent(service: &Service, meter: Arc<AgentMeter>) -> NodeAgent {
+    static NEXT_AGENT: AtomicU64 = AtomicU64::new(0);
+    let id = NEXT_AGENT.fetch_add(1, Relaxed);
+    let config = simulated_config!(
+        aws_sdk_secretsmanager::Config::builder(),
+        service,
+        format!("fleet-agent-{id}"),
+        RetryConfig::standard()
+    );
+    let client = aws_sdk_secretsmanager::Client::from_conf(config);
+    NodeAgent::new(client, AgentSettings::default(), meter)
 }

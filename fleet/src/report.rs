@@ -108,6 +108,17 @@ pub struct Report {
     pub outage: Option<OutageFigures>,
     /// The account's other services' `GetSecretValue` load during a rollout, if any.
     pub background: Option<BackgroundLoad>,
+    /// What the simulated node agents answered, through agents.
+    pub agent: Option<AgentFigures>,
+}
+
+/// What the simulated node agents answered over a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgentFigures {
+    /// Requests the pods sent them.
+    pub requests: u64,
+    /// Of those, answered from an agent's cache without a call to the service.
+    pub hits: u64,
 }
 
 /// The account's other services during a rollout: what they asked, what was throttled.
@@ -303,6 +314,15 @@ impl fmt::Display for Report {
                 b.throttled,
                 100.0 * b.throttled as f64 / b.offered.max(1) as f64,
                 100.0 * b.worst_second
+            )?;
+        }
+        if let Some(a) = self.agent {
+            writeln!(
+                f,
+                "- node agents: {} requests from pods, {} answered from their caches, {} not",
+                a.requests,
+                a.hits,
+                a.requests - a.hits
             )?;
         }
         writeln!(

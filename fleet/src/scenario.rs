@@ -1,17 +1,20 @@
 //! The scenarios: a fleet of pods started on a timeline against one simulated service, then
 //! the event each scenario is about (nothing, a rotation, an outage), measured.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use asm_runtime::{AwsSecrets, ExposeSecret, Live, SecretCache};
 use futures_util::future::join_all;
 use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
-use crate::pod::{FleetParameters, FleetSecrets, MAX_SECRETS, Profile, vars};
+use crate::agent::{AgentMeter, NodeAgent};
+use crate::pod::{FleetParameters, FleetSecrets, MAX_SECRETS, Profile, node_agent, vars};
 use crate::quota::{Action, ParameterQuota, QuotaModel};
-use crate::report::{ActionLoad, BackgroundLoad, OutageFigures, ReplicaCalls, Report, Spread};
+use crate::report::{
+    ActionLoad, AgentFigures, BackgroundLoad, OutageFigures, ReplicaCalls, Report, Spread,
+};
 use crate::rng::Rng;
 use crate::service::{Latency, REPLICA_REGION, Service};
 
@@ -54,6 +57,8 @@ pub struct Fleet {
     pub model: QuotaModel,
     /// With `Some(n)`, pods read through one cache per node of `n` pods (a node agent).
     pub per_node: Option<usize>,
+    /// What the node agent is, with `per_node`.
+    pub agent: AgentKind,
     /// Seed of every random draw the simulator makes (latency, start-up jitter).
     pub seed: u64,
     /// `GetSecretValue` requests a second from the account's other services, offered for as
@@ -65,6 +70,31 @@ pub struct Fleet {
     /// Stop starting pods once the run cannot be clean (a failed start, an action above its
     /// quota): the headline's bisection needs only the verdict of a failing probe.
     pub stop_when_unclean: bool,
+}
+
+/// What reads secrets for a node's pods, with [`Fleet::per_node`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentKind {
+    /// The AWS Secrets Manager Agent as users run it: a simulated agent per node
+    /// ([`NodeAgent`], its HTTP API and its cache), which each pod reads through its own
+    /// `SecretCache` over the real `AgentSource`. The agent reads one region (`failover` plays
+    /// no part) and serves no Parameter Store parameters (a fleet of parameters gets
+    /// [`InProcess`](Self::InProcess)).
+    Http,
+    /// One `SecretCache` per node that the node's pods read directly, in-process (a 1 ms
+    /// loopback at each start): a node cache with the library's single flight, which no
+    /// agent offers today. The model before the agent was simulated; fleets of parameters.
+    InProcess,
+}
+
+/// The node agents of a run.
+enum Nodes {
+    /// None: each pod calls the service itself.
+    Direct,
+    /// [`AgentKind::InProcess`]: one cache per node.
+    InProcess(Vec<SecretCache>),
+    /// [`AgentKind::Http`]: one agent per node, started with the node's first pod.
+    Agents(Vec<OnceLock<NodeAgent>>, Arc<AgentMeter>),
 }
 
 /// When a live scenario's event happens.
@@ -106,7 +136,7 @@ struct Run {
     /// The replicas' region, with `failover`.
     replica: Option<Service>,
     start: Instant,
-    nodes: Vec<SecretCache>,
+    nodes: Nodes,
     rng: Rng,
     failed: AtomicBool,
 }
@@ -117,15 +147,23 @@ impl Run {
         self.failed.load(Relaxed) || self.service.with_quotas(|q| q.ever_over_quota())
     }
 
-    /// A fresh process's cache (or the node agent's, already running).
+    /// A fresh process's cache: over its own client, over the real `AgentSource` to its node's
+    /// agent (started with the node's first pod), or the node's in-process cache.
     fn cache_for(&self, pod: usize) -> Result<SecretCache, asm_runtime::Error> {
-        if self.nodes.is_empty() {
-            let parameters = self.fleet.parameters.is_some();
-            (self.fleet.profile).cache(&self.service, self.replica.as_ref(), parameters)
-        } else {
-            // Nodes fill as the rollout proceeds (a scale-out): pods 0-19 on node 0, and so on.
-            let per_node = self.fleet.per_node.unwrap_or(1).max(1);
-            Ok(self.nodes[(pod / per_node).min(self.nodes.len() - 1)].clone())
+        // Nodes fill as the rollout proceeds (a scale-out): pods 0-19 on node 0, and so on.
+        let per_node = self.fleet.per_node.unwrap_or(1).max(1);
+        let node = |nodes: usize| (pod / per_node).min(nodes.saturating_sub(1));
+        match &self.nodes {
+            Nodes::Direct => {
+                let parameters = self.fleet.parameters.is_some();
+                (self.fleet.profile).cache(&self.service, self.replica.as_ref(), parameters)
+            }
+            Nodes::InProcess(caches) => Ok(caches[node(caches.len())].clone()),
+            Nodes::Agents(agents, meter) => {
+                let agent = agents[node(agents.len())]
+                    .get_or_init(|| node_agent(&self.service, Arc::clone(meter)));
+                self.fleet.profile.agent_cache(agent)
+            }
         }
     }
 
@@ -149,7 +187,7 @@ impl Run {
             if !jitter.is_zero() {
                 sleep(jitter.mul_f64(self.rng.unit())).await;
             }
-            if !self.nodes.is_empty() {
+            if matches!(self.nodes, Nodes::InProcess(_)) {
                 sleep(AGENT_LATENCY).await;
             }
             let vars = vars(self.fleet.secrets);
@@ -190,16 +228,20 @@ impl Run {
         }
     }
 
-    /// Starts every pod, spread evenly over `window`, and waits for all of them.
+    /// Starts every pod, spread evenly over `window`, and waits for all of them. A pod's task
+    /// is spawned when it starts, and ends once it is ready (keeping only its live handle), so
+    /// pods not started yet or done cost no memory beyond their result.
     async fn start_fleet(self: &Arc<Self>, window: Duration, live: bool) -> Vec<PodStart> {
         let pods = self.fleet.pods;
         let deadline = self.start + window + DEPLOY_DEADLINE;
-        let tasks: Vec<_> = (0..pods)
-            .map(|pod| {
-                let at = self.start + window.mul_f64(pod as f64 / pods.max(1) as f64);
-                tokio::spawn(Arc::clone(self).start_pod(pod, at, live, deadline))
-            })
-            .collect();
+        let mut tasks = Vec::with_capacity(pods);
+        for pod in 0..pods {
+            let at = self.start + window.mul_f64(pod as f64 / pods.max(1) as f64);
+            sleep_until(at).await;
+            tasks.push(tokio::spawn(
+                Arc::clone(self).start_pod(pod, at, live, deadline),
+            ));
+        }
         join_all(tasks)
             .await
             .into_iter()
@@ -232,6 +274,13 @@ impl Run {
             not_adopted: 0,
             outage: None,
             background: None,
+            agent: match &self.nodes {
+                Nodes::Agents(_, meter) => Some(AgentFigures {
+                    requests: meter.requests.load(Relaxed),
+                    hits: meter.hits.load(Relaxed),
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -281,12 +330,19 @@ impl Fleet {
             .failover
             .then(|| service.replica(REPLICA_REGION, fleet.model));
         let parameters = fleet.parameters.is_some();
+        let count = |per_node: usize| fleet.pods.div_ceil(per_node.max(1)).max(1);
         let nodes = match fleet.per_node {
-            Some(per_node) => (0..fleet.pods.div_ceil(per_node.max(1)))
-                .map(|_| fleet.profile.cache(&service, replica.as_ref(), parameters))
-                .collect::<Result<_, _>>()
-                .unwrap_or_else(|err| panic!("the profile's settings are invalid: {err}")),
-            None => Vec::new(),
+            Some(per_node) if fleet.agent == AgentKind::Http && !parameters => Nodes::Agents(
+                (0..count(per_node)).map(|_| OnceLock::new()).collect(),
+                Arc::default(),
+            ),
+            Some(per_node) => Nodes::InProcess(
+                (0..count(per_node))
+                    .map(|_| fleet.profile.cache(&service, replica.as_ref(), parameters))
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_else(|err| panic!("the profile's settings are invalid: {err}")),
+            ),
+            None => Nodes::Direct,
         };
         let run = Arc::new(Run {
             rng: Rng::new(fleet.seed ^ 0x5EED),
@@ -384,9 +440,12 @@ impl Run {
         } else {
             String::new()
         };
-        let via = match f.per_node {
-            Some(n) => format!(", through a node agent ({n} pods/node)"),
-            None => String::new(),
+        let via = match (f.per_node, &self.nodes) {
+            (Some(n), Nodes::Agents(..)) => format!(
+                ", through the simulated Secrets Manager Agent ({n} pods/node, AgentSource)"
+            ),
+            (Some(n), _) => format!(", through an in-process node cache ({n} pods/node)"),
+            (None, _) => String::new(),
         };
         let quotas = match f.model {
             QuotaModel::Current => "current quotas",

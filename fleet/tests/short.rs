@@ -7,7 +7,7 @@ use std::time::Duration;
 use asm_fleet::pod::Profile;
 use asm_fleet::quota::{Action, ParameterQuota, QuotaModel};
 use asm_fleet::report::Report;
-use asm_fleet::scenario::{Fleet, Scenario};
+use asm_fleet::scenario::{AgentKind, Fleet, Scenario};
 
 const TTL: Duration = Duration::from_secs(600);
 
@@ -19,6 +19,7 @@ fn fleet(pods: usize, profile: Profile) -> Fleet {
         profile,
         model: QuotaModel::Current,
         per_node: None,
+        agent: AgentKind::Http,
         seed: 7,
         background: 0,
         failover: false,
@@ -199,14 +200,48 @@ async fn a_regional_outage_with_failover_reads_the_replicas_only_while_it_lasts(
     );
 }
 
+/// 400 pods through 20 simulated Secrets Manager Agents (`AgentSource` in each pod): every
+/// pod's ten reads reach its node's agent, and the service sees about one agent's reads per
+/// node (ten `GetSecretValue`; a node's pods start 150 ms apart, after its first pod's reads
+/// are cached), not one pod's reads per pod. Fails if pods bypass the agents (4,000 calls, no
+/// agent request) or the agents stop caching.
 #[tokio::test(start_paused = true)]
-async fn a_node_agent_makes_one_load_per_node() {
+async fn pods_reading_through_secrets_manager_agents_make_one_load_per_node() {
     let agent = Fleet {
         per_node: Some(20),
         ..fleet(400, Profile::defaults())
     };
     let report = agent.run(deploy_over(60)).await;
     assert_goals(&report, Some(Duration::from_secs(5)));
+    let answered = report.agent.expect("agents in the loop");
+    assert_eq!(
+        answered.requests,
+        400 * 10,
+        "every read through an agent\n{report}"
+    );
+    let get = load(&report, Action::Get).calls;
+    assert!(
+        (200..=220).contains(&get),
+        "about ten calls a node\n{report}"
+    );
+    assert_eq!(answered.requests - answered.hits, get, "{report}");
+    // The agent checks versions only for expired entries (after 300 s), and pods do not.
+    assert_eq!(load(&report, Action::Describe).calls, 0, "{report}");
+    assert_eq!(load(&report, Action::Batch).calls, 0, "{report}");
+}
+
+/// The former model, kept for Parameter Store: one in-process cache per node, with the
+/// library's single flight and rotation guardrail.
+#[tokio::test(start_paused = true)]
+async fn an_in_process_node_cache_makes_one_load_per_node() {
+    let agent = Fleet {
+        per_node: Some(20),
+        agent: AgentKind::InProcess,
+        ..fleet(400, Profile::defaults())
+    };
+    let report = agent.run(deploy_over(60)).await;
+    assert_goals(&report, Some(Duration::from_secs(5)));
+    assert_eq!(report.agent, None, "{report}");
     // One cold load per node (20 nodes): ten `GetSecretValue` and ten `DescribeSecret` each.
     assert_eq!(load(&report, Action::Get).calls, 200, "{report}");
     assert_eq!(load(&report, Action::Describe).calls, 200, "{report}");

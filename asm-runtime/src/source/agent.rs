@@ -66,6 +66,32 @@ pub struct AgentSource {
     token: Token,
     /// The role the agent reads as (its `roleArn` parameter), for a cache's view of a role.
     role: Option<Arc<str>>,
+    /// Where requests go instead of a TCP connection to `endpoint` (a simulator's agent).
+    #[cfg(feature = "testing")]
+    transport: Option<Arc<dyn AgentTransport>>,
+}
+
+/// An agent reached without TCP, for the fleet simulator (`asm-fleet`), which runs a million
+/// pods against simulated agents in one process on tokio's paused clock, where sockets cannot
+/// go: [`AgentSource::in_memory`] hands each request to `send` instead of opening a
+/// connection to the endpoint.
+///
+/// Everything else is the agent source's own: the request (`GET
+/// /secretsmanager/get?secretId=…&versionStage=…`, URL built from the endpoint, the token
+/// header, `refreshNow`, `roleArn`) is built as for TCP, and the answer is read by the same
+/// code (status, `GetSecretValue`'s JSON, the agent's error bodies, the 128 KiB bound). Only
+/// the bytes on a socket and hyper's connection pool are skipped. Not part of the public API:
+/// hidden, behind the `testing` feature, and free to change.
+#[doc(hidden)]
+#[cfg(feature = "testing")]
+pub trait AgentTransport: Send + Sync + 'static {
+    /// Answers `request` as the agent would, or fails as a connection would (an
+    /// [`io::ErrorKind`](std::io::ErrorKind) of a refused or reset connection reads as
+    /// [`TransportKind::Connection`], any other as [`TransportKind::Other`]).
+    fn send(
+        &self,
+        request: Request<Empty<Bytes>>,
+    ) -> BoxFuture<'static, std::io::Result<Response<http_body_util::Full<Bytes>>>>;
 }
 
 /// Where the token comes from: read at each request, so a rotated token file is followed.
@@ -89,7 +115,18 @@ impl AgentSource {
             endpoint: Self::DEFAULT_ENDPOINT.into(),
             token: Token::Environment,
             role: None,
+            #[cfg(feature = "testing")]
+            transport: None,
         }
+    }
+
+    /// Sends every request to `transport` instead of over TCP to the endpoint (see
+    /// [`AgentTransport`]). Hidden: for the fleet simulator only.
+    #[doc(hidden)]
+    #[cfg(feature = "testing")]
+    pub fn in_memory(mut self, transport: Arc<dyn AgentTransport>) -> Self {
+        self.transport = Some(transport);
+        self
     }
 
     /// The agent at `endpoint` (`http://HOST:PORT`), on loopback: `localhost`, `127.0.0.0/8`
@@ -260,7 +297,17 @@ impl fmt::Debug for AgentSource {
 /// The agent source as the cache holds it: the settings and a pooled HTTP client.
 struct Agent {
     source: AgentSource,
-    http: HttpClient<HttpConnector, Empty<Bytes>>,
+    http: Transport,
+}
+
+/// How requests reach the agent.
+#[derive(Clone)]
+enum Transport {
+    /// Over TCP, through a pooled HTTP/1 client.
+    Tcp(HttpClient<HttpConnector, Empty<Bytes>>),
+    /// Handed to an in-memory agent (see [`AgentTransport`]).
+    #[cfg(feature = "testing")]
+    InMemory(Arc<dyn AgentTransport>),
 }
 
 impl fmt::Debug for Agent {
@@ -273,12 +320,18 @@ impl SecretSource for AgentSource {}
 
 impl sealed::Sealed for AgentSource {
     fn into_source(self, terms: sealed::Terms) -> sealed::Building {
+        #[cfg(feature = "testing")]
+        if let Some(transport) = &self.transport {
+            let http = Transport::InMemory(Arc::clone(transport));
+            return sealed::Building(Arc::new(Agent { source: self, http }));
+        }
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(terms.deadlines.attempt));
         connector.set_nodelay(true);
         let http = HttpClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
+        let http = Transport::Tcp(http);
         sealed::Building(Arc::new(Agent { source: self, http }))
     }
 }
@@ -286,22 +339,43 @@ impl sealed::Sealed for AgentSource {
 impl Agent {
     async fn get(&self, id: &str, version: &Version, refresh: bool) -> Result<Secret, Error> {
         let request = self.source.request(id, version, refresh).await?;
-        let response = self
-            .http
-            .request(request)
-            .await
-            .map_err(|e| Error::Transport {
-                secret_id: id.to_owned(),
-                kind: if e.is_connect() {
-                    TransportKind::Connection
-                } else {
-                    TransportKind::Other
-                },
-                detail: Some(
-                    format!("the Secrets Manager Agent at {}: {e}", self.source.endpoint).into(),
-                ),
-            })?;
-        read_answer(id, version, self.source.role.as_deref(), response).await
+        let failed = |kind, e: &dyn fmt::Display| Error::Transport {
+            secret_id: id.to_owned(),
+            kind,
+            detail: Some(
+                format!("the Secrets Manager Agent at {}: {e}", self.source.endpoint).into(),
+            ),
+        };
+        let role = self.source.role.as_deref();
+        match &self.http {
+            Transport::Tcp(http) => {
+                let response = http.request(request).await.map_err(|e| {
+                    let kind = if e.is_connect() {
+                        TransportKind::Connection
+                    } else {
+                        TransportKind::Other
+                    };
+                    failed(kind, &e)
+                })?;
+                read_answer(id, version, role, response).await
+            }
+            #[cfg(feature = "testing")]
+            Transport::InMemory(transport) => {
+                let response = transport.send(request).await.map_err(|e| {
+                    use std::io::ErrorKind::{
+                        ConnectionAborted, ConnectionRefused, ConnectionReset, NotConnected,
+                    };
+                    let kind = match e.kind() {
+                        ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected => {
+                            TransportKind::Connection
+                        }
+                        _ => TransportKind::Other,
+                    };
+                    failed(kind, &e)
+                })?;
+                read_answer(id, version, role, response).await
+            }
+        }
     }
 }
 

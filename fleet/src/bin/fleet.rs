@@ -10,7 +10,7 @@ use std::time::Duration;
 use asm_fleet::headline::{clean, largest_clean};
 use asm_fleet::pod::Profile;
 use asm_fleet::quota::{ParameterQuota, QuotaModel};
-use asm_fleet::scenario::{Fleet, Scenario};
+use asm_fleet::scenario::{AgentKind, Fleet, Scenario};
 
 const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|outage|agent|all
                          |headline|headline-agent|past-quota|past-quota-1s]
@@ -18,11 +18,13 @@ const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|o
              [--settings default|batching|recommended|unpaced]
              [--quota current|shared] [--quota-divided-by N] [--background REQUESTS_PER_S]
              [--store secrets|ssm] [--ssm-quota standard|higher]
-             [--window SECONDS] [--hours H] [--per-node N]
+             [--window SECONDS] [--hours H] [--per-node N] [--agent http|in-process]
              [--startup-jitter SECONDS] [--ttl SECONDS] [--max-pods N] [--from N]
              [--failover] [--seed S] [--check]
 past-quota and past-quota-1s are deploy and deploy-1s checked against the goals of a fleet past
-its quota; --per-node N puts any scenario's pods behind node agents of N pods; --background adds other services' GetSecretValue load during a rollout; --failover
+its quota; --per-node N puts any scenario's pods behind node agents of N pods: a simulated
+Secrets Manager Agent per node, read through AgentSource (--agent in-process: one SecretCache
+per node read in-process, the former model; always so for --store ssm); --background adds other services' GetSecretValue load during a rollout; --failover
 gives each pod's cache the secrets' replicas in a second region (outage: only the primary fails).
 --store ssm: pods read K SecureString parameters through GetParameter instead of secrets, against
 Parameter Store's 40/s (--ssm-quota higher: 3,000/s); deploy, deploy-1s, steady, agent, headline*
@@ -55,6 +57,7 @@ fn parse(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
             profile: Profile::defaults(),
             model: QuotaModel::Current,
             per_node: None,
+            agent: AgentKind::Http,
             seed: 1,
             background: 0,
             failover: false,
@@ -133,6 +136,13 @@ fn parse(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 args.per_node = number(&value)?.max(1);
                 args.fleet.per_node = Some(args.per_node);
             }
+            "--agent" => {
+                args.fleet.agent = match value.as_str() {
+                    "http" => AgentKind::Http,
+                    "in-process" => AgentKind::InProcess,
+                    _ => return Err(format!("unknown agent {value}")),
+                }
+            }
             "--startup-jitter" => {
                 args.fleet.profile.startup_jitter = Duration::from_secs(number(&value)? as u64);
             }
@@ -144,6 +154,14 @@ fn parse(words: impl IntoIterator<Item = String>) -> Result<Args, String> {
         }
     }
     args.fleet.parameters = args.parameters.then_some(args.parameter_quota);
+    let agents = args.fleet.per_node.is_some() || args.scenario.contains("agent");
+    if args.fleet.failover && agents && args.fleet.agent == AgentKind::Http && !args.parameters {
+        return Err(
+            "--failover: the Secrets Manager Agent reads one region (--agent in-process \
+                    gives node caches failover)"
+                .to_owned(),
+        );
+    }
     if args.parameters && matches!(args.scenario.as_str(), "rotation" | "outage" | "all") {
         return Err(format!("--store ssm runs no {} scenario", args.scenario));
     }
