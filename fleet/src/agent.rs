@@ -580,7 +580,83 @@ fn is_transient<E>(e: &SdkError<E, HttpResponse>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use asm_runtime::{AgentSource, Error, ExposeSecret, SecretCache, SecretString};
+
     use super::*;
+    use crate::pod::node_agent;
+    use crate::quota::{Action, ParameterQuota, QuotaModel};
+    use crate::service::{Latency, Service};
+
+    fn pod(agent: &NodeAgent, token: &str) -> SecretCache {
+        let source = AgentSource::new()
+            .token(SecretString::from(token))
+            .in_memory(Arc::new(agent.clone()));
+        SecretCache::new(source)
+    }
+
+    fn calls(service: &Service, action: Action) -> u64 {
+        service.with_quotas(|q| q.seconds(action).iter().map(|s| u64::from(s.offered)).sum())
+    }
+
+    /// Through `AgentSource`: a value, from the agent's cache the second time; a wrong token
+    /// refused (403), the service's errors passed on with their status; after the TTL, a
+    /// version check instead of a fetch; `refresh_now` bypasses the agent's cache.
+    #[tokio::test(start_paused = true)]
+    async fn pods_read_through_the_agent_as_through_the_real_one() {
+        let service = Service::new(
+            3,
+            QuotaModel::Current,
+            ParameterQuota::Standard,
+            Latency::IN_REGION,
+            3,
+        );
+        let meter = Arc::new(AgentMeter::default());
+        let agent = node_agent(&service, Arc::clone(&meter));
+        let value = pod(&agent, TOKEN).get("fleet/s1").await.expect("a value");
+        let text = value.string().expect("a string");
+        assert_eq!(text.expose_secret(), Service::value(1, 1));
+        assert_eq!((value.version_id(), value.name()), ("v1", "fleet/s1"));
+        pod(&agent, TOKEN).get("fleet/s1").await.expect("cached");
+        let gets = || calls(&service, Action::Get);
+        assert_eq!((gets(), meter.hits.load(Relaxed)), (1, 1));
+        let refused = pod(&agent, "wrong")
+            .get("fleet/s1")
+            .await
+            .expect_err("bad token");
+        assert!(matches!(refused, Error::Config { .. }), "{refused:?}");
+        let missing = pod(&agent, TOKEN)
+            .get("fleet/s7")
+            .await
+            .expect_err("no such secret");
+        assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
+        tokio::time::advance(Duration::from_secs(301)).await;
+        pod(&agent, TOKEN)
+            .get("fleet/s1")
+            .await
+            .expect("still current");
+        let described = calls(&service, Action::Describe);
+        // Two fetches so far: `fleet/s1` and the missing `fleet/s7`.
+        assert_eq!(
+            (described, gets()),
+            (1, 2),
+            "a version check, no second fetch"
+        );
+        let fresh = pod(&agent, TOKEN);
+        fresh.get("fleet/s0").await.expect("a value");
+        fresh.refresh_now("fleet/s0").await.expect("refreshed");
+        assert_eq!(gets(), 4, "refreshNow calls the service");
+        service.set_outage(true);
+        let down = pod(&agent, TOKEN).get("fleet/s1").await;
+        assert!(
+            down.is_ok(),
+            "an expired entry would be served; this one is fresh"
+        );
+        let cold = pod(&agent, TOKEN)
+            .get("fleet/s2")
+            .await
+            .expect_err("outage");
+        assert!(cold.is_transient(), "503 passed on: {cold:?}");
+    }
 
     #[test]
     fn queries_parse_as_the_agent_parses_them() {

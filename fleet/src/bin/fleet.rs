@@ -211,12 +211,16 @@ async fn headline(args: &Args, through_agent: bool) {
         per_node: through_agent.then_some(args.per_node),
         ..args.fleet.clone()
     };
-    let label = match fleet.per_node {
-        Some(n) => format!(
-            "node agent ({n} pods/node), {} settings",
+    let label = match (fleet.per_node, fleet.agent) {
+        (Some(n), AgentKind::Http) if fleet.parameters.is_none() => format!(
+            "Secrets Manager Agent ({n} pods/node, AgentSource), {} settings",
             fleet.profile.name
         ),
-        None => format!("direct, {} settings", fleet.profile.name),
+        (Some(n), _) => format!(
+            "in-process node cache ({n} pods/node), {} settings",
+            fleet.profile.name
+        ),
+        (None, _) => format!("direct, {} settings", fleet.profile.name),
     };
     let found = largest_clean(
         &fleet,
