@@ -3,18 +3,19 @@
 //! quotas count its calls. Pods reach it through the real `AgentSource`, whose requests are
 //! handed over in memory ([`asm_runtime::AgentTransport`]) instead of over loopback TCP.
 //!
-//! Modelled on the agent's source (github.com/aws/aws-secretsmanager-agent at `4b1852d`,
-//! April 2026, crates `aws_secretsmanager_agent` and `aws_secretsmanager_caching` 2.0.0):
+//! Modelled on the agent's source: crates `aws_secretsmanager_agent` and
+//! `aws_secretsmanager_caching` 2.1.0 (what `scripts/test.sh` installs; paths below are the repository's),
+//! the same in these respects as github.com/aws/aws-secretsmanager-agent at `4b1852d`:
 //! - **HTTP** (`aws_secretsmanager_agent/src/server.rs`): the connection limit is checked first
 //!   (`max_conn`, default 800: HTTP 429 "Connection limit exceeded"), then the token (a request
 //!   with `X-Forwarded-For` is refused with 400 "Forwarded"; the token is looked for in
 //!   `X-Aws-Parameters-Secrets-Token` and `X-Vault-Token`, else 403 "Bad Token"), then the
 //!   method (GET, else 405). `/ping` answers "healthy"; `/secretsmanager/get?secretId=…` and
 //!   the path style `/v1/{secretId}` answer; anything else is 404. Query parameters
-//!   (`src/parse.rs`): `secretId`, `versionId`, `versionStage`, `refreshNow` (`true`/`1`/`false`/
-//!   `0`); any other is 400 "unknown parameter: …". A connection is served for at most 61 s
-//!   (`MAX_REQ_TIME_SEC`), then dropped.
-//! - **Answers** (`src/cache_manager.rs`, `aws_secretsmanager_caching/src/output.rs`):
+//!   (`aws_secretsmanager_agent/src/parse.rs`): `secretId`, `versionId`, `versionStage`, `refreshNow` (`true`/`1`/`false`/
+//!   `0`), `roleArn`; any other is 400 "unknown parameter: …". A connection is served for at
+//!   most 61 s (`MAX_REQ_TIME_SEC`, `…agent/src/constants.rs`), then dropped.
+//! - **Answers** (`aws_secretsmanager_agent/src/cache_manager.rs`, `aws_secretsmanager_caching/src/output.rs`):
 //!   `GetSecretValue`'s JSON (`ARN`, `Name`, `VersionId`, `SecretString`, `VersionStages`,
 //!   `CreatedDate`); a service error is passed on with the service's status, code and message
 //!   (`{"__type": code, "message": …}`); an SDK timeout is 504 `TimeoutError`, a connection
@@ -30,13 +31,16 @@
 //!   `GetSecretValue`. With `ignore_transient_errors` (default on), a timeout, connection
 //!   error or 5xx while refreshing an expired entry serves the cached value (and writes it
 //!   back); a transient `DescribeSecret` failure counts as "still current".
-//! - **Its SDK client** (`src/utils.rs`): `aws_config::load_defaults(BehaviorVersion::latest())`
-//!   with no retry or timeout override: standard retries, 3 attempts, throttling retried.
+//! - **Its SDK client** (`aws_secretsmanager_agent/src/utils.rs`, `validate_and_create_asm_client`):
+//!   `aws_config::load_defaults(BehaviorVersion::latest())` with no retry or timeout override:
+//!   standard retries, 3 attempts, throttling retried.
 //!
 //! Not modelled: the connection count is of requests in flight (the agent counts open
 //! connections, which a client's pool keeps open between requests); credentials, STS
-//! validation at start-up, logging; `roleArn` and `max_roles` (2.1), which the fleet does not
-//! use.
+//! validation at start-up, logging; roles (`roleArn` is accepted and read with the agent's own
+//! client: 2.1 keeps a caching client per role, up to `max_roles`, and the fleet uses none);
+//! prefetching (2.1, `…agent/src/prefetch.rs`: `BatchGetSecretValue` of configured ids or tags at
+//! start-up, off by default).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -445,6 +449,8 @@ impl Query {
                 "secretId" if id_in_query => parsed.secret_id = value,
                 "versionId" => parsed.version_id = Some(value),
                 "versionStage" => parsed.version_stage = Some(value),
+                // The role's own caching client is not modelled (see the module's docs).
+                "roleArn" => {}
                 "refreshNow" => {
                     parsed.refresh_now = match value.to_lowercase().as_str() {
                         "true" | "1" => true,
@@ -671,8 +677,8 @@ mod tests {
             "missing parameter secretId"
         );
         assert_eq!(
-            refused("secretId=a&roleArn=x").1,
-            "unknown parameter: roleArn"
+            refused("secretId=a&versionid=x").1,
+            "unknown parameter: versionid"
         );
         assert_eq!(
             refused("secretId=a&refreshNow=yes").1,

@@ -49,6 +49,10 @@ const MAX_BODY_BYTES: usize = 2 * MAX_SECRET_BYTES;
 /// - **TTLs stack**: a value can be the agent's TTL (`ttl_seconds`, default 300 s) plus this
 ///   cache's TTL old. Keep their sum below the rotation interval.
 ///
+/// The agent (2.1) does not coalesce concurrent misses: pods of one node that start together
+/// each send the service their own calls until the first answer is cached (FLEET.md measures
+/// what that costs a fleet).
+///
 /// # Examples
 /// ```no_run
 /// # async fn f() -> Result<(), asm_runtime::Error> {
@@ -302,6 +306,13 @@ struct Agent {
 
 /// How requests reach the agent.
 #[derive(Clone)]
+#[cfg_attr(
+    feature = "testing",
+    expect(
+        clippy::large_enum_variant,
+        reason = "one per agent source, held behind its Arc: its size costs nothing"
+    )
+)]
 enum Transport {
     /// Over TCP, through a pooled HTTP/1 client.
     Tcp(HttpClient<HttpConnector, Empty<Bytes>>),
