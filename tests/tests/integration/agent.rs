@@ -161,3 +161,39 @@ async fn twenty_caches_on_one_agent_call_the_service_far_less_than_twenty_direct
         "{via} calls through the agent vs {direct} direct"
     );
 }
+
+/// What the fleet simulator's agent is built on (`fleet/src/agent.rs`): the agent 2.1 does not
+/// coalesce concurrent misses. Twenty caches (a node's pods starting together) read one secret
+/// the agent does not hold yet, at once: more than one `GetSecretValue` reaches the service (an
+/// agent with single flight would send one). If this fails, the agent has learnt to coalesce,
+/// and the simulated agent and FLEET.md's agent figures need to follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_on_one_agent_each_call_the_service() {
+    let moto = Moto::start();
+    moto.create("fleet/a", "alpha").await;
+    let behind_agent = CountingProxy::start(moto.addr()).await;
+    let agent = Agent::start(&behind_agent.url(), 300);
+    let pods: Vec<SecretCache> = (0..20)
+        .map(|_| {
+            let source = AgentSource::new()
+                .endpoint(&agent.endpoint())
+                .expect("url")
+                .token(SecretString::from(agent.token()));
+            builder(source, Duration::from_secs(600))
+        })
+        .collect();
+    let reads: Vec<_> = pods
+        .into_iter()
+        .map(|pod| tokio::spawn(async move { pod.get("fleet/a").await }))
+        .collect();
+    for read in reads {
+        let value = read.await.expect("joined").expect("a value");
+        assert_eq!(value.string().expect("a string").expose_secret(), "alpha");
+    }
+    let calls = behind_agent.count("GetSecretValue");
+    println!("20 concurrent misses on one agent: {calls} GetSecretValue");
+    assert!(
+        calls > 1,
+        "the agent coalesced 20 concurrent misses into {calls} call"
+    );
+}
