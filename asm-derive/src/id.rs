@@ -7,7 +7,16 @@
 //! is still checked.
 
 /// The partitions a Secrets Manager ARN may name.
-pub(crate) const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov"];
+pub(crate) const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
 
 /// The service part of a Secrets Manager ARN.
 const SERVICE: &str = "secretsmanager";
@@ -395,7 +404,7 @@ fn texts<'a>(part: &'a [Piece<'a>]) -> impl Iterator<Item = char> + 'a {
 }
 
 fn check_partition<'a>(part: &[Piece<'a>]) -> Result<Option<&'a str>, String> {
-    let expected = "one of `aws`, `aws-cn`, `aws-us-gov`";
+    let expected = format!("one of `{}`", PARTITIONS.join("`, `"));
     match literal(part) {
         Some("") => Err(format!(
             "the partition of this ARN is empty: expected {expected}"
@@ -461,13 +470,19 @@ fn is_region(region: &str) -> bool {
 }
 
 fn check_partition_region(partition: &str, region: &str) -> Result<(), String> {
-    let expected = if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
+    // The same table as the runtime's `iam::partition` (the derive cannot depend on it).
+    const BY_PREFIX: [(&str, &str); 7] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-iso-", "aws-iso"),
+        ("us-isob-", "aws-iso-b"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-isof-", "aws-iso-f"),
+        ("eusc-", "aws-eusc"),
+    ];
+    let expected = (BY_PREFIX.iter())
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition);
     if partition == expected {
         Ok(())
     } else {

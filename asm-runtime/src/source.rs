@@ -103,6 +103,20 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The error a read of `id` at `version` is answered with at once, without a call: an id
+    /// or version the service would refuse, a store this source does not serve. `None`: call.
+    fn refuses(&self, _id: &str, _version: &Version) -> Option<Error> {
+        None
+    }
+
+    /// Parameter Store's `GetParameters`: the latest versions of up to ten parameter `ids`
+    /// (`crate::parameter`) in one call, as `(index into ids, result)`; ids left out (not
+    /// found, not matched to an answer) are fetched one by one, which names their error.
+    /// `None` when the source has no such call.
+    fn get_parameters<'a>(&'a self, _ids: &'a [Arc<str>]) -> Option<BoxFuture<'a, BatchResult>> {
+        None
+    }
+
     /// Whether [`get_batch`](Self::get_batch) is one consistent read of local state rather than
     /// an API call with a quota of its own (a mounted directory read from one generation): the
     /// cache then uses it whatever its `batch` setting says.

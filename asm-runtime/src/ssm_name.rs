@@ -28,8 +28,21 @@ const MAX_LABEL: usize = 100;
 /// The path under which Parameter Store answers with a Secrets Manager secret.
 pub(crate) const SECRET_REFERENCE: &str = "/aws/reference/secretsmanager/";
 
+/// The path of AWS's public parameters (AMI ids, regions, service endpoints), readable by
+/// every account; their ARNs name no account.
+pub(crate) const PUBLIC: &str = "/aws/service/";
+
 /// The partitions a parameter ARN may name.
-const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov"];
+const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
 
 /// The shape of a parameter ARN, for messages.
 const ARN_SHAPE: &str = "`arn:<partition>:ssm:<region>:<account>:parameter/<name>`";
@@ -76,6 +89,11 @@ impl<'a> Parameter<'a> {
         self.path
             .strip_prefix(&SECRET_REFERENCE[1..])
             .filter(|_| self.hierarchical)
+    }
+
+    /// Whether this is one of AWS's public parameters, `/aws/service/…`.
+    pub(crate) fn is_public(&self) -> bool {
+        self.hierarchical && self.path.starts_with(&PUBLIC[1..])
     }
 }
 
@@ -155,8 +173,8 @@ fn parse_arn(text: &str) -> Result<Parameter<'_>, String> {
         && !PARTITIONS.contains(&partition)
     {
         return Err(format!(
-            "partition `{partition}` is not `aws`, `aws-cn` or `aws-us-gov`: expected \
-             {ARN_SHAPE}"
+            "partition `{partition}` is not one of {}: expected {ARN_SHAPE}",
+            PARTITIONS.join(", ")
         ));
     }
     match part(2) {
@@ -186,8 +204,10 @@ fn parse_arn(text: &str) -> Result<Parameter<'_>, String> {
             ));
         }
     }
+    let public = part(5).is_some_and(|resource| resource.starts_with("parameter/aws/service/"));
     if let Some(account) = part(4).filter(|a| !has_placeholder(a))
         && (account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()))
+        && !(public && account.is_empty())
     {
         return Err(format!(
             "account `{account}` is not 12 digits: expected {ARN_SHAPE}"
@@ -270,11 +290,11 @@ fn check_path(parameter: &Parameter<'_>) -> Result<(), String> {
         ));
     }
     let first = path.split('/').next().unwrap_or_default();
-    if let Some(reserved) = reserved_prefix(first) {
+    if let Some(reserved) = reserved_prefix(first).filter(|_| !parameter.is_public()) {
         return Err(format!(
             "a parameter name cannot start with `{reserved}` (reserved by AWS, in any case); \
-             the one readable path under `/aws` is `{SECRET_REFERENCE}NAME`, a Secrets \
-             Manager secret"
+             the paths readable under `/aws` are `{SECRET_REFERENCE}NAME`, a Secrets Manager \
+             secret, and AWS's public parameters `{PUBLIC}…`"
         ));
     }
     Ok(())
@@ -288,7 +308,7 @@ fn reserved_prefix(text: &str) -> Option<&'static str> {
         .find(|reserved| head.eq_ignore_ascii_case(reserved))
 }
 
-fn check_selector(selector: &str) -> Result<Selector<'_>, String> {
+pub(crate) fn check_selector(selector: &str) -> Result<Selector<'_>, String> {
     if selector.contains(PLACEHOLDER) {
         return Err(
             "a placeholder in a version selector: write the version (`:3`) or label \

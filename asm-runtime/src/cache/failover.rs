@@ -318,7 +318,7 @@ impl Core {
         ask: impl Fn(&'a dyn Backend) -> Option<BoxFuture<'a, Result<T, Error>>>,
     ) -> Result<T, Error> {
         let replicas = &self.failover.replicas;
-        if replicas.is_empty() || !fails_over(&err) {
+        if replicas.is_empty() || !op.has_replicas() || !fails_over(&err) {
             return Err(err);
         }
         let end = Instant::now() + (self.failover.call - self.failover.primary_deadline());

@@ -60,15 +60,25 @@ impl Backend for Stores {
         version: &'a Version,
         refresh: bool,
     ) -> BoxFuture<'a, Result<Secret, Error>> {
-        let refused = |err| futures_util::future::ready(Err(err)).boxed();
-        match (crate::parameter::parse(id), &self.parameters) {
-            (None, _) => self.secrets.get(id, version, refresh),
-            (Some(Err(why)), _) => refused(Error::Config {
-                message: format!("`{id}` is not a parameter Parameter Store accepts: {why}"),
-            }),
-            (Some(Ok(_)), Some(parameters)) => parameters.get(id, version, refresh),
-            (Some(Ok(_)), None) => refused(no_parameter_source(id, self.kind())),
+        if let Some(refused) = self.refuses(id, version) {
+            return futures_util::future::ready(Err(refused)).boxed();
         }
+        match &self.parameters {
+            Some(parameters) if is_parameter(id) => parameters.get(id, version, refresh),
+            _ => self.secrets.get(id, version, refresh),
+        }
+    }
+
+    fn refuses(&self, id: &str, version: &Version) -> Option<Error> {
+        if !is_parameter(id) {
+            return self.secrets.refuses(id, version);
+        }
+        if let Some(message) = crate::parameter::refusal(id, version) {
+            return Some(Error::Config { message });
+        }
+        self.parameters
+            .is_none()
+            .then(|| no_parameter_source(id, self.kind()))
     }
 
     /// Parameters have none: the cache fetches them and compares version numbers.
@@ -102,6 +112,10 @@ impl Backend for Stores {
             }
             .boxed(),
         )
+    }
+
+    fn get_parameters<'a>(&'a self, ids: &'a [Arc<str>]) -> Option<BoxFuture<'a, BatchResult>> {
+        self.parameters.as_ref()?.get_parameters(ids)
     }
 
     fn batch_is_one_read(&self) -> bool {

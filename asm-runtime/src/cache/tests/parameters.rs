@@ -196,7 +196,8 @@ async fn the_policy_grants_get_parameter_on_exact_parameter_arns() {
         ["arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/stripe-??????"]
     );
     let json = policy.to_json();
-    assert!(json.contains(r#""ssm:GetParameter""#) && !json.contains("ssm:GetParameters"));
+    // Parameters are read ten a call by default: `GetParameters` on the same ARNs.
+    assert!(json.contains(r#""ssm:GetParameter""#) && json.contains(r#""ssm:GetParameters""#));
     assert!(json.contains("KmsDecrypt"), "{json}");
 }
 
@@ -220,4 +221,62 @@ async fn a_parameter_reads_its_latest_version_whatever_the_caches_default_stage(
         .expect("valid settings");
     let loaded = HostOnly::load(&cache).await.expect("the latest version");
     assert_eq!(loaded.host, "db-2");
+    // `get` and `refresh_now` too: the cache's default stage is Secrets Manager's.
+    let read = cache.get(HOST).await.expect("the latest version");
+    assert_eq!(text(&read), "db-2");
+    let refreshed = cache.refresh_now(HOST).await.expect("re-read");
+    assert_eq!(refreshed.version_id(), "2");
+}
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+#[allow(dead_code, reason = "only its policy is read")]
+struct Elsewhere {
+    #[aws_secrets(
+        parameter = "/aws/service/global-infrastructure/current-region",
+        public
+    )]
+    region: String,
+    #[aws_secrets(parameter = "${SHARED_ARN}", public)]
+    shared: String,
+    #[aws_secrets(parameter = "/aws/reference/secretsmanager/prod/stripe")]
+    stripe: secrecy::SecretString,
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+}
+
+/// AWS's public parameters are granted on their account-less ARN, a parameter ARN given
+/// through a placeholder as written (no `ssm:` of the cache's id), and a reference on the
+/// parameter's ARN even once loaded (its answer carries the secret's ARN).
+#[tokio::test(start_paused = true)]
+async fn the_policy_names_public_placeholder_and_reference_parameters_exactly() {
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    store.json("prod/stripe", &serde_json::json!({"stripe": "sk"}));
+    let cache = over(&store);
+    cache
+        .get(HOST)
+        .await
+        .expect("loaded: the account is learnt");
+    let shared = "arn:aws:ssm:eu-west-1:999999999999:parameter/shared/url";
+    let vars = || crate::Vars::new().set("SHARED_ARN", shared);
+    let expected = [
+        shared.to_owned(),
+        "arn:aws:ssm:us-east-1:111122223333:parameter/aws/reference/secretsmanager/prod/stripe"
+            .to_owned(),
+        HOST_ARN.to_owned(),
+        "arn:aws:ssm:us-east-1::parameter/aws/service/global-infrastructure/current-region"
+            .to_owned(),
+    ];
+    let policy = Elsewhere::iam_policy_with(&cache, vars()).expect("a policy");
+    assert_eq!(policy.parameters(), expected);
+    let reference = "ssm:/aws/reference/secretsmanager/prod/stripe";
+    let read = cache.get(reference).await.expect("the referenced secret");
+    assert!(read.arn().contains(":secretsmanager:"), "{}", read.arn());
+    let policy = Elsewhere::iam_policy_with(&cache, vars()).expect("a policy");
+    assert_eq!(
+        policy.parameters(),
+        expected,
+        "after the reference was read"
+    );
 }
