@@ -17,15 +17,18 @@ pub enum Action {
     Batch,
     /// Parameter Store's `GetParameter` (`AmazonSSM.GetParameter`).
     GetParameter,
+    /// Parameter Store's `GetParameters` (up to ten names; `GetParameter`'s quota).
+    GetParameters,
 }
 
 impl Action {
     /// Every action, in report order.
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 5] = [
         Action::Get,
         Action::Describe,
         Action::Batch,
         Action::GetParameter,
+        Action::GetParameters,
     ];
 
     /// Its position in per-action arrays.
@@ -41,6 +44,7 @@ impl Action {
             "DescribeSecret" => Some(Self::Describe),
             "BatchGetSecretValue" => Some(Self::Batch),
             "GetParameter" => Some(Self::GetParameter),
+            "GetParameters" => Some(Self::GetParameters),
             _ => None,
         }
     }
@@ -53,6 +57,7 @@ impl fmt::Display for Action {
             Self::Describe => "DescribeSecret",
             Self::Batch => "BatchGetSecretValue",
             Self::GetParameter => "GetParameter",
+            Self::GetParameters => "GetParameters",
         })
     }
 }
@@ -76,7 +81,7 @@ impl QuotaModel {
     /// level in force.
     pub fn limit(self, action: Action) -> u32 {
         match (self, action) {
-            (_, Action::GetParameter) => ParameterQuota::Standard.limit(),
+            (_, Action::GetParameter | Action::GetParameters) => ParameterQuota::Standard.limit(),
             (Self::CurrentDividedBy(n), _) => (Self::Current.limit(action) / n.max(1)).max(1),
             (_, Action::Batch) => 100,
             (Self::Current, Action::Describe) => 40_000,
@@ -88,14 +93,16 @@ impl QuotaModel {
     fn bucket(self, action: Action) -> usize {
         match (self, action) {
             (Self::SharedGetDescribe, Action::Describe) => Action::Get.index(),
+            // Parameter Store's read actions share one quota.
+            (_, Action::GetParameters) => Action::GetParameter.index(),
             _ => action.index(),
         }
     }
 }
 
 /// Parameter Store's throughput setting for the account and region: the quota
-/// `GetParameter`, `GetParameters` and `GetParametersByPath` draw on (only `GetParameter` is
-/// simulated: the runtime does not batch parameters).
+/// `GetParameter`, `GetParameters` and `GetParametersByPath` draw on (the first two are
+/// simulated, from one bucket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ParameterQuota {
     /// The default: 40 transactions/s, shared by the three read actions.
@@ -161,7 +168,7 @@ pub struct Quotas {
     parameters: ParameterQuota,
     buckets: Vec<Bucket>,
     start: Instant,
-    seconds: [Vec<Second>; 4],
+    seconds: [Vec<Second>; 5],
     /// `GetSecretValue` requests of the account's other services, per second.
     background: Vec<Second>,
     over_quota: bool,
@@ -189,7 +196,7 @@ impl Quotas {
     /// Requests per second allowed for `action`.
     pub fn limit(&self, action: Action) -> u32 {
         match action {
-            Action::GetParameter => self.parameters.limit(),
+            Action::GetParameter | Action::GetParameters => self.parameters.limit(),
             secrets => self.model.limit(secrets),
         }
     }

@@ -156,7 +156,7 @@ impl Report {
     /// The goals of a rollout past the quota (FLEET.md) this run missed, in words: every pod
     /// started first time; `GetSecretValue` calls at most 1.2 times the `reads` needed; no
     /// second above 1.25 times its quota; ready p99 at most 1.5 times `reads ÷ quota`. The
-    /// read action is the fleet's: `GetParameter` for parameters.
+    /// read action is the fleet's busiest: `GetParameter` or `GetParameters` for parameters.
     pub fn missed_past_quota_goals(&self, reads: u64) -> Vec<String> {
         let mut missed = Vec::new();
         if self.failed_starts > 0 || self.never_ready > 0 {
@@ -166,7 +166,12 @@ impl Report {
             ));
         }
         let reading = (self.loads.iter())
-            .filter(|l| matches!(l.action, Action::Get | Action::GetParameter))
+            .filter(|l| {
+                matches!(
+                    l.action,
+                    Action::Get | Action::GetParameter | Action::GetParameters
+                )
+            })
             .max_by_key(|l| l.calls);
         let Some(get) = reading else {
             return missed;

@@ -15,7 +15,7 @@ use asm_fleet::scenario::{Fleet, Scenario};
 const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|outage|agent|all
                          |headline|headline-agent|past-quota|past-quota-1s]
              [--pods N] [--secrets K<=10]
-             [--settings default|batching|recommended|unpaced]
+             [--settings default|batching|recommended|unpaced|single-parameters]
              [--quota current|shared] [--quota-divided-by N] [--background REQUESTS_PER_S]
              [--store secrets|ssm] [--ssm-quota standard|higher]
              [--window SECONDS] [--hours H] [--per-node N]
@@ -24,7 +24,8 @@ const USAGE: &str = "usage: fleet [--scenario deploy|deploy-1s|steady|rotation|o
 past-quota and past-quota-1s are deploy and deploy-1s checked against the goals of a fleet past
 its quota; --per-node N puts any scenario's pods behind node agents of N pods; --background adds other services' GetSecretValue load during a rollout; --failover
 gives each pod's cache the secrets' replicas in a second region (outage: only the primary fails).
---store ssm: pods read K SecureString parameters through GetParameter instead of secrets, against
+--store ssm: pods read K SecureString parameters instead of secrets, ten a GetParameters call
+(--settings single-parameters: a GetParameter each), against
 Parameter Store's 40/s (--ssm-quota higher: 3,000/s); deploy, deploy-1s, steady, agent, headline*
 and past-quota* scenarios only.
 --check exits 1 when a scenario misses one of the goals in FLEET.md.";
