@@ -492,6 +492,10 @@ impl Backend for MemorySource {
         true
     }
 
+    fn refuses(&self, id: &str, version: &Version) -> Option<Error> {
+        parameter::refused(id, version)
+    }
+
     fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {
         Ok(Arc::new(self.role(role)))
     }

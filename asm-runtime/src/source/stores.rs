@@ -73,8 +73,8 @@ impl Backend for Stores {
         if !is_parameter(id) {
             return self.secrets.refuses(id, version);
         }
-        if let Some(message) = crate::parameter::refusal(id, version) {
-            return Some(Error::Config { message });
+        if let Some(refused) = crate::parameter::refused(id, version) {
+            return Some(refused);
         }
         self.parameters
             .is_none()
