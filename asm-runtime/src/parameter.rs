@@ -86,6 +86,7 @@ pub(crate) fn request_name(id: &str, version: &Version) -> String {
     }
 }
 
+#[cfg(any(feature = "testing", feature = "files"))]
 /// The parameter's name as Parameter Store spells it: `/prod/db-host`, or `db-host`.
 pub(crate) fn name(parameter: &Parameter<'_>) -> String {
     if parameter.hierarchical {
