@@ -34,14 +34,26 @@ struct Ssm {
     timeouts: TimeoutConfig,
     /// The cache paces throttled calls itself: the SDK must not retry them.
     cache_paces: bool,
+    /// The configuration the client was built from, whose credentials assume roles (`None`
+    /// for a client given as is: its credentials cannot be read back).
+    sts: Option<aws_config::SdkConfig>,
 }
 
 /// The backend reading parameters through `client`, under the cache's `terms`.
 pub(crate) fn over_client(client: Client, terms: sealed::Terms) -> Arc<dyn Backend> {
+    over(client, terms, None)
+}
+
+fn over(
+    client: Client,
+    terms: sealed::Terms,
+    sts: Option<aws_config::SdkConfig>,
+) -> Arc<dyn Backend> {
     Arc::new(Ssm {
         client,
         timeouts: call_timeouts(terms),
         cache_paces: terms.cache_paces_throttling,
+        sts,
     })
 }
 
@@ -54,7 +66,7 @@ pub(crate) fn over_config(
     let conf = ConfigBuilder::from(config)
         .timeout_config(attempt_timeouts(terms))
         .build();
-    over_client(Client::from_conf(conf), terms)
+    over(Client::from_conf(conf), terms, Some(config.clone()))
 }
 
 /// What the id of a `GetParameters` call's failure is, before the cache names each parameter.
@@ -189,6 +201,21 @@ impl Backend for Ssm {
 
     fn serves_parameters(&self) -> bool {
         true
+    }
+
+    /// The same client as `role` (its own `AssumeRole` session, renewed by the client's
+    /// identity cache).
+    fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {
+        let credentials = super::assume::credentials_of(self.sts.as_ref(), role)?;
+        let conf = (self.client.config().to_builder())
+            .credentials_provider(credentials)
+            .build();
+        Ok(Arc::new(Ssm {
+            client: Client::from_conf(conf),
+            timeouts: self.timeouts.clone(),
+            cache_paces: self.cache_paces,
+            sts: None,
+        }))
     }
 }
 
