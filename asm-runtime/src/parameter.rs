@@ -86,7 +86,14 @@ pub(crate) fn request_name(id: &str, version: &Version) -> String {
     }
 }
 
-#[cfg(any(feature = "testing", feature = "files"))]
+/// The id `ssm:NAME` of the parameter the parameter ARN `id` names (`None` for any other id):
+/// a read by ARN may share the first load of that name.
+pub(crate) fn name_id_of_arn(id: &str) -> Option<String> {
+    let parsed = parse(id)?.ok()?;
+    parsed.arn?;
+    Some(format!("{PREFIX}{}", name(&parsed)))
+}
+
 /// The parameter's name as Parameter Store spells it: `/prod/db-host`, or `db-host`.
 pub(crate) fn name(parameter: &Parameter<'_>) -> String {
     if parameter.hierarchical {

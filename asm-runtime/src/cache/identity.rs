@@ -86,8 +86,15 @@ impl Core {
 
     /// The flight of a first load by name that a read of `id` (an ARN, full or partial) may
     /// share: one of the name `id` holds, in flight and holding no value yet, when `id` may be
-    /// the same secret (its home is ours, or ours is not known yet).
+    /// the same secret (its home is ours, or ours is not known yet), or the same parameter.
     pub(super) fn first_load_by_name(&self, id: &str, version: &Version) -> Option<Flight> {
+        if let Some(name) = crate::parameter::name_id_of_arn(id) {
+            // A parameter has no home to check: after the name's load, the read by ARN finds
+            // the name's entry only if it was answered with this ARN (`identify`).
+            let entry = self.entries.find(&name, version)?;
+            let loading = entry.state.load().is_none();
+            return loading.then(|| entry.current_flight()).flatten();
+        }
         let arn = Arn::parse(id)?;
         if self.home.get().is_some_and(|home| **home != *arn.home()) {
             return None;

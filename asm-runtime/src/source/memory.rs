@@ -387,9 +387,17 @@ impl State {
 
 impl MemorySource {
     /// The secret name inside one of this source's ARNs, or `id` itself; for a parameter,
-    /// `ssm:NAME` (what it is stored under, whether read by name or by ARN).
+    /// `ssm:NAME` (what it is stored under, whether read by name or by its ARN; another
+    /// account's or region's ARN stays as is, and is found nowhere).
     fn name_of<'a>(&self, id: &'a str) -> Cow<'a, str> {
         if let Some(Ok(parameter)) = parameter::parse(id) {
+            let account = self.prefix.split(':').nth(4).unwrap_or_default();
+            if parameter
+                .arn
+                .is_some_and(|arn| arn.account != account || arn.region != "us-east-1")
+            {
+                return Cow::Borrowed(id);
+            }
             // `/aws/reference/secretsmanager/NAME` is the secret `NAME`, as Parameter Store
             // answers it.
             if let Some(secret) = parameter.referenced_secret() {

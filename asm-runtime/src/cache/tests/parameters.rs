@@ -280,3 +280,21 @@ async fn the_policy_names_public_placeholder_and_reference_parameters_exactly() 
         "after the reference was read"
     );
 }
+
+/// A parameter read by name and by ARN at once, before either is loaded: one call, one entry
+/// (the read by ARN waits for the name's first load, then finds it filed under its ARN).
+#[tokio::test(start_paused = true)]
+async fn concurrent_first_reads_by_name_and_arn_share_one_call() {
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    let cache = over(&store);
+    let (by_name, by_arn) = tokio::join!(cache.get(HOST), cache.get(HOST_ARN));
+    let (by_name, by_arn) = (by_name.expect("by name"), by_arn.expect("by ARN"));
+    assert!(Arc::ptr_eq(&by_name, &by_arn), "one entry");
+    assert_eq!(cache.stats().get_parameter_calls, 1);
+    // Another account's parameter of the same name, by ARN: its own read, never ours.
+    let foreign = "arn:aws:ssm:us-east-1:999999999999:parameter/prod/orders/db-host";
+    let (ours, theirs) = tokio::join!(cache.get(HOST), cache.get(foreign));
+    assert_eq!(text(&ours.expect("ours")), "db-1");
+    assert!(theirs.is_err(), "not in this store: {theirs:?}");
+}
