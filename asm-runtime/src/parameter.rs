@@ -38,11 +38,6 @@ pub(crate) fn parse(id: &str) -> Option<Result<Parameter<'_>, String>> {
     )
 }
 
-/// [`refusal`] as the error a read is answered with, before any call.
-pub(crate) fn refused(id: &str, version: &Version) -> Option<crate::Error> {
-    refusal(id, version).map(|message| crate::Error::Config { message })
-}
-
 /// Why parameter `id` cannot be read at `version`, in a sentence (`None`: it can, or `id` is
 /// no parameter): the id breaks Parameter Store's rules, or the version is neither a version
 /// number nor a label.

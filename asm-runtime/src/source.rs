@@ -174,6 +174,12 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 }
 
 /// A batch's answers by index into the ids asked for.
+/// A parameter's [`refusal`](crate::parameter::refusal) as the error a read is answered
+/// with, before any call (for [`Backend::refuses`]).
+pub(crate) fn parameter_refused(id: &str, version: &Version) -> Option<Error> {
+    crate::parameter::refusal(id, version).map(|message| Error::Config { message })
+}
+
 pub(crate) type BatchResult = Result<Vec<(usize, Result<Secret, Error>)>, Error>;
 
 /// Something a [`SecretCache`](crate::SecretCache) can read secrets from: the Secrets Manager

@@ -15,8 +15,7 @@ use futures_util::future::{BoxFuture, join, join_all};
 use tokio::time::Instant;
 
 use super::Core;
-use super::call::{Patience, resend};
-use super::fetch::by_deadline;
+use super::call::{Patience, by_deadline, resend};
 use super::job::{Job, Round};
 use crate::Error;
 use crate::error::Operation;

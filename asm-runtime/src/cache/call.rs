@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Core;
-use super::pace::Turn;
+use super::pace::{Pacer, Turn};
 use super::telemetry::{self, CallTo};
 use crate::error::Operation;
 use crate::source::Description;
@@ -133,4 +133,27 @@ pub(crate) fn resend<'a, T: 'a>(
             })
         }),
     }
+}
+
+/// `call` for a first load: past the round's `deadline` it is abandoned and answered with a
+/// timeout, so that a first load ends by its call deadline however its calls queued (behind a
+/// batch that got no answer, behind the slow start's first calls), unless the service is
+/// throttling `op`: a throttled first load waits its turns for `startup_patience`.
+pub(super) async fn by_deadline<T>(
+    core: &Core,
+    op: Operation,
+    secret_id: &str,
+    deadline: Instant,
+    call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let mut call = std::pin::pin!(call);
+    if Instant::now() < deadline
+        && let Ok(result) = tokio::time::timeout_at(deadline, &mut call).await
+    {
+        return result;
+    }
+    if core.pacers.of(op).is_some_and(Pacer::is_throttled) {
+        return call.await;
+    }
+    Err(Error::timed_out(secret_id))
 }

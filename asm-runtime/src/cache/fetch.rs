@@ -2,7 +2,6 @@
 //! spawned round; a round runs version checks, then batches, then single fetches, each call
 //! through the source under its deadline; first loads that fail transiently tried again.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -12,11 +11,10 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::call::Patience;
+use super::call::{Patience, by_deadline};
 use super::describe::check_versions;
 use super::entry::{Entry, Flight};
 use super::job::{Job, Round};
-use super::pace::Pacer;
 use super::{Core, backoff, batch, telemetry};
 use crate::error::Operation;
 use crate::source::Backend;
@@ -100,29 +98,6 @@ async fn one_round(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) {
         core.complete(job, result.map(Arc::new), round);
     }))
     .await;
-}
-
-/// `call` for a first load: past the round's `deadline` it is abandoned and answered with a
-/// timeout, so that a first load ends by its call deadline however its calls queued (behind a
-/// batch that got no answer, behind the slow start's first calls), unless the service is
-/// throttling `op`: a throttled first load waits its turns for `startup_patience`.
-pub(super) async fn by_deadline<T>(
-    core: &Core,
-    op: Operation,
-    secret_id: &str,
-    deadline: Instant,
-    call: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    let mut call = std::pin::pin!(call);
-    if Instant::now() < deadline
-        && let Ok(result) = tokio::time::timeout_at(deadline, &mut call).await
-    {
-        return result;
-    }
-    if core.pacers.of(op).is_some_and(Pacer::is_throttled) {
-        return call.await;
-    }
-    Err(Error::timed_out(secret_id))
 }
 
 /// Fetches `entry`'s value, failing over as `failover` says; after `primary_failed` (its batch

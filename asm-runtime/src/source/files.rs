@@ -498,7 +498,7 @@ impl Backend for Files {
     }
 
     fn refuses(&self, id: &str, version: &Version) -> Option<Error> {
-        parameter::refused(id, version)
+        super::parameter_refused(id, version)
     }
 
     fn changes(&self) -> Option<watch::Receiver<u64>> {

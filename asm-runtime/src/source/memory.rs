@@ -501,7 +501,7 @@ impl Backend for MemorySource {
     }
 
     fn refuses(&self, id: &str, version: &Version) -> Option<Error> {
-        parameter::refused(id, version)
+        super::parameter_refused(id, version)
     }
 
     fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {

@@ -74,7 +74,7 @@ impl Backend for Stores {
         if !is_parameter(id) {
             return self.secrets.refuses(id, version);
         }
-        if let Some(refused) = crate::parameter::refused(id, version) {
+        if let Some(refused) = super::parameter_refused(id, version) {
             return Some(refused);
         }
         self.parameters
