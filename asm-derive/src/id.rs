@@ -6,17 +6,7 @@
 //! look like. Ids may contain `${VAR}` placeholders, resolved at load time; the text around them
 //! is still checked.
 
-/// The partitions a Secrets Manager ARN may name.
-pub(crate) const PARTITIONS: &[&str] = &[
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
+pub(crate) use crate::partition::PARTITIONS;
 
 /// The service part of a Secrets Manager ARN.
 const SERVICE: &str = "secretsmanager";
@@ -470,19 +460,7 @@ fn is_region(region: &str) -> bool {
 }
 
 fn check_partition_region(partition: &str, region: &str) -> Result<(), String> {
-    // The same table as the runtime's `iam::partition` (the derive cannot depend on it).
-    const BY_PREFIX: [(&str, &str); 7] = [
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-iso-", "aws-iso"),
-        ("us-isob-", "aws-iso-b"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("us-isof-", "aws-iso-f"),
-        ("eusc-", "aws-eusc"),
-    ];
-    let expected = (BY_PREFIX.iter())
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, partition)| partition);
+    let expected = crate::partition::of_region(region);
     if partition == expected {
         Ok(())
     } else {

@@ -19,6 +19,7 @@ mod errors;
 mod expand;
 mod fallback;
 mod id;
+mod partition;
 mod ssm_name;
 mod valid;
 

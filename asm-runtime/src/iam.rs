@@ -335,32 +335,9 @@ fn with_replicas(resources: Vec<String>, primary: Option<&str>, failover: &[&str
     all
 }
 
-/// The partitions an ARN may name.
-pub(crate) const PARTITIONS: &[&str] = &[
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
-
-/// The partition a region belongs to, by its prefix (`aws` for the rest).
+/// The partition a region belongs to.
 pub(crate) fn partition(region: &str) -> &'static str {
-    const BY_PREFIX: [(&str, &str); 7] = [
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-iso-", "aws-iso"),
-        ("us-isob-", "aws-iso-b"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("us-isof-", "aws-iso-f"),
-        ("eusc-", "aws-eusc"),
-    ];
-    (BY_PREFIX.iter())
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, partition)| partition)
+    crate::partition::of_region(region)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ const MAX_NAME: usize = 64;
 /// A checked role ARN, borrowed from the text it was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RoleArn<'a> {
-    /// One of [`PARTITIONS`](crate::iam::PARTITIONS).
+    /// One of [`PARTITIONS`](crate::partition::PARTITIONS).
     pub(crate) partition: &'a str,
     /// The 12-digit account the role belongs to: where its bare secret names resolve.
     pub(crate) account: &'a str,
@@ -45,10 +45,10 @@ fn check(text: &str) -> Result<RoleArn<'_>, String> {
     if arn != "arn" {
         return Err("it does not start with `arn:`".to_owned());
     }
-    if !crate::iam::PARTITIONS.contains(&partition) {
+    if !crate::partition::PARTITIONS.contains(&partition) {
         return Err(format!(
             "partition `{partition}` is not one of `{}`",
-            crate::iam::PARTITIONS.join("`, `")
+            crate::partition::PARTITIONS.join("`, `")
         ));
     }
     if service != "iam" {

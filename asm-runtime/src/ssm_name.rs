@@ -8,6 +8,8 @@
 //! [`PLACEHOLDER`], which every rule takes as "decided at load time"; the runtime checks the
 //! same text once the placeholders are resolved. It depends on nothing but `core` and `alloc`.
 
+use crate::partition::PARTITIONS;
+
 /// What the derive puts in place of a `${VAR}` placeholder before checking: a character no
 /// resolved id can hold, so a resolved text never passes for one with placeholders.
 pub(crate) const PLACEHOLDER: char = '\u{0}';
@@ -31,18 +33,6 @@ pub(crate) const SECRET_REFERENCE: &str = "/aws/reference/secretsmanager/";
 /// The path of AWS's public parameters (AMI ids, regions, service endpoints), readable by
 /// every account; their ARNs name no account.
 pub(crate) const PUBLIC: &str = "/aws/service/";
-
-/// The partitions a parameter ARN may name.
-const PARTITIONS: &[&str] = &[
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
 
 /// The shape of a parameter ARN, for messages.
 const ARN_SHAPE: &str = "`arn:<partition>:ssm:<region>:<account>:parameter/<name>`";
