@@ -6,7 +6,8 @@
 //! This file is compiled into both crates (`asm-derive/src/ssm_name.rs` is a link to it): the
 //! derive checks what an attribute says, with each `${VAR}` placeholder replaced by
 //! [`PLACEHOLDER`], which every rule takes as "decided at load time"; the runtime checks the
-//! same text once the placeholders are resolved. It depends on nothing but `core` and `alloc`.
+//! same text once the placeholders are resolved. It depends on nothing but `partition.rs`, shared
+//! the same way.
 
 use crate::partition::PARTITIONS;
 
