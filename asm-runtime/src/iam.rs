@@ -239,7 +239,8 @@ fn caller_account(cache: &impl Grantor, ids: &[&str], parameters: &[&str]) -> Op
             .filter_map(|id| cache.known_arn(id))
             .find_map(|known| {
                 let parsed = parameter::parse(&known)?.ok()?;
-                parsed.arn.map(|arn| arn.account.to_owned())
+                // AWS's public parameters belong to no account: they tell nothing of ours.
+                (parsed.arn.map(|arn| arn.account.to_owned())).filter(|a| !a.is_empty())
             })
     })
 }

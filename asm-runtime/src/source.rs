@@ -200,11 +200,15 @@ pub(crate) mod sealed {
         fn into_source(self, terms: Terms) -> Building;
     }
 
-    /// The terms a source is built under: the cache's deadlines, and whether the cache paces
-    /// throttled calls itself (a client must then not retry them).
+    /// The terms a source is built under: the cache's deadlines (the primary's share of them
+    /// when failover regions may answer too), and whether the cache paces throttled calls
+    /// itself (a client must then not retry them).
     #[derive(Debug, Clone, Copy)]
     pub struct Terms {
         pub(crate) deadlines: Deadlines,
+        /// The cache's deadlines whole, for calls no failover region shares (Parameter
+        /// Store's: it has no replicas).
+        pub(crate) unshared: Deadlines,
         pub(crate) cache_paces_throttling: bool,
     }
 

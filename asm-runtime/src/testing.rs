@@ -112,6 +112,19 @@ pub(crate) fn silent_client() -> Client {
     Client::from_conf(config)
 }
 
+/// A Parameter Store client in us-east-1 whose every call hangs, with SDK retries off.
+#[cfg(feature = "ssm")]
+pub(crate) fn silent_ssm_client() -> aws_sdk_ssm::Client {
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(crate::source::behavior_version())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .http_client(Silent)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
 /// Lets spawned fetch tasks run to completion.
 pub(crate) async fn settle() {
     for _ in 0..10 {

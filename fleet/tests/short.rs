@@ -313,6 +313,25 @@ async fn a_rollout_reads_each_pods_parameters_with_one_get_parameters() {
     assert_eq!(load(&report, Action::GetParameter).calls, 0, "{report}");
 }
 
+/// Twice the batched headline (4,750 pods, one `GetParameters` each: 119 s of the quota) over
+/// 60 s: every pod still starts, within the past-quota goal (1.5 times the quota's seconds of
+/// work), paced to a few calls a pod (FLEET.md: 19,893 calls, 4.2 a pod).
+#[tokio::test(start_paused = true)]
+async fn twice_past_the_batched_headline_every_pod_still_starts() {
+    let report = parameter_fleet(4_750, Profile::defaults())
+        .run(deploy_over(60))
+        .await;
+    assert_eq!(
+        (report.failed_starts, report.never_ready),
+        (0, 0),
+        "{report}"
+    );
+    let batch = load(&report, Action::GetParameters);
+    assert!(batch.throttled > 0 && batch.calls < 4_750 * 6, "{report}");
+    let ready = report.ready.expect("pods started");
+    assert!(ready.p99 <= Duration::from_secs(178), "{report}");
+}
+
 /// 200 pods of ten parameters over 60 s, one `GetParameter` per parameter
 /// (`batch_parameters(false)`), ask 33 calls/s of Parameter Store's 40: every pod starts first
 /// time within its slow start, one decrypted `GetParameter` per parameter, nothing of Secrets

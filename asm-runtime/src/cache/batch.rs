@@ -77,6 +77,26 @@ impl Kind {
             }
     }
 
+    /// `jobs` split into those that may share a batch and those read alone: a parameter's
+    /// ARN whose name is also asked by name goes alone (an answer is matched to its ask by
+    /// name or ARN, and another account's parameter may be answered under the same name).
+    fn apart_from_names(self, jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
+        if self != Self::Parameters {
+            return (jobs, Vec::new());
+        }
+        fn path(id: &str) -> Option<&str> {
+            Some(crate::parameter::parse(id)?.ok()?.path)
+        }
+        let by_name: Vec<String> = (jobs.iter())
+            .filter(|job| !job.entry.id.starts_with("arn:"))
+            .filter_map(|job| path(&job.entry.id).map(str::to_owned))
+            .collect();
+        jobs.into_iter().partition(|job| {
+            !job.entry.id.starts_with("arn:")
+                || path(&job.entry.id).is_none_or(|p| !by_name.iter().any(|n| n == p))
+        })
+    }
+
     fn ask<'a>(self, core: &'a Core, ids: &'a [Arc<str>]) -> Option<BoxFuture<'a, BatchResult>> {
         match self {
             Self::Secrets => core.source.get_batch(ids),
@@ -112,11 +132,22 @@ async fn of_kind(
     round: &Round,
 ) -> Vec<(Job, Option<Error>)> {
     let (batchable, single): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| kind.takes(j));
-    let mut single: Vec<(Job, Option<Error>)> = single.into_iter().map(|j| (j, None)).collect();
+    let (batchable, apart) = kind.apart_from_names(batchable);
+    let mut single: Vec<(Job, Option<Error>)> = (single.into_iter().chain(apart))
+        .map(|j| (j, None))
+        .collect();
     if batchable.len() > 1 && core.batches(kind) && core.batch_allowed(kind, Instant::now()) {
-        // Chunks go out together: 40 secrets take one round trip, not two.
-        let chunks = into_chunks(batchable, kind.max_ids());
-        let unanswered = join_all(chunks.into_iter().map(|c| one_call(core, kind, c, round)));
+        // First loads and refreshes in chunks of their own: a first load waits its turns for
+        // `startup_patience`, a refresh backs off. Chunks go out together: 40 secrets take one
+        // round trip, not two.
+        let (first, refreshes) = batchable
+            .into_iter()
+            .partition(|job: &Job| job.entry.state.load().is_none());
+        let chunks = into_chunks(first, kind.max_ids())
+            .into_iter()
+            .chain(into_chunks(refreshes, kind.max_ids()))
+            .filter(|chunk| !chunk.is_empty());
+        let unanswered = join_all(chunks.map(|c| one_call(core, kind, c, round)));
         single.extend(unanswered.await.into_iter().flatten());
     } else {
         single.extend(batchable.into_iter().map(|job| (job, None)));
@@ -169,8 +200,14 @@ async fn one_call(
     };
     let answers = match answered {
         Ok(answers) => answers,
+        // Denied, or (a parameter batch) refused a key: each is read alone, which names the
+        // parameter at fault, and the batch is not tried again for `denial_retry`.
         Err(Error::AccessDenied { .. }) => {
-            core.deny_batch(kind, Instant::now());
+            core.deny_batch(kind, &ids, Instant::now());
+            return single(jobs);
+        }
+        Err(Error::Decryption { .. }) if kind == Kind::Parameters => {
+            core.deny_batch(kind, &ids, Instant::now());
             return single(jobs);
         }
         Err(err) if kind == Kind::Parameters && err.is_transient() => {
@@ -225,8 +262,9 @@ impl Core {
             .is_none_or(|until| now >= until)
     }
 
-    /// Turns `kind`'s batches off for `denial_retry`, warning once per period.
-    pub(super) fn deny_batch(&self, kind: Kind, now: Instant) {
+    /// Turns `kind`'s batches off for `denial_retry` after a batch of `ids` was refused,
+    /// warning once per period.
+    pub(super) fn deny_batch(&self, kind: Kind, ids: &[Arc<str>], now: Instant) {
         let retry = self.settings.denial_retry;
         let mut until = self.batch_denied_until[kind.index()]
             .lock()
@@ -241,9 +279,12 @@ impl Core {
                 ),
                 Kind::Parameters => tracing::warn!(
                     retry_in_s = retry.as_secs(),
-                    "GetParameters denied; fetching one GetParameter per parameter, and trying \
-                     the batch again later (grant ssm:GetParameters on the parameters to save \
-                     calls: it shares GetParameter's quota, ten parameters a call)"
+                    parameters = ?ids,
+                    "GetParameters refused (denied on one of these parameters, or one's key \
+                     refused); fetching one GetParameter per parameter, which names the one at \
+                     fault, and trying the batch again later (grant ssm:GetParameters, and \
+                     kms:Decrypt on their keys, on every parameter read together to save \
+                     calls: GetParameters shares GetParameter's quota, ten parameters a call)"
                 ),
             }
         }

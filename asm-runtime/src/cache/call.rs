@@ -48,8 +48,8 @@ impl Core {
             return Err(denied);
         }
         let pacer = self.pacers.of(op);
-        // The primary's share of the call deadline when it has failover regions.
-        let deadline = self.failover.primary_deadline();
+        // The primary's share of the call deadline when failover regions may answer too.
+        let deadline = self.failover.primary_deadline_of(op);
         // A first load goes out again, in its turns, until its patience is spent. Any call
         // waits at least half a call deadline for a turn (its round has room for that); past
         // it, the call is not sent and is answered as throttled (a refresh backs off).

@@ -138,6 +138,13 @@ impl Core {
     /// a first load of its name still in flight. Dropping too much costs a fetch, too little
     /// serves an invalidated value.
     pub(super) fn remove(&self, id: &str) -> usize {
+        if let Some(name) = crate::parameter::name_id_of_arn(id) {
+            // A parameter's ARN: also a first load of its name in flight, which a read by ARN
+            // would otherwise wait for and share.
+            let loading = (self.entries.find(&name, self.default_version(&name)))
+                .is_some_and(|e| e.state.load().is_none());
+            return self.entries.remove(id, |key| loading && key == name);
+        }
         let home = self.home.get();
         let may_be_ours = |arn: &Arn<'_>| home.is_none_or(|home| **home == *arn.home());
         match Arn::parse(id) {

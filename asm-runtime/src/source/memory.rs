@@ -420,7 +420,11 @@ impl MemorySource {
     fn name_and_arn(&self, key: &str) -> (String, String) {
         match key.strip_prefix(parameter::PREFIX) {
             Some(name) => {
-                let account = self.prefix.split(':').nth(4).unwrap_or_default();
+                // AWS's public parameters' ARNs name no account.
+                let public = name.starts_with(crate::ssm_name::PUBLIC);
+                let account = (self.prefix.split(':').nth(4))
+                    .filter(|_| !public)
+                    .unwrap_or_default();
                 let path = name.trim_start_matches('/');
                 let arn = format!("arn:aws:ssm:us-east-1:{account}:parameter/{path}");
                 (name.to_owned(), arn)

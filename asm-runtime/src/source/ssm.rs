@@ -44,11 +44,13 @@ pub(crate) fn over_client(client: Client, terms: sealed::Terms) -> Arc<dyn Backe
     over(client, terms, None)
 }
 
+/// Under the cache's deadlines whole (no failover region shares a parameter's call).
 fn over(
     client: Client,
     terms: sealed::Terms,
     sts: Option<aws_config::SdkConfig>,
 ) -> Arc<dyn Backend> {
+    let terms = whole(terms);
     Arc::new(Ssm {
         client,
         timeouts: call_timeouts(terms),
@@ -64,13 +66,21 @@ pub(crate) fn over_config(
     terms: sealed::Terms,
 ) -> Arc<dyn Backend> {
     let conf = ConfigBuilder::from(config)
-        .timeout_config(attempt_timeouts(terms))
+        .timeout_config(attempt_timeouts(whole(terms)))
         .build();
     over(Client::from_conf(conf), terms, Some(config.clone()))
 }
 
 /// What the id of a `GetParameters` call's failure is, before the cache names each parameter.
 const CALL_ID: &str = "(parameters)";
+
+/// `terms` with the cache's deadlines whole.
+fn whole(terms: sealed::Terms) -> sealed::Terms {
+    sealed::Terms {
+        deadlines: terms.unshared,
+        ..terms
+    }
+}
 
 impl Ssm {
     /// The per-call settings: the cache's timeouts, and, when the cache paces, no SDK retry of
@@ -300,6 +310,32 @@ mod tests {
         assert_eq!((read.version_id(), read.name()), ("3", "/prod/db"));
         assert_eq!(answered.num_calls(), 1);
         assert_eq!(cache.stats().get_parameter_calls, 1);
+    }
+
+    /// A `GetParameters` answer is matched by name to a name's id and by ARN (or an ARN
+    /// returned as the name) to an ARN's id; never a name to another account's ARN, nor an
+    /// answer that carries a selector.
+    #[test]
+    fn batch_answers_are_matched_by_name_or_arn_as_asked() {
+        let arn = "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db";
+        let answer =
+            |name: &str, arn: &str| Parameter::builder().name(name).arn(arn).version(1).build();
+        let ours = answer("/prod/db", arn);
+        assert!(super::answers_ask(&ours, "ssm:/prod/db"));
+        assert!(super::answers_ask(&ours, arn));
+        let foreign = "arn:aws:ssm:us-east-1:999999999999:parameter/prod/db";
+        assert!(!super::answers_ask(&ours, foreign));
+        assert!(super::answers_ask(&answer(foreign, foreign), foreign));
+        assert!(!super::answers_ask(
+            &answer(foreign, foreign),
+            "ssm:/prod/db"
+        ));
+        let selected = Parameter::builder()
+            .name("/prod/db")
+            .arn(arn)
+            .selector(":3")
+            .build();
+        assert!(!super::answers_ask(&selected, "ssm:/prod/db"));
     }
 
     /// A reference's version is its secret's: `VersionId` in Parameter Store's `SourceResult`

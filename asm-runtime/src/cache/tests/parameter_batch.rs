@@ -309,3 +309,70 @@ async fn a_version_parameter_store_cannot_take_is_refused_without_a_call() {
     assert_eq!(cache.stats().api_calls(), 0);
     assert_eq!(single[0].num_calls(), 0);
 }
+
+/// With failover regions set, a parameter's call keeps the whole call deadline (no region
+/// shares it): a silent Parameter Store is one attempt of `call_timeout`, not two of half.
+#[tokio::test(start_paused = true)]
+async fn a_parameters_call_keeps_the_whole_deadline_with_failover_regions() {
+    let call = SecretCacheBuilder::DEFAULT_CALL_TIMEOUT;
+    let cache = minute(client(RuleMode::MatchAny, &[&always_v1()]))
+        .attempt_timeout(call)
+        .failover_client(west(&[&replica_v1()]))
+        .parameter_client(crate::testing::silent_ssm_client())
+        .build()
+        .expect("valid");
+    let started = Instant::now();
+    let err = cache.get("ssm:/app/a").await.expect_err("silent");
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(started.elapsed(), call);
+    assert_eq!(cache.stats().get_parameter_calls, 1, "{:?}", cache.stats());
+}
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+#[allow(dead_code, reason = "only the load's calls are counted")]
+struct NameAndForeignArn {
+    #[aws_secrets(parameter = "/app/a", public)]
+    ours: String,
+    #[aws_secrets(parameter = "/app/b", public)]
+    b: String,
+    #[aws_secrets(
+        parameter = "arn:aws:ssm:us-east-1:999999999999:parameter/app/a",
+        public
+    )]
+    theirs: String,
+}
+
+/// A parameter's ARN whose path is also asked by name never shares that batch (an answer is
+/// matched by name or ARN, and another account's may come back under the same name): it is
+/// read alone, and each field gets its own account's value.
+#[tokio::test(start_paused = true)]
+async fn an_arn_sharing_a_path_with_a_name_is_read_alone() {
+    let batch = mock!(aws_sdk_ssm::Client::get_parameters)
+        .match_requests(|r| r.names().iter().all(|n| !n.starts_with("arn:")))
+        .then_output(|| {
+            (GetParametersOutput::builder())
+                .parameters(parameter("a"))
+                .parameters(parameter("b"))
+                .build()
+        });
+    let foreign = "arn:aws:ssm:us-east-1:999999999999:parameter/app/a";
+    let theirs = mock!(aws_sdk_ssm::Client::get_parameter)
+        .match_requests(move |r| r.name() == Some(foreign))
+        .then_output(move || {
+            let parameter = (Parameter::builder())
+                .name("/app/a")
+                .value("theirs")
+                .version(7)
+                .arn(foreign)
+                .build();
+            GetParameterOutput::builder().parameter(parameter).build()
+        });
+    let cache = cache_over(&batch, &[theirs]).build().expect("valid");
+    let loaded = NameAndForeignArn::load(&cache).await.expect("loaded");
+    assert_eq!(
+        (loaded.ours.as_str(), loaded.theirs.as_str()),
+        ("value-a", "theirs")
+    );
+    assert_eq!(parameter_calls(&cache), (1, 1));
+}

@@ -298,3 +298,35 @@ async fn concurrent_first_reads_by_name_and_arn_share_one_call() {
     assert_eq!(text(&ours.expect("ours")), "db-1");
     assert!(theirs.is_err(), "not in this store: {theirs:?}");
 }
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+#[allow(dead_code, reason = "only its policy is read")]
+struct PublicAndOurs {
+    #[aws_secrets(
+        parameter = "/aws/service/global-infrastructure/current-region",
+        public
+    )]
+    region: String,
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+}
+
+/// A loaded public parameter (its ARN names no account) tells nothing of the caller's account:
+/// a parameter named by name and not loaded yet leaves the policy unknown, never an ARN with an
+/// empty account.
+#[tokio::test(start_paused = true)]
+async fn a_public_parameter_teaches_no_account() {
+    let store = MemorySource::new();
+    let region = "/aws/service/global-infrastructure/current-region";
+    store.parameter(region, "us-east-1");
+    let cache = over(&store);
+    let read = cache.get(&format!("ssm:{region}")).await.expect("public");
+    assert!(
+        read.arn().contains("us-east-1::parameter/aws/service/"),
+        "{}",
+        read.arn()
+    );
+    let err = PublicAndOurs::iam_policy(&cache).expect_err("our account is unknown");
+    assert!(err.to_string().contains("is unknown"), "{err}");
+}
