@@ -330,3 +330,30 @@ async fn a_public_parameter_teaches_no_account() {
     let err = PublicAndOurs::iam_policy(&cache).expect_err("our account is unknown");
     assert!(err.to_string().contains("is unknown"), "{err}");
 }
+
+/// Invalidating a parameter by its ARN also drops a first load of its name still in flight:
+/// a read by ARN after the invalidation makes its own call at once rather than waiting for,
+/// and sharing, a load that began before it.
+#[tokio::test(start_paused = true)]
+async fn invalidating_an_arn_drops_its_names_first_load_in_flight() {
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    store.fail(Some(HOST), crate::MemoryFault::Hang);
+    // Unpaced: the slow start's one call in flight would hold the second read back too.
+    let cache = SecretCache::builder(store.clone())
+        .throttle_pacing(false)
+        .build()
+        .expect("valid settings");
+    let by_name = tokio::spawn({
+        let cache = cache.clone();
+        async move { cache.get(HOST).await.map(|_| ()) }
+    });
+    settle().await;
+    store.clear_failures();
+    store.parameter("/prod/orders/db-host", "db-2");
+    cache.invalidate(HOST_ARN);
+    let started = Instant::now();
+    let read = cache.get(HOST_ARN).await.expect("its own call");
+    assert_eq!((text(&read), started.elapsed()), ("db-2", Duration::ZERO));
+    by_name.abort();
+}
