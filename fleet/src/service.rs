@@ -243,6 +243,17 @@ impl Service {
                 "ValidationException",
                 "the fleet's parameters are SecureStrings read decrypted",
             ),
+            Action::GetParameters
+                if body["Names"]
+                    .as_array()
+                    .is_none_or(|n| n.is_empty() || n.len() > 10) =>
+            {
+                error(
+                    400,
+                    "ValidationException",
+                    "GetParameters takes 1 to 10 names",
+                )
+            }
             Action::GetParameters => {
                 let names = body["Names"].as_array().cloned().unwrap_or_default();
                 let (mut found, mut invalid) = (Vec::new(), Vec::new());

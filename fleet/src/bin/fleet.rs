@@ -272,7 +272,7 @@ fn main() -> ExitCode {
             matches!(scenario, Scenario::Deploy { window } if window >= Duration::from_secs(60))
                 .then_some(Duration::from_secs(5));
         let missed = if args.scenario.starts_with("past-quota") {
-            report.missed_past_quota_goals((fleet.pods * fleet.secrets) as u64)
+            report.missed_past_quota_goals(fleet.calls_needed())
         } else {
             report.missed_goals(ready_goal, fleet.profile.ttl)
         };
