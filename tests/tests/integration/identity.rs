@@ -153,15 +153,7 @@ struct TheirHost {
 async fn a_parameter_read_as_a_role_is_the_roles_accounts() {
     let moto = Moto::start();
     let config = moto.sdk_config();
-    let provider = aws_config::sts::AssumeRoleProvider::builder(READER)
-        .configure(&config)
-        .session_name("asm-tests")
-        .build()
-        .await;
-    let theirs = config.to_builder().credentials_provider(
-        aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(provider),
-    );
-    let theirs = theirs.build();
+    let theirs = moto.sdk_config_as(READER).await;
     put_parameter(&theirs, "/prod/host", "theirs.internal").await;
     put_parameter(&theirs, "/prod/port", "6432").await;
     put_parameter(&config, "/prod/host", "ours.internal").await;
