@@ -6,8 +6,7 @@
 //! look like. Ids may contain `${VAR}` placeholders, resolved at load time; the text around them
 //! is still checked.
 
-/// The partitions a Secrets Manager ARN may name.
-pub(crate) const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov"];
+pub(crate) use crate::partition::PARTITIONS;
 
 /// The service part of a Secrets Manager ARN.
 const SERVICE: &str = "secretsmanager";
@@ -395,7 +394,7 @@ fn texts<'a>(part: &'a [Piece<'a>]) -> impl Iterator<Item = char> + 'a {
 }
 
 fn check_partition<'a>(part: &[Piece<'a>]) -> Result<Option<&'a str>, String> {
-    let expected = "one of `aws`, `aws-cn`, `aws-us-gov`";
+    let expected = format!("one of `{}`", PARTITIONS.join("`, `"));
     match literal(part) {
         Some("") => Err(format!(
             "the partition of this ARN is empty: expected {expected}"
@@ -461,13 +460,7 @@ fn is_region(region: &str) -> bool {
 }
 
 fn check_partition_region(partition: &str, region: &str) -> Result<(), String> {
-    let expected = if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
+    let expected = crate::partition::of_region(region);
     if partition == expected {
         Ok(())
     } else {

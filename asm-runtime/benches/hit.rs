@@ -7,12 +7,15 @@
 //!   and the clock read a cache hit makes (`tokio::time::Instant::now`).
 //! - `warm_load`: a warm `load` of a struct of 1, 6 and 50 `SecretString` fields of one JSON
 //!   secret (the cost per field).
+//! - `mixed_load` (feature `ssm`): a warm `load` of a struct of 3 secrets and 3 Parameter
+//!   Store parameters against the same struct of 6 secrets (each field a whole value).
 //! - `threads`: the reads on 1, 2, 4 and 8 threads at once (throughput, all threads together;
 //!   the ratio to 1 thread is the scaling), every thread reading one struct or secret
 //!   (`shared`), or each its own (`own`). The machine's core count is printed first.
 //!
 //! Run with every other bench: `cargo bench -p asm-runtime --benches` (see `BENCHMARKS.md`);
-//! one group: `cargo bench -p asm-runtime --bench hit -- threads`.
+//! one group: `cargo bench -p asm-runtime --bench hit -- threads`; with `mixed_load`:
+//! `cargo bench -p asm-runtime --features ssm --bench hit -- mixed_load`.
 
 use std::hint::black_box;
 use std::num::NonZeroUsize;
@@ -342,5 +345,95 @@ fn threads(c: &mut Criterion) {
     group.finish();
 }
 
+/// Six whole secrets, one a field.
+#[cfg(feature = "ssm")]
+#[derive(AwsSecrets)]
+#[allow(dead_code, reason = "built by the loader, read by nobody in a bench")]
+struct SixSecrets {
+    #[aws_secrets(name = "bench/s1")]
+    s1: SecretString,
+    #[aws_secrets(name = "bench/s2")]
+    s2: SecretString,
+    #[aws_secrets(name = "bench/s3")]
+    s3: SecretString,
+    #[aws_secrets(name = "bench/s4")]
+    s4: SecretString,
+    #[aws_secrets(name = "bench/s5")]
+    s5: SecretString,
+    #[aws_secrets(name = "bench/s6")]
+    s6: SecretString,
+}
+
+/// The same struct with its last three fields read from Parameter Store.
+#[cfg(feature = "ssm")]
+#[derive(AwsSecrets)]
+#[allow(dead_code, reason = "built by the loader, read by nobody in a bench")]
+struct ThreeAndThree {
+    #[aws_secrets(name = "bench/s1")]
+    s1: SecretString,
+    #[aws_secrets(name = "bench/s2")]
+    s2: SecretString,
+    #[aws_secrets(name = "bench/s3")]
+    s3: SecretString,
+    #[aws_secrets(parameter = "/bench/p4")]
+    p4: SecretString,
+    #[aws_secrets(parameter = "/bench/p5")]
+    p5: SecretString,
+    #[aws_secrets(parameter = "/bench/p6")]
+    p6: SecretString,
+}
+
+/// A Parameter Store client answering `GetParameters` with `/bench/p4` … `/bench/p6`.
+#[cfg(feature = "ssm")]
+fn mocked_ssm() -> aws_sdk_ssm::Client {
+    use aws_sdk_ssm::operation::get_parameters::GetParametersOutput;
+    use aws_sdk_ssm::types::Parameter;
+    let rule = mock!(aws_sdk_ssm::Client::get_parameters)
+        .sequence()
+        .output(|| {
+            let mut out = GetParametersOutput::builder();
+            for i in 4..=6 {
+                out = out.parameters(
+                    Parameter::builder()
+                        .name(format!("/bench/p{i}"))
+                        .value(format!("value-{i}"))
+                        .version(1)
+                        .arn(format!(
+                            "arn:aws:ssm:us-east-1:123456789012:parameter/bench/p{i}"
+                        ))
+                        .build(),
+                );
+            }
+            out.build()
+        })
+        .repeatedly()
+        .build();
+    mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &[&rule])
+}
+
+#[cfg(feature = "ssm")]
+fn mixed_load(c: &mut Criterion) {
+    let rt = runtime();
+    let cache = SecretCache::builder(mocked_client())
+        .parameter_client(mocked_ssm())
+        .build()
+        .expect("valid settings");
+    let _guard = rt.enter();
+    rt.block_on(SixSecrets::load(&cache)).expect("warm-up load");
+    rt.block_on(ThreeAndThree::load(&cache))
+        .expect("warm-up load");
+    let mut group = c.benchmark_group("mixed_load");
+    group.bench_function("6 secrets", |b| {
+        b.iter(|| black_box(load::<SixSecrets>(&cache)))
+    });
+    group.bench_function("3 secrets + 3 parameters", |b| {
+        b.iter(|| black_box(load::<ThreeAndThree>(&cache)))
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "ssm"))]
 criterion_group!(benches, hit, warm_load, threads);
+#[cfg(feature = "ssm")]
+criterion_group!(benches, hit, warm_load, mixed_load, threads);
 criterion_main!(benches);

@@ -1,6 +1,7 @@
 //! [`SecretCache`]: the in-memory TTL cache over a source (the Secrets Manager API by default).
 
 mod backoff;
+mod batch;
 mod builder;
 mod call;
 mod complete;
@@ -97,8 +98,9 @@ pub(crate) struct Core {
     entries: EntryMap,
     /// Shared by every principal of the cache.
     counters: Arc<Counters>,
-    /// Until when batches go one by one after `BatchGetSecretValue` was denied.
-    batch_denied_until: Mutex<Option<Instant>>,
+    /// Per batch call (`batch::Kind`): until when its values go one by one after it was
+    /// denied.
+    batch_denied_until: [Mutex<Option<Instant>>; 2],
     /// Per action: how calls are paced while the service throttles them.
     pacers: pace::Pacers,
     /// Bumped when a rotation is adopted or an entry invalidated; live handles wait on it.
@@ -301,7 +303,7 @@ impl SecretCache {
         &'a self,
         id: &'a str,
     ) -> impl Future<Output = Result<Arc<Secret>, Error>> + Send + 'a {
-        self.get_version(id, &self.core.settings.version)
+        self.get_version(id, self.core.default_version(id))
     }
 
     /// The secret `id` at `version` (a staging label or a version id); see [`get`](Self::get).
@@ -341,7 +343,7 @@ impl SecretCache {
     /// # Errors
     /// The fetch's error, typed.
     pub async fn refresh_now(&self, id: &str) -> Result<Arc<Secret>, Error> {
-        let version = &self.core.settings.version;
+        let version = self.core.default_version(id);
         let entry = self.core.entry(id, version, None);
         self.refresh_entry_now(&entry).await
     }
@@ -390,6 +392,9 @@ impl Grantor for SecretCache {
     }
     fn batches(&self) -> bool {
         SecretCache::batches(self)
+    }
+    fn batches_parameters(&self) -> bool {
+        self.core.settings.batch_parameters
     }
     fn role_account(&self) -> Option<String> {
         let role = crate::role_arn::RoleArn::parse(self.role()?).ok()?;

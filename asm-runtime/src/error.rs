@@ -319,6 +319,14 @@ impl Error {
         }
     }
 
+    /// This error, about `id` instead (a call about several ids failed as a whole).
+    pub(crate) fn about(mut self, id: &str) -> Self {
+        if let Some(secret_id) = secret_id_of!(&mut self) {
+            id.clone_into(secret_id);
+        }
+        self
+    }
+
     /// The secret id this error is about, when it is about one.
     pub fn secret_id(&self) -> Option<&str> {
         secret_id_of!(self).map(String::as_str)

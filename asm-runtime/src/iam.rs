@@ -22,6 +22,8 @@ pub(crate) trait Grantor {
     fn uses_describe(&self) -> bool;
     /// Whether `BatchGetSecretValue` is called.
     fn batches(&self) -> bool;
+    /// Whether Parameter Store's `GetParameters` is called.
+    fn batches_parameters(&self) -> bool;
     /// The account bare names resolve in when the reads are made as a role: the role's.
     fn role_account(&self) -> Option<String> {
         None
@@ -86,6 +88,8 @@ pub struct IamPolicy {
     parameters: Vec<String>,
     describe: bool,
     batch: bool,
+    /// Whether parameters are also read ten a call (`ssm:GetParameters`, on the same ARNs).
+    parameter_batch: bool,
     /// Roles the principal assumes to read the rest (`sts:AssumeRole`), sorted.
     assume: Vec<String>,
 }
@@ -118,6 +122,7 @@ impl IamPolicy {
             parameters,
             describe: cache.uses_describe(),
             batch: cache.batches(),
+            parameter_batch: cache.batches_parameters(),
             assume: Vec::new(),
         })
     }
@@ -141,7 +146,8 @@ impl IamPolicy {
         &self.resources
     }
 
-    /// The parameter ARNs granted `ssm:GetParameter`, sorted.
+    /// The parameter ARNs granted `ssm:GetParameter` (and `ssm:GetParameters` where the cache
+    /// batches parameters, see [`allows_parameter_batch`](Self::allows_parameter_batch)), sorted.
     pub fn parameters(&self) -> &[String] {
         &self.parameters
     }
@@ -149,6 +155,12 @@ impl IamPolicy {
     /// Whether the policy allows `BatchGetSecretValue` (when the cache batches).
     pub fn allows_batch(&self) -> bool {
         self.batch
+    }
+
+    /// Whether the policy allows `ssm:GetParameters` on the parameters (when the cache batches
+    /// them, the default).
+    pub fn allows_parameter_batch(&self) -> bool {
+        self.parameter_batch
     }
 
     /// The policy document as pretty JSON.
@@ -168,10 +180,14 @@ impl IamPolicy {
             }));
         }
         if !self.parameters.is_empty() {
+            let mut actions = vec!["ssm:GetParameter"];
+            if self.parameter_batch {
+                actions.push("ssm:GetParameters");
+            }
             statements.push(serde_json::json!({
                 "Sid": "ReadExactParametersASecureStringUnderACustomerManagedKeyAlsoNeedsKmsDecryptOnIt",
                 "Effect": "Allow",
-                "Action": ["ssm:GetParameter"],
+                "Action": actions,
                 "Resource": self.parameters,
             }));
         }
@@ -223,7 +239,8 @@ fn caller_account(cache: &impl Grantor, ids: &[&str], parameters: &[&str]) -> Op
             .filter_map(|id| cache.known_arn(id))
             .find_map(|known| {
                 let parsed = parameter::parse(&known)?.ok()?;
-                parsed.arn.map(|arn| arn.account.to_owned())
+                // AWS's public parameters belong to no account: they tell nothing of ours.
+                (parsed.arn.map(|arn| arn.account.to_owned())).filter(|a| !a.is_empty())
             })
     })
 }
@@ -239,13 +256,20 @@ fn parameter_resource<'a>(
         .unwrap_or_else(|| Err(format!("`{id}` is not a parameter")))
         .map_err(|message| Error::Config { message })?;
     let secret = parsed.referenced_secret();
-    if let Some(known) = cache.known_arn(id) {
+    // A reference's answer carries the secret's ARN, not the parameter's.
+    if let Some(known) = cache.known_arn(id).filter(|_| secret.is_none()) {
         return Ok((known, secret));
     }
     if parsed.arn.is_some() {
-        return Ok((id.to_owned(), secret));
+        let arn = id.strip_prefix(parameter::PREFIX).unwrap_or(id);
+        return Ok((arn.to_owned(), secret));
     }
-    let (region, account) = home(cache, id, account)?;
+    let (region, account) = if parsed.is_public() {
+        // AWS's public parameters belong to no account: their ARNs name none.
+        (region_of(cache, id)?, "")
+    } else {
+        home(cache, id, account)?
+    };
     let arn = format!(
         "arn:{}:ssm:{region}:{account}:parameter/{}",
         partition(region),
@@ -261,9 +285,7 @@ fn home<'a>(
     id: &str,
     account: Option<&'a str>,
 ) -> Result<(&'a str, &'a str), Error> {
-    let region = cache.region().ok_or_else(|| Error::Config {
-        message: format!("no region to build the ARN of `{id}`: configure the client's region"),
-    })?;
+    let region = region_of(cache, id)?;
     let account = account.ok_or_else(|| Error::Config {
         message: format!(
             "the account of `{id}` is unknown: load the struct through this cache first (the \
@@ -271,6 +293,13 @@ fn home<'a>(
         ),
     })?;
     Ok((region, account))
+}
+
+/// The cache's region, or why the ARN of `id` cannot be built without it.
+fn region_of<'a>(cache: &'a impl Grantor, id: &str) -> Result<&'a str, Error> {
+    cache.region().ok_or_else(|| Error::Config {
+        message: format!("no region to build the ARN of `{id}`: configure the client's region"),
+    })
 }
 
 fn resource(cache: &impl Grantor, id: &str, account: Option<&str>) -> Result<String, Error> {
@@ -309,13 +338,7 @@ fn with_replicas(resources: Vec<String>, primary: Option<&str>, failover: &[&str
 
 /// The partition a region belongs to.
 pub(crate) fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+    crate::partition::of_region(region)
 }
 
 #[cfg(test)]
@@ -426,6 +449,8 @@ mod tests {
     fn partitions_follow_the_region() {
         assert_eq!(partition("cn-north-1"), "aws-cn");
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition("us-isob-east-1"), "aws-iso-b");
+        assert_eq!(partition("eusc-de-east-1"), "aws-eusc");
         assert_eq!(partition("eu-west-1"), "aws");
     }
 }

@@ -14,6 +14,7 @@ mod json;
 mod live;
 mod loader;
 mod parameter;
+mod partition;
 mod plan;
 mod role_arn;
 mod secret;

@@ -5,9 +5,8 @@
 //! `name:prod`, and [`Version::current`] for the latest version. So the cache reads a parameter
 //! as one more (id, version), and a new parameter version is a rotation.
 
-#[cfg(feature = "ssm")]
 use crate::Version;
-use crate::ssm_name::{self, Parameter};
+use crate::ssm_name::{self, Parameter, Selector};
 
 /// What a parameter's name is prefixed with to make its id (see the module doc).
 pub const PREFIX: &str = "ssm:";
@@ -39,6 +38,37 @@ pub(crate) fn parse(id: &str) -> Option<Result<Parameter<'_>, String>> {
     )
 }
 
+/// Why parameter `id` cannot be read at `version`, in a sentence (`None`: it can, or `id` is
+/// no parameter): the id breaks Parameter Store's rules, or the version is neither a version
+/// number nor a label.
+pub(crate) fn refusal(id: &str, version: &Version) -> Option<String> {
+    if let Err(why) = parse(id)? {
+        return Some(format!(
+            "`{id}` is not a parameter Parameter Store accepts: {why}"
+        ));
+    }
+    let (selector, is_number) = match version {
+        Version::Stage(_) if version.is_current() => return None,
+        Version::Stage(label) => (&**label, false),
+        Version::Id(number) => (&**number, true),
+    };
+    if is_number && !selector.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(format!(
+            "parameter `{id}`: version id `{selector}` is not a parameter version (a number \
+             from 1); a label is asked with `Version::stage`"
+        ));
+    }
+    match ssm_name::check_selector(selector) {
+        Ok(Selector::Version(_)) if is_number => None,
+        Ok(Selector::Label(_)) if !is_number => None,
+        Ok(_) => Some(format!(
+            "parameter `{id}`: label `{selector}` is a number; a version is asked with \
+             `Version::id`"
+        )),
+        Err(why) => Some(format!("parameter `{id}`: {why}")),
+    }
+}
+
 #[cfg(feature = "ssm")]
 /// What `GetParameter` is asked for: the name (or ARN) of `id`, with `:N` or `:label` for
 /// `version` (nothing for the latest).
@@ -51,7 +81,14 @@ pub(crate) fn request_name(id: &str, version: &Version) -> String {
     }
 }
 
-#[cfg(feature = "testing")]
+/// The id `ssm:NAME` of the parameter the parameter ARN `id` names (`None` for any other id):
+/// a read by ARN may share the first load of that name.
+pub(crate) fn name_id_of_arn(id: &str) -> Option<String> {
+    let parsed = parse(id)?.ok()?;
+    parsed.arn?;
+    Some(format!("{PREFIX}{}", name(&parsed)))
+}
+
 /// The parameter's name as Parameter Store spells it: `/prod/db-host`, or `db-host`.
 pub(crate) fn name(parameter: &Parameter<'_>) -> String {
     if parameter.hierarchical {
@@ -150,6 +187,9 @@ mod tests {
                 "not `parameter/<name>`",
             ),
             ("arn:aws:ssm:us-east-1:12345:parameter/db", "not 12 digits"),
+            ("arn:aws:ssm:us-east-1::parameter/prod/db", "not 12 digits"),
+            ("/aws/servicex/ami", "cannot start with `aws`"),
+            ("/aws/service", "cannot start with `aws`"),
             (
                 "arn:aws:ssm:US-EAST-1:123456789012:parameter/db",
                 "not a region",
@@ -188,6 +228,10 @@ mod tests {
             "/prod/db:3",
             "/prod/db:prod-blue_2.a",
             "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/prod/db:prod",
+            "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+            "arn:aws:ssm:us-east-1::parameter/aws/service/global-infrastructure/regions",
+            "arn:aws-iso-b:ssm:us-isob-east-1:123456789012:parameter/db",
+            "arn:aws-eusc:ssm:eusc-de-east-1:123456789012:parameter/db",
             "/\u{0}/orders/db-host",
             "arn:aws:ssm:\u{0}:\u{0}:parameter/db",
         ] {
@@ -200,7 +244,7 @@ mod tests {
         let parsed = ssm_name::parse("arn:aws:ssm:eu-west-1:123456789012:parameter/a/b:7");
         assert_eq!(
             parsed.map(|p| (p.path, p.hierarchical, p.selector)),
-            Ok(("a/b", true, Some(ssm_name::Selector::Version("7"))))
+            Ok(("a/b", true, Some(Selector::Version("7"))))
         );
     }
 }

@@ -12,7 +12,7 @@ const MAX_NAME: usize = 64;
 /// A checked role ARN, borrowed from the text it was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RoleArn<'a> {
-    /// `aws`, `aws-cn` or `aws-us-gov`.
+    /// One of [`PARTITIONS`](crate::partition::PARTITIONS).
     pub(crate) partition: &'a str,
     /// The 12-digit account the role belongs to: where its bare secret names resolve.
     pub(crate) account: &'a str,
@@ -24,8 +24,8 @@ impl<'a> RoleArn<'a> {
         check(text).map_err(|why| Error::Config {
             message: format!(
                 "`{text}` is not an IAM role ARN: {why}; expected \
-                 `arn:aws:iam::123456789012:role/NAME` (partition `aws`, `aws-cn` or \
-                 `aws-us-gov`, no region, a 12-digit account, an optional path)"
+                 `arn:aws:iam::123456789012:role/NAME` (a partition such as `aws`, no region, \
+                 a 12-digit account, an optional path)"
             ),
         })
     }
@@ -45,9 +45,10 @@ fn check(text: &str) -> Result<RoleArn<'_>, String> {
     if arn != "arn" {
         return Err("it does not start with `arn:`".to_owned());
     }
-    if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov") {
+    if !crate::partition::PARTITIONS.contains(&partition) {
         return Err(format!(
-            "partition `{partition}` is not `aws`, `aws-cn` or `aws-us-gov`"
+            "partition `{partition}` is not one of `{}`",
+            crate::partition::PARTITIONS.join("`, `")
         ));
     }
     if service != "iam" {

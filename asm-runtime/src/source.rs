@@ -103,6 +103,20 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The error a read of `id` at `version` is answered with at once, without a call: an id
+    /// or version the service would refuse, a store this source does not serve. `None`: call.
+    fn refuses(&self, _id: &str, _version: &Version) -> Option<Error> {
+        None
+    }
+
+    /// Parameter Store's `GetParameters`: the latest versions of up to ten parameter `ids`
+    /// (`crate::parameter`) in one call, as `(index into ids, result)`; ids left out (not
+    /// found, not matched to an answer) are fetched one by one, which names their error.
+    /// `None` when the source has no such call.
+    fn get_parameters<'a>(&'a self, _ids: &'a [Arc<str>]) -> Option<BoxFuture<'a, BatchResult>> {
+        None
+    }
+
     /// Whether [`get_batch`](Self::get_batch) is one consistent read of local state rather than
     /// an API call with a quota of its own (a mounted directory read from one generation): the
     /// cache then uses it whatever its `batch` setting says.
@@ -160,6 +174,12 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 }
 
 /// A batch's answers by index into the ids asked for.
+/// A parameter's [`refusal`](crate::parameter::refusal) as the error a read is answered
+/// with, before any call (for [`Backend::refuses`]).
+pub(crate) fn parameter_refused(id: &str, version: &Version) -> Option<Error> {
+    crate::parameter::refusal(id, version).map(|message| Error::Config { message })
+}
+
 pub(crate) type BatchResult = Result<Vec<(usize, Result<Secret, Error>)>, Error>;
 
 /// Something a [`SecretCache`](crate::SecretCache) can read secrets from: the Secrets Manager
@@ -180,11 +200,15 @@ pub(crate) mod sealed {
         fn into_source(self, terms: Terms) -> Building;
     }
 
-    /// The terms a source is built under: the cache's deadlines, and whether the cache paces
-    /// throttled calls itself (a client must then not retry them).
+    /// The terms a source is built under: the cache's deadlines (the primary's share of them
+    /// when failover regions may answer too), and whether the cache paces throttled calls
+    /// itself (a client must then not retry them).
     #[derive(Debug, Clone, Copy)]
     pub struct Terms {
         pub(crate) deadlines: Deadlines,
+        /// The cache's deadlines whole, for calls no failover region shares (Parameter
+        /// Store's: it has no replicas).
+        pub(crate) unshared: Deadlines,
         pub(crate) cache_paces_throttling: bool,
     }
 

@@ -6,7 +6,10 @@
 //! This file is compiled into both crates (`asm-derive/src/ssm_name.rs` is a link to it): the
 //! derive checks what an attribute says, with each `${VAR}` placeholder replaced by
 //! [`PLACEHOLDER`], which every rule takes as "decided at load time"; the runtime checks the
-//! same text once the placeholders are resolved. It depends on nothing but `core` and `alloc`.
+//! same text once the placeholders are resolved. It depends on nothing but `partition.rs`, shared
+//! the same way.
+
+use crate::partition::PARTITIONS;
 
 /// What the derive puts in place of a `${VAR}` placeholder before checking: a character no
 /// resolved id can hold, so a resolved text never passes for one with placeholders.
@@ -28,8 +31,9 @@ const MAX_LABEL: usize = 100;
 /// The path under which Parameter Store answers with a Secrets Manager secret.
 pub(crate) const SECRET_REFERENCE: &str = "/aws/reference/secretsmanager/";
 
-/// The partitions a parameter ARN may name.
-const PARTITIONS: &[&str] = &["aws", "aws-cn", "aws-us-gov"];
+/// The path of AWS's public parameters (AMI ids, regions, service endpoints), readable by
+/// every account; their ARNs name no account.
+pub(crate) const PUBLIC: &str = "/aws/service/";
 
 /// The shape of a parameter ARN, for messages.
 const ARN_SHAPE: &str = "`arn:<partition>:ssm:<region>:<account>:parameter/<name>`";
@@ -76,6 +80,11 @@ impl<'a> Parameter<'a> {
         self.path
             .strip_prefix(&SECRET_REFERENCE[1..])
             .filter(|_| self.hierarchical)
+    }
+
+    /// Whether this is one of AWS's public parameters, `/aws/service/…`.
+    pub(crate) fn is_public(&self) -> bool {
+        self.hierarchical && self.path.starts_with(&PUBLIC[1..])
     }
 }
 
@@ -155,8 +164,8 @@ fn parse_arn(text: &str) -> Result<Parameter<'_>, String> {
         && !PARTITIONS.contains(&partition)
     {
         return Err(format!(
-            "partition `{partition}` is not `aws`, `aws-cn` or `aws-us-gov`: expected \
-             {ARN_SHAPE}"
+            "partition `{partition}` is not one of {}: expected {ARN_SHAPE}",
+            PARTITIONS.join(", ")
         ));
     }
     match part(2) {
@@ -186,8 +195,10 @@ fn parse_arn(text: &str) -> Result<Parameter<'_>, String> {
             ));
         }
     }
+    let public = part(5).is_some_and(|resource| resource.starts_with("parameter/aws/service/"));
     if let Some(account) = part(4).filter(|a| !has_placeholder(a))
         && (account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()))
+        && !(public && account.is_empty())
     {
         return Err(format!(
             "account `{account}` is not 12 digits: expected {ARN_SHAPE}"
@@ -270,11 +281,11 @@ fn check_path(parameter: &Parameter<'_>) -> Result<(), String> {
         ));
     }
     let first = path.split('/').next().unwrap_or_default();
-    if let Some(reserved) = reserved_prefix(first) {
+    if let Some(reserved) = reserved_prefix(first).filter(|_| !parameter.is_public()) {
         return Err(format!(
             "a parameter name cannot start with `{reserved}` (reserved by AWS, in any case); \
-             the one readable path under `/aws` is `{SECRET_REFERENCE}NAME`, a Secrets \
-             Manager secret"
+             the paths readable under `/aws` are `{SECRET_REFERENCE}NAME`, a Secrets Manager \
+             secret, and AWS's public parameters `{PUBLIC}…`"
         ));
     }
     Ok(())
@@ -288,7 +299,7 @@ fn reserved_prefix(text: &str) -> Option<&'static str> {
         .find(|reserved| head.eq_ignore_ascii_case(reserved))
 }
 
-fn check_selector(selector: &str) -> Result<Selector<'_>, String> {
+pub(crate) fn check_selector(selector: &str) -> Result<Selector<'_>, String> {
     if selector.contains(PLACEHOLDER) {
         return Err(
             "a placeholder in a version selector: write the version (`:3`) or label \

@@ -100,16 +100,30 @@ impl HttpClient for Silent {
     }
 }
 
-/// A client in us-east-1 whose every call hangs, with SDK retries off.
-pub(crate) fn silent_client() -> Client {
-    let config = aws_sdk_secretsmanager::Config::builder()
+/// The configuration of a client in us-east-1 whose every call hangs, with SDK retries off.
+fn silent_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .behavior_version(crate::source::behavior_version())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "test",
+            )),
+        )
         .http_client(Silent)
         .retry_config(RetryConfig::disabled())
-        .build();
-    Client::from_conf(config)
+        .build()
+}
+
+/// A client in us-east-1 whose every call hangs, with SDK retries off.
+pub(crate) fn silent_client() -> Client {
+    Client::new(&silent_config())
+}
+
+/// A Parameter Store client in us-east-1 whose every call hangs, with SDK retries off.
+#[cfg(feature = "ssm")]
+pub(crate) fn silent_ssm_client() -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&silent_config())
 }
 
 /// Lets spawned fetch tasks run to completion.

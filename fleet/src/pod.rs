@@ -133,6 +133,8 @@ pub struct Profile {
     pub version_checks: bool,
     /// `BatchGetSecretValue` for secrets due together.
     pub batch: bool,
+    /// `GetParameters` for parameters due together (`batch_parameters`, on by default).
+    pub batch_parameters: bool,
     /// The rotation guardrail (`DescribeSecret` per secret at first load).
     pub guardrail: RotationGuardrail,
     /// The SDK's retry settings.
@@ -152,6 +154,7 @@ impl Profile {
             ttl: asm_runtime::SecretCacheBuilder::DEFAULT_TTL,
             version_checks: true,
             batch: false,
+            batch_parameters: true,
             guardrail: RotationGuardrail::default(),
             retry: RetryConfig::standard(),
             startup_jitter: Duration::ZERO,
@@ -179,6 +182,15 @@ impl Profile {
         }
     }
 
+    /// The defaults with `.batch_parameters(false)`: one `GetParameter` per parameter.
+    pub fn single_parameters() -> Self {
+        Self {
+            name: "single-parameters",
+            batch_parameters: false,
+            ..Self::defaults()
+        }
+    }
+
     /// The settings FLEET.md recommends for a large fleet.
     pub fn recommended() -> Self {
         Self {
@@ -197,6 +209,7 @@ impl Profile {
             "batching" => Some(Self::batching()),
             "recommended" => Some(Self::recommended()),
             "unpaced" => Some(Self::unpaced()),
+            "single-parameters" => Some(Self::single_parameters()),
             _ => None,
         }
     }
@@ -241,6 +254,7 @@ impl Profile {
             .ttl(self.ttl)
             .version_checks(self.version_checks)
             .batch(self.batch)
+            .batch_parameters(self.batch_parameters)
             .rotation_guardrail(self.guardrail)
             .throttle_pacing(self.pacing)
             .build()

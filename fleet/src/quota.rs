@@ -17,15 +17,18 @@ pub enum Action {
     Batch,
     /// Parameter Store's `GetParameter` (`AmazonSSM.GetParameter`).
     GetParameter,
+    /// Parameter Store's `GetParameters` (up to ten names; `GetParameter`'s quota).
+    GetParameters,
 }
 
 impl Action {
     /// Every action, in report order.
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 5] = [
         Action::Get,
         Action::Describe,
         Action::Batch,
         Action::GetParameter,
+        Action::GetParameters,
     ];
 
     /// Its position in per-action arrays.
@@ -41,6 +44,7 @@ impl Action {
             "DescribeSecret" => Some(Self::Describe),
             "BatchGetSecretValue" => Some(Self::Batch),
             "GetParameter" => Some(Self::GetParameter),
+            "GetParameters" => Some(Self::GetParameters),
             _ => None,
         }
     }
@@ -53,6 +57,7 @@ impl fmt::Display for Action {
             Self::Describe => "DescribeSecret",
             Self::Batch => "BatchGetSecretValue",
             Self::GetParameter => "GetParameter",
+            Self::GetParameters => "GetParameters",
         })
     }
 }
@@ -76,7 +81,7 @@ impl QuotaModel {
     /// level in force.
     pub fn limit(self, action: Action) -> u32 {
         match (self, action) {
-            (_, Action::GetParameter) => ParameterQuota::Standard.limit(),
+            (_, Action::GetParameter | Action::GetParameters) => ParameterQuota::Standard.limit(),
             (Self::CurrentDividedBy(n), _) => (Self::Current.limit(action) / n.max(1)).max(1),
             (_, Action::Batch) => 100,
             (Self::Current, Action::Describe) => 40_000,
@@ -88,14 +93,16 @@ impl QuotaModel {
     fn bucket(self, action: Action) -> usize {
         match (self, action) {
             (Self::SharedGetDescribe, Action::Describe) => Action::Get.index(),
+            // Parameter Store's read actions share one quota.
+            (_, Action::GetParameters) => Action::GetParameter.index(),
             _ => action.index(),
         }
     }
 }
 
 /// Parameter Store's throughput setting for the account and region: the quota
-/// `GetParameter`, `GetParameters` and `GetParametersByPath` draw on (only `GetParameter` is
-/// simulated: the runtime does not batch parameters).
+/// `GetParameter`, `GetParameters` and `GetParametersByPath` draw on (the first two are
+/// simulated, from one bucket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ParameterQuota {
     /// The default: 40 transactions/s, shared by the three read actions.
@@ -161,7 +168,7 @@ pub struct Quotas {
     parameters: ParameterQuota,
     buckets: Vec<Bucket>,
     start: Instant,
-    seconds: [Vec<Second>; 4],
+    seconds: [Vec<Second>; 5],
     /// `GetSecretValue` requests of the account's other services, per second.
     background: Vec<Second>,
     over_quota: bool,
@@ -189,7 +196,7 @@ impl Quotas {
     /// Requests per second allowed for `action`.
     pub fn limit(&self, action: Action) -> u32 {
         match action {
-            Action::GetParameter => self.parameters.limit(),
+            Action::GetParameter | Action::GetParameters => self.parameters.limit(),
             secrets => self.model.limit(secrets),
         }
     }
@@ -208,9 +215,38 @@ impl Quotas {
         if !admitted {
             second.throttled += 1;
         }
-        let over = !admitted || second.offered > limit;
+        // Above the quota counts what arrived at the bucket: every action drawing on it.
+        let at = self.index_of(now);
+        let offered = (self.sharing(action))
+            .filter_map(|a| self.seconds[a.index()].get(at))
+            .map(|s| s.offered)
+            .sum::<u32>();
+        let over = !admitted || offered > limit;
         self.over_quota |= over;
         admitted
+    }
+
+    /// The actions drawing on `action`'s bucket, itself included.
+    fn sharing(&self, action: Action) -> impl Iterator<Item = Action> + '_ {
+        let bucket = self.model.bucket(action);
+        (Action::ALL.into_iter()).filter(move |a| self.model.bucket(*a) == bucket)
+    }
+
+    /// The per-second record of every action drawing on `action`'s bucket, summed: what the
+    /// quota saw (for an action with a bucket of its own, its own record).
+    pub fn bucket_seconds(&self, action: Action) -> Vec<Second> {
+        let mut sum: Vec<Second> = Vec::new();
+        for other in self.sharing(action) {
+            let seconds = &self.seconds[other.index()];
+            if sum.len() < seconds.len() {
+                sum.resize(seconds.len(), Second::default());
+            }
+            for (total, second) in sum.iter_mut().zip(seconds) {
+                total.offered += second.offered;
+                total.throttled += second.throttled;
+            }
+        }
+        sum
     }
 
     /// Whether any action has been throttled, or asked more than its quota in one second.
@@ -243,9 +279,13 @@ impl Quotas {
         self.second(action, now).offered += 1;
     }
 
+    /// The second of the run `now` falls in.
+    fn index_of(&self, now: Instant) -> usize {
+        usize::try_from(now.saturating_duration_since(self.start).as_secs()).unwrap_or(usize::MAX)
+    }
+
     fn second(&mut self, action: Action, now: Instant) -> &mut Second {
-        let at = usize::try_from(now.saturating_duration_since(self.start).as_secs())
-            .unwrap_or(usize::MAX);
+        let at = self.index_of(now);
         let seconds = &mut self.seconds[action.index()];
         if seconds.len() <= at {
             seconds.resize(at + 1, Second::default());
@@ -283,6 +323,33 @@ mod tests {
         assert_eq!(admitted, 50, "refilled at 100/s");
         assert_eq!(quotas.seconds(Action::Batch)[0].offered, 250);
         assert_eq!(quotas.seconds(Action::Batch)[0].throttled, 100);
+    }
+
+    /// `GetParameter` and `GetParameters` draw on one quota: 30 of each in a second is above
+    /// 40/s, though neither alone is.
+    #[tokio::test(start_paused = true)]
+    async fn parameter_stores_actions_are_metered_against_their_shared_quota() {
+        let start = Instant::now();
+        let mut quotas = Quotas::new(QuotaModel::Current, ParameterQuota::Standard, start);
+        let admitted = (0..60)
+            .filter(|i| {
+                let action = if i % 2 == 0 {
+                    Action::GetParameter
+                } else {
+                    Action::GetParameters
+                };
+                quotas.admit(action, start)
+            })
+            .count();
+        assert_eq!(admitted, 40, "one bucket of 40");
+        assert_eq!(quotas.seconds(Action::GetParameter)[0].offered, 30);
+        assert_eq!(quotas.bucket_seconds(Action::GetParameters)[0].offered, 60);
+        assert!(quotas.ever_over_quota());
+        assert_eq!(
+            quotas.bucket_seconds(Action::Get).len(),
+            0,
+            "its own bucket, unused"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -97,6 +97,19 @@ enum Nodes {
     Agents(Vec<OnceLock<NodeAgent>>, Arc<AgentMeter>),
 }
 
+impl Fleet {
+    /// The fewest calls the fleet's first loads need: one per secret a pod reads, or, for
+    /// parameters read ten a call (`batch_parameters`), one per ten (the goals of a rollout
+    /// past the quota are set against it).
+    pub fn calls_needed(&self) -> u64 {
+        let per_pod = match self.parameters {
+            Some(_) if self.profile.batch_parameters => self.secrets.div_ceil(10),
+            _ => self.secrets,
+        };
+        (self.pods * per_pod) as u64
+    }
+}
+
 /// When a live scenario's event happens.
 const EVENT_AT: Duration = Duration::from_secs(15 * 60);
 /// The window over which a live scenario's pods start.
@@ -302,7 +315,13 @@ impl Run {
             .map(|a| {
                 service.with_quotas(|q| {
                     let seconds = q.seconds(*a);
-                    ActionLoad::of(*a, q.limit(*a), &seconds[range(seconds.len())])
+                    let bucket = q.bucket_seconds(*a);
+                    ActionLoad::of(
+                        *a,
+                        q.limit(*a),
+                        &seconds[range(seconds.len())],
+                        &bucket[range(bucket.len())],
+                    )
                 })
             })
             .collect()

@@ -238,6 +238,36 @@ impl Service {
                 ),
                 None => error(400, "ParameterNotFound", ""),
             },
+            Action::GetParameters if body["WithDecryption"] != json!(true) => error(
+                400,
+                "ValidationException",
+                "the fleet's parameters are SecureStrings read decrypted",
+            ),
+            Action::GetParameters
+                if body["Names"]
+                    .as_array()
+                    .is_none_or(|n| n.is_empty() || n.len() > 10) =>
+            {
+                error(
+                    400,
+                    "ValidationException",
+                    "GetParameters takes 1 to 10 names",
+                )
+            }
+            Action::GetParameters => {
+                let names = body["Names"].as_array().cloned().unwrap_or_default();
+                let (mut found, mut invalid) = (Vec::new(), Vec::new());
+                for name in names {
+                    match parameter_index(&name, versions.len()) {
+                        Some(i) => found.push(parameter(i, versions[i])["Parameter"].take()),
+                        None => invalid.push(name),
+                    }
+                }
+                (
+                    200,
+                    json!({ "Parameters": found, "InvalidParameters": invalid }),
+                )
+            }
             Action::Batch => {
                 let ids = body["SecretIdList"].as_array().cloned().unwrap_or_default();
                 let mut values = Vec::new();

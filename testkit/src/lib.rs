@@ -159,19 +159,25 @@ impl Moto {
             .build()
     }
 
-    /// A client acting as `role` (moto's STS grants any `AssumeRole`: its credentials act in
-    /// the role's account), to create that account's secrets.
-    pub async fn client_as(&self, role: &str) -> Client {
+    /// [`sdk_config`](Self::sdk_config) acting as `role` (moto's STS grants any `AssumeRole`:
+    /// its credentials act in the role's account), for any service's client.
+    pub async fn sdk_config_as(&self, role: &str) -> aws_config::SdkConfig {
         let config = self.sdk_config();
         let provider = aws_config::sts::AssumeRoleProvider::builder(role)
             .configure(&config)
             .session_name("asm-testkit")
             .build()
             .await;
-        let conf = aws_sdk_secretsmanager::config::Builder::from(&config)
-            .credentials_provider(provider)
-            .build();
-        Client::from_conf(conf)
+        (config.to_builder())
+            .credentials_provider(
+                aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(provider),
+            )
+            .build()
+    }
+
+    /// A client acting as `role`, to create that account's secrets.
+    pub async fn client_as(&self, role: &str) -> Client {
+        Client::new(&self.sdk_config_as(role).await)
     }
 
     /// Creates a string secret in the account of `role`; returns its ARN.

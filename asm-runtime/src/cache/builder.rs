@@ -2,7 +2,6 @@
 //! `failover.rs`, which holds their rules).
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
@@ -27,6 +26,7 @@ pub(crate) struct Settings {
     pub(crate) refresh_now_interval: Duration,
     pub(crate) version_checks: bool,
     pub(crate) batch: bool,
+    pub(crate) batch_parameters: bool,
     pub(crate) guardrail: RotationGuardrail,
     pub(crate) deadlines: Deadlines,
     pub(crate) max_failure_memory: Duration,
@@ -47,6 +47,7 @@ impl Default for Settings {
             refresh_now_interval: SecretCacheBuilder::DEFAULT_REFRESH_NOW_INTERVAL,
             version_checks: true,
             batch: false,
+            batch_parameters: true,
             guardrail: RotationGuardrail::default(),
             deadlines: Deadlines {
                 attempt: SecretCacheBuilder::DEFAULT_ATTEMPT_TIMEOUT,
@@ -221,6 +222,22 @@ impl SecretCacheBuilder {
     /// flight at once.
     pub fn batch(mut self, on: bool) -> Self {
         self.settings.batch = on;
+        self
+    }
+
+    /// Read the latest versions of several Parameter Store parameters due together with one
+    /// `GetParameters` (up to 10 a call; **on by default**). Unlike `BatchGetSecretValue`,
+    /// `GetParameters` shares `GetParameter`'s quota (40 calls/s per account and region by
+    /// default), so a struct of ten parameters costs one call of it instead of ten: a fleet
+    /// deploy fits ten times the pods (FLEET.md). A parameter the batch does not return (not
+    /// found, denied) is read with its own `GetParameter`, which names its error; versions,
+    /// labels and `/aws/reference/secretsmanager/…` are always read one by one. A batch that
+    /// fails transiently is tried again as a batch (a first load) or backed off (a refresh),
+    /// not split into ten calls. Where `ssm:GetParameters` is denied the cache logs one
+    /// warning and reads one parameter a call until `denial_retry` has passed.
+    /// [`IamPolicy`](crate::IamPolicy) grants it on the same parameter ARNs when on.
+    pub fn batch_parameters(mut self, on: bool) -> Self {
+        self.settings.batch_parameters = on;
         self
     }
 
@@ -463,7 +480,7 @@ impl SecretCacheBuilder {
             pacers: Pacers::new(self.settings.throttle_pacing),
             settings: self.settings,
             counters: Arc::default(),
-            batch_denied_until: Mutex::new(None),
+            batch_denied_until: Default::default(),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             plans: crate::plan::Plans::default(),
             handles: Arc::default(),

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Core;
-use super::pace::Turn;
+use super::pace::{Pacer, Turn};
 use super::telemetry::{self, CallTo};
 use crate::error::Operation;
 use crate::source::Description;
@@ -48,8 +48,8 @@ impl Core {
             return Err(denied);
         }
         let pacer = self.pacers.of(op);
-        // The primary's share of the call deadline when it has failover regions.
-        let deadline = self.failover.primary_deadline();
+        // The primary's share of the call deadline when failover regions may answer too.
+        let deadline = self.failover.primary_deadline_of(op);
         // A first load goes out again, in its turns, until its patience is spent. Any call
         // waits at least half a call deadline for a turn (its round has room for that); past
         // it, the call is not sent and is answered as throttled (a refresh backs off).
@@ -133,4 +133,27 @@ pub(crate) fn resend<'a, T: 'a>(
             })
         }),
     }
+}
+
+/// `call` for a first load: past the round's `deadline` it is abandoned and answered with a
+/// timeout, so that a first load ends by its call deadline however its calls queued (behind a
+/// batch that got no answer, behind the slow start's first calls), unless the service is
+/// throttling `op`: a throttled first load waits its turns for `startup_patience`.
+pub(super) async fn by_deadline<T>(
+    core: &Core,
+    op: Operation,
+    secret_id: &str,
+    deadline: Instant,
+    call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let mut call = std::pin::pin!(call);
+    if Instant::now() < deadline
+        && let Ok(result) = tokio::time::timeout_at(deadline, &mut call).await
+    {
+        return result;
+    }
+    if core.pacers.of(op).is_some_and(Pacer::is_throttled) {
+        return call.await;
+    }
+    Err(Error::timed_out(secret_id))
 }

@@ -83,8 +83,10 @@ pub(crate) struct Failover {
 /// `deadlines` and whether it paces throttled calls: with failover on, the primary's calls (and
 /// so its attempts) end by half the call deadline; a replica's by the other half.
 pub(super) fn terms(deadlines: Deadlines, paces: bool, failing_over: bool) -> (Terms, Terms) {
+    let unshared = deadlines;
     let terms = |deadlines: Deadlines| Terms {
         deadlines,
+        unshared,
         cache_paces_throttling: paces,
     };
     if !failing_over {
@@ -206,6 +208,17 @@ impl Failover {
         }
     }
 
+    /// How long the primary's call of `op` may take: its share of the call deadline where a
+    /// failover region may answer `op` too, all of it otherwise (Parameter Store's actions:
+    /// it has no replicas).
+    pub(super) fn primary_deadline_of(&self, op: Operation) -> Duration {
+        if op.has_replicas() {
+            self.primary_deadline()
+        } else {
+            self.call
+        }
+    }
+
     /// The failover regions, in order.
     pub(super) fn regions(&self) -> impl Iterator<Item = &str> {
         self.replicas.iter().filter_map(|r| r.region())
@@ -318,7 +331,7 @@ impl Core {
         ask: impl Fn(&'a dyn Backend) -> Option<BoxFuture<'a, Result<T, Error>>>,
     ) -> Result<T, Error> {
         let replicas = &self.failover.replicas;
-        if replicas.is_empty() || !fails_over(&err) {
+        if replicas.is_empty() || !op.has_replicas() || !fails_over(&err) {
             return Err(err);
         }
         let end = Instant::now() + (self.failover.call - self.failover.primary_deadline());

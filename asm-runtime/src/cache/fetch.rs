@@ -2,7 +2,6 @@
 //! spawned round; a round runs version checks, then batches, then single fetches, each call
 //! through the source under its deadline; first loads that fail transiently tried again.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -12,18 +11,15 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::call::{Patience, resend};
+use super::call::{Patience, by_deadline};
 use super::describe::check_versions;
 use super::entry::{Entry, Flight};
 use super::job::{Job, Round};
-use super::pace::Pacer;
-use super::{Core, backoff, telemetry};
+use super::{Core, backoff, batch, telemetry};
 use crate::error::Operation;
 use crate::source::Backend;
 use crate::{Error, Secret, Version};
 
-/// Secrets Manager's limit on ids in one `BatchGetSecretValue`.
-pub(crate) const MAX_BATCH: usize = 20;
 /// The calls a round makes one after another at most (a version check, a batch, a fetch), each
 /// bounded by the call deadline: the round's own deadline is this many call deadlines.
 const ROUND_CALLS: u32 = 3;
@@ -88,21 +84,9 @@ async fn one_round(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) {
     } else {
         jobs
     };
-    let (batchable, single): (Vec<Job>, Vec<Job>) = jobs
-        .into_iter()
-        .partition(|job| job.entry.version.is_current());
     // Each single fetch, and the primary's failure when its batch already was the primary's
     // call for it (it goes to the failover regions only).
-    let mut single: Vec<(Job, Option<Error>)> = single.into_iter().map(|j| (j, None)).collect();
-    let batching = core.settings.batch || core.source.batch_is_one_read();
-    if batchable.len() > 1 && batching && core.batch_allowed(Instant::now()) {
-        // Chunks go out together: 40 secrets take one round trip, not two.
-        let chunks = into_chunks(batchable, MAX_BATCH);
-        let unanswered = join_all(chunks.into_iter().map(|c| batch(core, c, round))).await;
-        single.extend(unanswered.into_iter().flatten());
-    } else {
-        single.extend(batchable.into_iter().map(|job| (job, None)));
-    }
+    let single = batch::fetch(core, jobs, round).await;
     join_all(single.into_iter().map(|(job, primary_failed)| async {
         let fetched = get_one(core, &job.entry, primary_failed);
         let result = if job.entry.state.load().is_none() {
@@ -114,40 +98,6 @@ async fn one_round(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) {
         core.complete(job, result.map(Arc::new), round);
     }))
     .await;
-}
-
-/// `call` for a first load: past the round's `deadline` it is abandoned and answered with a
-/// timeout, so that a first load ends by its call deadline however its calls queued (behind a
-/// batch that got no answer, behind the slow start's first calls), unless the service is
-/// throttling `op`: a throttled first load waits its turns for `startup_patience`.
-async fn by_deadline<T>(
-    core: &Core,
-    op: Operation,
-    secret_id: &str,
-    deadline: Instant,
-    call: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    let mut call = std::pin::pin!(call);
-    if Instant::now() < deadline
-        && let Ok(result) = tokio::time::timeout_at(deadline, &mut call).await
-    {
-        return result;
-    }
-    if core.pacers.of(op).is_some_and(Pacer::is_throttled) {
-        return call.await;
-    }
-    Err(Error::timed_out(secret_id))
-}
-
-fn into_chunks(mut jobs: Vec<Job>, size: usize) -> Vec<Vec<Job>> {
-    let mut chunks = Vec::new();
-    while jobs.len() > size {
-        let rest = jobs.split_off(size);
-        chunks.push(jobs);
-        jobs = rest;
-    }
-    chunks.push(jobs);
-    chunks
 }
 
 /// Fetches `entry`'s value, failing over as `failover` says; after `primary_failed` (its batch
@@ -164,6 +114,10 @@ async fn get_one(
         Patience::None
     };
     let (id, version) = (&*entry.id, &entry.version);
+    if let Some(refused) = core.source.refuses(id, version) {
+        // Refused here, not by the service: no call is made or counted.
+        return Err(refused);
+    }
     let op = Operation::get(id);
     let ask = asking(id, version, bypass);
     let result = match primary_failed {
@@ -183,54 +137,6 @@ fn asking<'a>(
     bypass: bool,
 ) -> impl Fn(&'a dyn Backend) -> Option<BoxFuture<'a, Result<Secret, Error>>> {
     move |source| Some(source.get(id, version, bypass))
-}
-
-/// Completes the jobs a batch call answered; returns the ones to fetch one by one instead
-/// (all of them where the source has no batch call or the batch is denied), each with the
-/// primary's failure when the batch's failure sends it to the failover regions only.
-async fn batch(core: &Arc<Core>, jobs: Vec<Job>, round: &Round) -> Vec<(Job, Option<Error>)> {
-    let single = |jobs: Vec<Job>| jobs.into_iter().map(|job| (job, None)).collect();
-    let ids: Vec<Arc<str>> = jobs.iter().map(|j| Arc::clone(&j.entry.id)).collect();
-    let Some(asked) = core.source.get_batch(&ids) else {
-        return single(jobs);
-    };
-    let asked = resend(asked, || core.source.get_batch(&ids), "(batch)");
-    let op = Operation::BatchGetSecretValue;
-    let called = core.call(op, "(batch)", Patience::None, asked);
-    let answered = if jobs.iter().any(|job| job.entry.state.load().is_none()) {
-        by_deadline(core, op, "(batch)", round.deadline, called).await
-    } else {
-        called.await
-    };
-    let answers = match answered {
-        Ok(answers) => answers,
-        Err(Error::AccessDenied { .. }) => {
-            core.deny_batch(Instant::now());
-            return single(jobs);
-        }
-        Err(err) => {
-            // The batch's quota (100 calls/s per account) is a hundredth of GetSecretValue's: a
-            // throttled or failing batch falls back at once to one call per secret. A
-            // persistent batch-level error (one malformed id) is not every secret's failure:
-            // each gets its own answer from its own call. With failover regions, a batch the
-            // primary did not answer sends its secrets to the replicas instead.
-            tracing::debug!(error = %err, "BatchGetSecretValue failed; fetching one secret per call");
-            return (jobs.into_iter())
-                .map(|job| {
-                    let failed = core.batch_failed_over(&err, &job.entry.id);
-                    (job, failed)
-                })
-                .collect();
-        }
-    };
-    let mut slots: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
-    for (at, result) in answers {
-        if let Some(job) = slots.get_mut(at).and_then(Option::take) {
-            core.complete(job, result.map(Arc::new), round);
-        }
-    }
-    // Whatever the batch did not mention is fetched one by one.
-    single(slots.into_iter().flatten().collect())
 }
 
 impl Core {
@@ -266,32 +172,6 @@ impl Core {
             tokio::spawn(run(Arc::clone(self), jobs));
         }
         flights
-    }
-
-    /// Whether `BatchGetSecretValue` may be called (not denied, or denied long enough ago to
-    /// try again).
-    pub(super) fn batch_allowed(&self, now: Instant) -> bool {
-        self.batch_denied_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_none_or(|until| now >= until)
-    }
-
-    /// Turns batching off for `denial_retry`, warning once per period.
-    pub(super) fn deny_batch(&self, now: Instant) {
-        let retry = self.settings.denial_retry;
-        let mut until = self
-            .batch_denied_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if until.is_none_or(|at| now >= at) {
-            tracing::warn!(
-                retry_in_s = retry.as_secs(),
-                "BatchGetSecretValue denied; fetching one GetSecretValue per secret, and trying \
-                 the batch again later (grant secretsmanager:BatchGetSecretValue to save calls)"
-            );
-        }
-        *until = Some(now + retry);
     }
 }
 

@@ -86,8 +86,15 @@ impl Core {
 
     /// The flight of a first load by name that a read of `id` (an ARN, full or partial) may
     /// share: one of the name `id` holds, in flight and holding no value yet, when `id` may be
-    /// the same secret (its home is ours, or ours is not known yet).
+    /// the same secret (its home is ours, or ours is not known yet), or the same parameter.
     pub(super) fn first_load_by_name(&self, id: &str, version: &Version) -> Option<Flight> {
+        if let Some(name) = crate::parameter::name_id_of_arn(id) {
+            // A parameter has no home to check: after the name's load, the read by ARN finds
+            // the name's entry only if it was answered with this ARN (`identify`).
+            let entry = self.entries.find(&name, version)?;
+            let loading = entry.state.load().is_none();
+            return loading.then(|| entry.current_flight()).flatten();
+        }
         let arn = Arn::parse(id)?;
         if self.home.get().is_some_and(|home| **home != *arn.home()) {
             return None;
@@ -131,6 +138,13 @@ impl Core {
     /// a first load of its name still in flight. Dropping too much costs a fetch, too little
     /// serves an invalidated value.
     pub(super) fn remove(&self, id: &str) -> usize {
+        if let Some(name) = crate::parameter::name_id_of_arn(id) {
+            // A parameter's ARN: also a first load of its name in flight, which a read by ARN
+            // would otherwise wait for and share.
+            let loading = (self.entries.find(&name, self.default_version(&name)))
+                .is_some_and(|e| e.state.load().is_none());
+            return self.entries.remove(id, |key| loading && key == name);
+        }
         let home = self.home.get();
         let may_be_ours = |arn: &Arn<'_>| home.is_none_or(|home| **home == *arn.home());
         match Arn::parse(id) {

@@ -83,9 +83,10 @@ impl Pacers {
         }
     }
 
-    /// The pacer of `op`, when pacing is on.
+    /// The pacer of `op` (of the action whose quota it shares), when pacing is on.
     pub(crate) fn of(&self, op: Operation) -> Option<&Pacer> {
         let pacers = self.by_action.as_ref()?;
+        let op = op.quota();
         pacers.iter().find(|p| p.op == op)
     }
 }

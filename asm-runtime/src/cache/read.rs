@@ -1,7 +1,7 @@
 //! The read path: a hit from memory without a lock, else a lookup that serves, refreshes in the
 //! background, answers a remembered failure, or waits for a flight.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -26,6 +26,17 @@ pub(super) enum Lookup {
 }
 
 impl Core {
+    /// The version `get` reads `id` at: the cache's default, or, for a Parameter Store
+    /// parameter, its latest version (staging labels are Secrets Manager's).
+    pub(super) fn default_version(&self, id: &str) -> &Version {
+        static LATEST: LazyLock<Version> = LazyLock::new(Version::current);
+        let version = &self.settings.version;
+        if !version.is_current() && crate::parameter::is_parameter(id) {
+            return &LATEST;
+        }
+        version
+    }
+
     /// A fresh value of (`id`, `version`), counted as a hit: no lock, no allocation.
     #[inline]
     pub(super) fn hit(&self, id: &str, version: &Version, now: Instant) -> Option<Arc<Secret>> {

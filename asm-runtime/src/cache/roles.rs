@@ -145,7 +145,7 @@ impl Core {
             entries: EntryMap::new(settings.capacity),
             pacers: Pacers::new(settings.throttle_pacing),
             counters: Arc::clone(&own.counters),
-            batch_denied_until: Mutex::new(None),
+            batch_denied_until: Default::default(),
             changes: Arc::clone(&own.changes),
             plans: crate::plan::Plans::default(),
             handles: Arc::clone(&own.handles),

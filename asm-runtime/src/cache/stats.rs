@@ -24,6 +24,9 @@ pub struct Stats {
     /// Parameter Store `GetParameter` calls made (reads and version checks of parameters:
     /// a parameter has no `DescribeSecret`, so each refresh is one).
     pub get_parameter_calls: u64,
+    /// Parameter Store `GetParameters` calls made (up to ten parameters each, see
+    /// [`SecretCacheBuilder::batch_parameters`](crate::SecretCacheBuilder::batch_parameters)).
+    pub get_parameters_calls: u64,
     /// Fetches or version checks of one secret that failed (first loads and refreshes).
     pub failures: u64,
     /// The part of `failures` that retrying will not fix: access denied, not found, decryption
@@ -49,6 +52,7 @@ impl Stats {
             + self.batch_get_secret_value_calls
             + self.describe_secret_calls
             + self.get_parameter_calls
+            + self.get_parameters_calls
     }
 }
 
@@ -72,6 +76,7 @@ pub(crate) struct Counters {
     batch_calls: AtomicU64,
     describe_calls: AtomicU64,
     parameter_calls: AtomicU64,
+    parameters_calls: AtomicU64,
     failures: AtomicU64,
     persistent_failures: AtomicU64,
     failures_remembered: AtomicU64,
@@ -143,6 +148,7 @@ impl Counters {
             Operation::BatchGetSecretValue => &self.batch_calls,
             Operation::DescribeSecret => &self.describe_calls,
             Operation::GetParameter => &self.parameter_calls,
+            Operation::GetParameters => &self.parameters_calls,
         };
         counter.fetch_add(1, Relaxed);
     }
@@ -158,6 +164,7 @@ impl Counters {
             batch_get_secret_value_calls: self.batch_calls.load(Relaxed),
             describe_secret_calls: self.describe_calls.load(Relaxed),
             get_parameter_calls: self.parameter_calls.load(Relaxed),
+            get_parameters_calls: self.parameters_calls.load(Relaxed),
             failures: self.failures.load(Relaxed),
             persistent_failures: self.persistent_failures.load(Relaxed),
             failures_remembered: self.failures_remembered.load(Relaxed),

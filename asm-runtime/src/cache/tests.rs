@@ -22,6 +22,8 @@ mod capacity;
 pub(super) mod failover;
 mod identity;
 mod memory;
+#[cfg(all(feature = "testing", feature = "ssm"))]
+mod parameter_batch;
 #[cfg(feature = "testing")]
 mod parameters;
 #[cfg(all(feature = "testing", feature = "files"))]

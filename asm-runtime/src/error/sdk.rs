@@ -21,6 +21,8 @@ pub(crate) enum Operation {
     DescribeSecret,
     /// Parameter Store's `GetParameter`.
     GetParameter,
+    /// Parameter Store's `GetParameters` (up to ten parameters a call).
+    GetParameters,
 }
 
 impl Operation {
@@ -40,7 +42,23 @@ impl Operation {
             Self::BatchGetSecretValue => "secretsmanager:BatchGetSecretValue",
             Self::DescribeSecret => "secretsmanager:DescribeSecret",
             Self::GetParameter => "ssm:GetParameter",
+            Self::GetParameters => "ssm:GetParameters",
         }
+    }
+
+    /// The action whose quota (and so whose pacer) this one's calls count against:
+    /// Parameter Store's reads share one.
+    pub(crate) fn quota(self) -> Self {
+        match self {
+            Self::GetParameters => Self::GetParameter,
+            op => op,
+        }
+    }
+
+    /// Whether a failover region can answer it: Secrets Manager replicates secrets to other
+    /// regions; Parameter Store has no replicas.
+    pub(crate) fn has_replicas(self) -> bool {
+        !matches!(self, Self::GetParameter | Self::GetParameters)
     }
 }
 

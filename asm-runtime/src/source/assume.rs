@@ -26,13 +26,30 @@ const SESSION_NAME: &str = "asm-runtime";
 /// retries and timeouts).
 ///
 /// # Errors
-/// [`Error::Config`] without `config` (the SDK does not tell which credentials a bare client
-/// holds), or when it has no credentials provider.
+/// As [`credentials_of`].
 pub(crate) fn client_as(
     base: &Client,
     config: Option<&SdkConfig>,
     role: &Arc<str>,
 ) -> Result<Client, Error> {
+    let conf = base
+        .config()
+        .to_builder()
+        .credentials_provider(credentials_of(config, role)?)
+        .build();
+    Ok(Client::from_conf(conf))
+}
+
+/// `role`'s credentials, assumed with those of `config` (any service's client built from
+/// `config` can carry them).
+///
+/// # Errors
+/// [`Error::Config`] without `config` (the SDK does not tell which credentials a bare client
+/// holds), or when it has no credentials provider.
+pub(crate) fn credentials_of(
+    config: Option<&SdkConfig>,
+    role: &Arc<str>,
+) -> Result<SharedCredentialsProvider, Error> {
     let unknown = |what: &str| Error::Config {
         message: format!(
             "cannot read as role `{role}`: {what}; build the cache from the `SdkConfig` whose \
@@ -55,18 +72,12 @@ pub(crate) fn client_as(
             .time_source(SystemTimeSource::new())
             .build(),
     };
-    let credentials = RoleCredentials {
+    Ok(SharedCredentialsProvider::new(RoleCredentials {
         role: Arc::clone(role),
         sts,
         own,
         provider: OnceCell::new(),
-    };
-    let conf = base
-        .config()
-        .to_builder()
-        .credentials_provider(credentials)
-        .build();
-    Ok(Client::from_conf(conf))
+    }))
 }
 
 /// The credentials of one role: `AssumeRole` with the cache's own credentials, built on first

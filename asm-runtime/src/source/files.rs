@@ -7,6 +7,7 @@
 
 mod follow;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::{self, File};
@@ -22,7 +23,7 @@ use tokio::sync::watch;
 use zeroize::Zeroizing;
 
 use super::{Backend, BatchResult, MAX_SECRET_BYTES, Parts, SecretSource, sealed};
-use crate::{Error, MountProblem, Secret, Version};
+use crate::{Error, MountProblem, Secret, Version, parameter};
 
 /// The link the atomic writer swaps on each rotation.
 const DATA_LINK: &str = "..data";
@@ -38,6 +39,12 @@ const DATA_LINK: &str = "..data";
 /// For an ARN, the name inside it, without the six-character suffix Secrets Manager adds:
 /// `arn:…:secret:prod/db-AbCdEf` reads `prod_db` too. [`file_name`](Self::file_name) applies
 /// the rule.
+///
+/// **Parameters** (ASCP's `objectType: ssmparameter`) follow the same rule on the parameter's
+/// name: `ssm:/prod/orders/db-host`, or its ARN, reads `_prod_orders_db-host` (ASCP translates
+/// the leading `/` too); `alias("ssm:/prod/orders/db-host", "db-host")` for an `objectAlias`.
+/// Only the latest version is mounted (ASCP's `objectVersion`/`objectVersionLabel` choose it
+/// at mount time), so a selector is [`MountProblem::OtherVersion`].
 ///
 /// **What it holds.** A file that is valid UTF-8 is a `SecretString` (JSON keys map as from the
 /// API; text that is not a JSON object gives [`Error::NotJson`] when a key is read); a file that
@@ -137,12 +144,22 @@ impl FileSource {
         self
     }
 
-    /// The file the secret `id` is read from (the rule in the type's documentation).
+    /// The file the secret (or parameter) `id` is read from (the rule in the type's
+    /// documentation).
     pub fn file_name(&self, id: &str) -> String {
         if let Some(alias) = self.aliases.get(id) {
             return alias.clone();
         }
-        secret_name(id).replace('/', self.path_translation.encode_utf8(&mut [0; 4]))
+        object_name(id).replace('/', self.path_translation.encode_utf8(&mut [0; 4]))
+    }
+}
+
+/// The name ASCP's `objectName` holds for `id`: a parameter's name (`/prod/db-host`, also for
+/// its ARN: ASCP mounts parameters by name), else the secret's name ([`secret_name`]).
+fn object_name(id: &str) -> Cow<'_, str> {
+    match parameter::parse(id) {
+        Some(Ok(parsed)) => Cow::Owned(parameter::name(&parsed)),
+        _ => Cow::Borrowed(secret_name(id)),
     }
 }
 
@@ -283,7 +300,7 @@ impl Files {
         };
         Parts {
             arn: id.starts_with("arn:").then(|| id.to_owned()),
-            name: Some(secret_name(id).to_owned()),
+            name: Some(object_name(id).into_owned()),
             version_id: Some(version_id.to_string()),
             version_stages: Some(vec![Version::CURRENT_STAGE.to_owned()]),
             string,
@@ -474,6 +491,14 @@ impl Backend for Files {
 
     fn batch_is_one_read(&self) -> bool {
         true
+    }
+
+    fn serves_parameters(&self) -> bool {
+        true
+    }
+
+    fn refuses(&self, id: &str, version: &Version) -> Option<Error> {
+        super::parameter_refused(id, version)
     }
 
     fn changes(&self) -> Option<watch::Receiver<u64>> {

@@ -387,9 +387,17 @@ impl State {
 
 impl MemorySource {
     /// The secret name inside one of this source's ARNs, or `id` itself; for a parameter,
-    /// `ssm:NAME` (what it is stored under, whether read by name or by ARN).
+    /// `ssm:NAME` (what it is stored under, whether read by name or by its ARN; another
+    /// account's or region's ARN stays as is, and is found nowhere).
     fn name_of<'a>(&self, id: &'a str) -> Cow<'a, str> {
         if let Some(Ok(parameter)) = parameter::parse(id) {
+            let account = self.prefix.split(':').nth(4).unwrap_or_default();
+            if parameter
+                .arn
+                .is_some_and(|arn| arn.account != account || arn.region != "us-east-1")
+            {
+                return Cow::Borrowed(id);
+            }
             // `/aws/reference/secretsmanager/NAME` is the secret `NAME`, as Parameter Store
             // answers it.
             if let Some(secret) = parameter.referenced_secret() {
@@ -412,7 +420,11 @@ impl MemorySource {
     fn name_and_arn(&self, key: &str) -> (String, String) {
         match key.strip_prefix(parameter::PREFIX) {
             Some(name) => {
-                let account = self.prefix.split(':').nth(4).unwrap_or_default();
+                // AWS's public parameters' ARNs name no account.
+                let public = name.starts_with(crate::ssm_name::PUBLIC);
+                let account = (self.prefix.split(':').nth(4))
+                    .filter(|_| !public)
+                    .unwrap_or_default();
                 let path = name.trim_start_matches('/');
                 let arn = format!("arn:aws:ssm:us-east-1:{account}:parameter/{path}");
                 (name.to_owned(), arn)
@@ -490,6 +502,10 @@ impl Backend for MemorySource {
 
     fn serves_parameters(&self) -> bool {
         true
+    }
+
+    fn refuses(&self, id: &str, version: &Version) -> Option<Error> {
+        super::parameter_refused(id, version)
     }
 
     fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {

@@ -31,7 +31,7 @@ pub(super) fn attempt_timeouts(terms: sealed::Terms) -> TimeoutConfig {
 }
 
 /// An operation's error type, whose service code tells throttling apart.
-pub(super) trait ThrottleCode:
+pub(crate) trait ThrottleCode:
     ProvideErrorMetadata + std::error::Error + Send + Sync + 'static
 {
 }

@@ -43,8 +43,9 @@ fn no_parameter_source(id: &str, kind: &str) -> Error {
             "parameter `{id}`: this cache's source ({kind}) serves no Parameter Store \
              parameters; build the cache with the feature `ssm` from an `SdkConfig` \
              (`SecretCache::from_env`, `from_conf`), or give it a client with \
-             `SecretCacheBuilder::parameter_client` (the Secrets Manager Agent 2.1 and mounted \
-             files serve secrets only; a role's view reads no parameters)"
+             `SecretCacheBuilder::parameter_client` (the Secrets Manager Agent 2.1 serves \
+             secrets only; a role's view reads parameters only through a client built from an \
+             `SdkConfig`)"
         ),
     }
 }
@@ -60,15 +61,25 @@ impl Backend for Stores {
         version: &'a Version,
         refresh: bool,
     ) -> BoxFuture<'a, Result<Secret, Error>> {
-        let refused = |err| futures_util::future::ready(Err(err)).boxed();
-        match (crate::parameter::parse(id), &self.parameters) {
-            (None, _) => self.secrets.get(id, version, refresh),
-            (Some(Err(why)), _) => refused(Error::Config {
-                message: format!("`{id}` is not a parameter Parameter Store accepts: {why}"),
-            }),
-            (Some(Ok(_)), Some(parameters)) => parameters.get(id, version, refresh),
-            (Some(Ok(_)), None) => refused(no_parameter_source(id, self.kind())),
+        if let Some(refused) = self.refuses(id, version) {
+            return futures_util::future::ready(Err(refused)).boxed();
         }
+        match &self.parameters {
+            Some(parameters) if is_parameter(id) => parameters.get(id, version, refresh),
+            _ => self.secrets.get(id, version, refresh),
+        }
+    }
+
+    fn refuses(&self, id: &str, version: &Version) -> Option<Error> {
+        if !is_parameter(id) {
+            return self.secrets.refuses(id, version);
+        }
+        if let Some(refused) = super::parameter_refused(id, version) {
+            return Some(refused);
+        }
+        self.parameters
+            .is_none()
+            .then(|| no_parameter_source(id, self.kind()))
     }
 
     /// Parameters have none: the cache fetches them and compares version numbers.
@@ -104,6 +115,10 @@ impl Backend for Stores {
         )
     }
 
+    fn get_parameters<'a>(&'a self, ids: &'a [Arc<str>]) -> Option<BoxFuture<'a, BatchResult>> {
+        self.parameters.as_ref()?.get_parameters(ids)
+    }
+
     fn batch_is_one_read(&self) -> bool {
         self.secrets.batch_is_one_read()
     }
@@ -126,10 +141,18 @@ impl Backend for Stores {
         Some(Self::over(self.secrets.in_region(region, terms)?, None))
     }
 
-    /// The secrets' source as `role`; parameters are not read as a role (unless the source
-    /// serves both).
+    /// Both sources as `role`. Parameters are read as the role where their client was built
+    /// from an `SdkConfig` (`from_env`, `from_conf`); through a client given as is
+    /// (`parameter_client`) the role's view reads none, and says so at each read.
     fn assume(&self, role: &Arc<str>) -> Result<Arc<dyn Backend>, Error> {
-        Ok(Self::over(self.secrets.assume(role)?, None))
+        let parameters = (self.parameters.as_ref()).and_then(|p| match p.assume(role) {
+            Ok(parameters) => Some(parameters),
+            Err(err) => {
+                tracing::warn!(role = &**role, error = %err, "this role's view reads no parameters");
+                None
+            }
+        });
+        Ok(Self::over(self.secrets.assume(role)?, parameters))
     }
 
     fn serves_parameters(&self) -> bool {

@@ -355,3 +355,59 @@ async fn a_whole_secret_public_number_reads_its_text() {
     assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("Qz7!"), "{err}");
 }
+
+#[derive(AwsSecrets, Debug)]
+struct ParameterKinds {
+    /// A `StringList`: its text, comma-separated, as Parameter Store returns it.
+    #[aws_secrets(parameter = "/test/zones", public)]
+    zones: String,
+    /// A plain `String` parameter into a `public` number.
+    #[aws_secrets(parameter = "/test/pool", public)]
+    pool: u32,
+    /// A `SecureString`, decrypted.
+    #[aws_secrets(parameter = "/test/api-key")]
+    api_key: SecretString,
+    /// A JSON `String` parameter, read by key.
+    #[aws_secrets(parameter = "/test/limits", key = "burst", public)]
+    burst: u32,
+}
+
+/// Each kind of parameter over real HTTP, in one `GetParameters`: a `StringList` read whole,
+/// a `String` into a number, a `SecureString` decrypted, a JSON value by key.
+#[tokio::test]
+async fn every_kind_of_parameter_loads_in_one_batch() {
+    use aws_sdk_ssm::types::ParameterType;
+    let moto = Moto::start();
+    let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config());
+    for (name, value, kind) in [
+        (
+            "/test/zones",
+            "us-east-1a,us-east-1b",
+            ParameterType::StringList,
+        ),
+        ("/test/pool", "16", ParameterType::String),
+        (
+            "/test/api-key",
+            "canary-key-4Rt",
+            ParameterType::SecureString,
+        ),
+        ("/test/limits", r#"{"burst":40}"#, ParameterType::String),
+    ] {
+        let put = ssm.put_parameter().name(name).value(value).r#type(kind);
+        put.send().await.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    }
+    let cache = SecretCache::from_conf(&moto.sdk_config()).expect("cache");
+    let loaded = ParameterKinds::load(&cache).await.expect("loaded");
+    assert_eq!(
+        (loaded.zones.as_str(), loaded.pool, loaded.burst),
+        ("us-east-1a,us-east-1b", 16, 40)
+    );
+    assert_eq!(loaded.api_key.expose_secret(), "canary-key-4Rt");
+    assert!(!format!("{loaded:?}").contains("canary-key"), "{loaded:?}");
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.get_parameters_calls, stats.get_parameter_calls),
+        (1, 0),
+        "{stats:?}"
+    );
+}

@@ -125,3 +125,69 @@ async fn a_refresh_by_name_reaches_a_struct_that_names_the_arn_through_a_role() 
     assert_eq!(rotated.password.expose_secret(), "two");
     assert_eq!(by_name.current().password.expose_secret(), "two");
 }
+
+/// Puts the `SecureString` parameter `name` in the account `config`'s credentials act in.
+async fn put_parameter(config: &aws_config::SdkConfig, name: &str, value: &str) {
+    let ssm = aws_sdk_ssm::Client::new(config);
+    (ssm.put_parameter().name(name).value(value))
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put_parameter {name}: {e:?}"));
+}
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(role = "arn:aws:iam::999999999999:role/reader")]
+struct TheirHost {
+    #[aws_secrets(parameter = "/prod/host", public)]
+    host: String,
+    #[aws_secrets(parameter = "/prod/port", public)]
+    port: u16,
+}
+
+/// A parameter read as a role is the role's account's (its own `AssumeRole` session through
+/// the SSM client built from the same `SdkConfig`), never ours of the same name, and a struct
+/// naming the role loads its parameters in one `GetParameters`.
+#[tokio::test]
+async fn a_parameter_read_as_a_role_is_the_roles_accounts() {
+    let moto = Moto::start();
+    let config = moto.sdk_config();
+    let theirs = moto.sdk_config_as(READER).await;
+    put_parameter(&theirs, "/prod/host", "theirs.internal").await;
+    put_parameter(&theirs, "/prod/port", "6432").await;
+    put_parameter(&config, "/prod/host", "ours.internal").await;
+    let cache = cache_over(&moto);
+    let loaded = TheirHost::load(&cache).await.expect("through the role");
+    assert_eq!(
+        (loaded.host.as_str(), loaded.port),
+        ("theirs.internal", 6432)
+    );
+    let reader = cache.as_role(READER).expect("view");
+    let read = reader.get("ssm:/prod/host").await.expect("theirs, loaded");
+    assert_eq!(text(&read), "theirs.internal");
+    assert!(
+        read.arn().contains(":999999999999:parameter/"),
+        "{}",
+        read.arn()
+    );
+    let ours = cache.get("ssm:/prod/host").await.expect("ours");
+    assert_eq!(text(&ours), "ours.internal");
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.get_parameters_calls, stats.get_parameter_calls),
+        (1, 1),
+        "the struct in one batch as the role, ours alone: {stats:?}"
+    );
+    // The role's policy grants the role's parameters, batched.
+    let policies = TheirHost::iam_policies_with(&cache, Vars::new()).expect("policies");
+    let role = policies.role(READER).expect("the role's policy");
+    assert_eq!(
+        role.parameters(),
+        [
+            "arn:aws:ssm:us-east-1:999999999999:parameter/prod/host",
+            "arn:aws:ssm:us-east-1:999999999999:parameter/prod/port"
+        ]
+    );
+    assert!(role.allows_parameter_batch());
+}

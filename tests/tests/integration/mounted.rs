@@ -196,6 +196,64 @@ async fn adoption_time(dir: &mut DriverDir, source: FileSource) -> Duration {
     took
 }
 
+#[derive(AwsSecrets, Debug)]
+struct Orders {
+    #[aws_secrets(name = "prod/db", key = "password")]
+    password: SecretString,
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+    #[aws_secrets(parameter = "flags", public)]
+    flags: String,
+}
+
+/// Parameters mounted by ASCP (`objectType: ssmparameter`): `/prod/orders/db-host` in
+/// `_prod_orders_db-host` (the leading `/` translated too), a flat name as is, read by one
+/// struct with a secret; a swap rotates the parameter and wakes the live handle; its ARN reads
+/// the same file; another version than the mounted one is `OtherVersion`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameters_are_read_from_their_mounted_files() {
+    let layout = |n: u32| {
+        vec![
+            ("prod_db", db_json(n)),
+            (
+                "_prod_orders_db-host",
+                format!("db-{n}.internal").into_bytes(),
+            ),
+            ("flags", b"blue,green".to_vec()),
+        ]
+    };
+    let mut dir = DriverDir::new(&files(&layout(1))).expect("temporary mount");
+    let source = events_only(&dir);
+    assert_eq!(
+        source.file_name("ssm:/prod/orders/db-host"),
+        "_prod_orders_db-host"
+    );
+    let cache = cache(source);
+    let mut live = Orders::watch(&cache).await.expect("loaded from the files");
+    assert_eq!(
+        (live.current().host.as_str(), live.current().flags.as_str()),
+        ("db-1.internal", "blue,green")
+    );
+    dir.rotate(&files(&layout(2))).expect("swapped");
+    let next = timeout(Duration::from_secs(5), live.changed())
+        .await
+        .expect("the swap wakes the handle")
+        .expect("the refresh task runs");
+    assert_eq!(next.host, "db-2.internal");
+    assert_eq!(next.password.expose_secret(), "pass-2");
+    let arn = "arn:aws:ssm:us-east-1:123456789012:parameter/prod/orders/db-host";
+    let by_arn = cache.get(arn).await.expect("the same file, by ARN");
+    let text = by_arn.string().expect("text");
+    assert_eq!(
+        (text.expose_secret(), by_arn.name()),
+        ("db-2.internal", "/prod/orders/db-host")
+    );
+    let id = "ssm:/prod/orders/db-host";
+    let err = (cache.get_version(id, &Version::id("3")).await).expect_err("only the latest");
+    assert_mount(&err, MountProblem::OtherVersion);
+    assert!(cache.stats().get_parameter_calls > 0, "{:?}", cache.stats());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_driver_swap_wakes_changed_through_directory_events() {
     let mut dir = mount(1);

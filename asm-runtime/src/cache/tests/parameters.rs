@@ -196,7 +196,8 @@ async fn the_policy_grants_get_parameter_on_exact_parameter_arns() {
         ["arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/stripe-??????"]
     );
     let json = policy.to_json();
-    assert!(json.contains(r#""ssm:GetParameter""#) && !json.contains("ssm:GetParameters"));
+    // Parameters are read ten a call by default: `GetParameters` on the same ARNs.
+    assert!(json.contains(r#""ssm:GetParameter""#) && json.contains(r#""ssm:GetParameters""#));
     assert!(json.contains("KmsDecrypt"), "{json}");
 }
 
@@ -220,4 +221,139 @@ async fn a_parameter_reads_its_latest_version_whatever_the_caches_default_stage(
         .expect("valid settings");
     let loaded = HostOnly::load(&cache).await.expect("the latest version");
     assert_eq!(loaded.host, "db-2");
+    // `get` and `refresh_now` too: the cache's default stage is Secrets Manager's.
+    let read = cache.get(HOST).await.expect("the latest version");
+    assert_eq!(text(&read), "db-2");
+    let refreshed = cache.refresh_now(HOST).await.expect("re-read");
+    assert_eq!(refreshed.version_id(), "2");
+}
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+#[allow(dead_code, reason = "only its policy is read")]
+struct Elsewhere {
+    #[aws_secrets(
+        parameter = "/aws/service/global-infrastructure/current-region",
+        public
+    )]
+    region: String,
+    #[aws_secrets(parameter = "${SHARED_ARN}", public)]
+    shared: String,
+    #[aws_secrets(parameter = "/aws/reference/secretsmanager/prod/stripe")]
+    stripe: secrecy::SecretString,
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+}
+
+/// AWS's public parameters are granted on their account-less ARN, a parameter ARN given
+/// through a placeholder as written (no `ssm:` of the cache's id), and a reference on the
+/// parameter's ARN even once loaded (its answer carries the secret's ARN).
+#[tokio::test(start_paused = true)]
+async fn the_policy_names_public_placeholder_and_reference_parameters_exactly() {
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    store.json("prod/stripe", &serde_json::json!({"stripe": "sk"}));
+    let cache = over(&store);
+    cache
+        .get(HOST)
+        .await
+        .expect("loaded: the account is learnt");
+    let shared = "arn:aws:ssm:eu-west-1:999999999999:parameter/shared/url";
+    let vars = || crate::Vars::new().set("SHARED_ARN", shared);
+    let expected = [
+        shared.to_owned(),
+        "arn:aws:ssm:us-east-1:111122223333:parameter/aws/reference/secretsmanager/prod/stripe"
+            .to_owned(),
+        HOST_ARN.to_owned(),
+        "arn:aws:ssm:us-east-1::parameter/aws/service/global-infrastructure/current-region"
+            .to_owned(),
+    ];
+    let policy = Elsewhere::iam_policy_with(&cache, vars()).expect("a policy");
+    assert_eq!(policy.parameters(), expected);
+    let reference = "ssm:/aws/reference/secretsmanager/prod/stripe";
+    let read = cache.get(reference).await.expect("the referenced secret");
+    assert!(read.arn().contains(":secretsmanager:"), "{}", read.arn());
+    let policy = Elsewhere::iam_policy_with(&cache, vars()).expect("a policy");
+    assert_eq!(
+        policy.parameters(),
+        expected,
+        "after the reference was read"
+    );
+}
+
+/// A parameter read by name and by ARN at once, before either is loaded: one call, one entry
+/// (the read by ARN waits for the name's first load, then finds it filed under its ARN).
+#[tokio::test(start_paused = true)]
+async fn concurrent_first_reads_by_name_and_arn_share_one_call() {
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    let cache = over(&store);
+    let (by_name, by_arn) = tokio::join!(cache.get(HOST), cache.get(HOST_ARN));
+    let (by_name, by_arn) = (by_name.expect("by name"), by_arn.expect("by ARN"));
+    assert!(Arc::ptr_eq(&by_name, &by_arn), "one entry");
+    assert_eq!(cache.stats().get_parameter_calls, 1);
+    // Another account's parameter of the same name, by ARN: its own read, never ours.
+    let foreign = "arn:aws:ssm:us-east-1:999999999999:parameter/prod/orders/db-host";
+    let (ours, theirs) = tokio::join!(cache.get(HOST), cache.get(foreign));
+    assert_eq!(text(&ours.expect("ours")), "db-1");
+    assert!(theirs.is_err(), "not in this store: {theirs:?}");
+}
+
+#[derive(crate::AwsSecrets, Debug)]
+#[aws_secrets(crate = "crate")]
+#[allow(dead_code, reason = "only its policy is read")]
+struct PublicAndOurs {
+    #[aws_secrets(
+        parameter = "/aws/service/global-infrastructure/current-region",
+        public
+    )]
+    region: String,
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+}
+
+/// A loaded public parameter (its ARN names no account) tells nothing of the caller's account:
+/// a parameter named by name and not loaded yet leaves the policy unknown, never an ARN with an
+/// empty account.
+#[tokio::test(start_paused = true)]
+async fn a_public_parameter_teaches_no_account() {
+    let store = MemorySource::new();
+    let region = "/aws/service/global-infrastructure/current-region";
+    store.parameter(region, "us-east-1");
+    let cache = over(&store);
+    let read = cache.get(&format!("ssm:{region}")).await.expect("public");
+    assert!(
+        read.arn().contains("us-east-1::parameter/aws/service/"),
+        "{}",
+        read.arn()
+    );
+    let err = PublicAndOurs::iam_policy(&cache).expect_err("our account is unknown");
+    assert!(err.to_string().contains("is unknown"), "{err}");
+}
+
+/// Invalidating a parameter by its ARN also drops a first load of its name still in flight:
+/// a read by ARN after the invalidation makes its own call at once rather than waiting for,
+/// and sharing, a load that began before it.
+#[tokio::test(start_paused = true)]
+async fn invalidating_an_arn_drops_its_names_first_load_in_flight() {
+    let store = MemorySource::new();
+    store.parameter("/prod/orders/db-host", "db-1");
+    store.fail(Some(HOST), crate::MemoryFault::Hang);
+    // Unpaced: the slow start's one call in flight would hold the second read back too.
+    let cache = SecretCache::builder(store.clone())
+        .throttle_pacing(false)
+        .build()
+        .expect("valid settings");
+    let by_name = tokio::spawn({
+        let cache = cache.clone();
+        async move { cache.get(HOST).await.map(|_| ()) }
+    });
+    settle().await;
+    store.clear_failures();
+    store.parameter("/prod/orders/db-host", "db-2");
+    cache.invalidate(HOST_ARN);
+    let started = Instant::now();
+    let read = cache.get(HOST_ARN).await.expect("its own call");
+    assert_eq!((text(&read), started.elapsed()), ("db-2", Duration::ZERO));
+    by_name.abort();
 }

@@ -291,12 +291,15 @@ impl Fixture for Mounted {
                 Some("only the current version is mounted (the driver writes AWSCURRENT only)")
             }
             Scenario::Deadline => Some("a read of a mounted file cannot hang: no network call"),
-            Scenario::ParameterRead | Scenario::ParameterMissing | Scenario::ParameterReference => {
-                Some(
-                    "`FileSource` maps no parameter to a file yet (the CSI provider's \
-                     `objectType: ssmparameter`): a read of one is `Error::Config`",
-                )
-            }
+            Scenario::ParameterRead => Some(
+                "a mounted parameter has no ARN and only its latest version is mounted \
+                 (`integration/mounted.rs::parameters_are_read_from_their_mounted_files` holds \
+                 the rest: its file, a rotation, an ARN id)",
+            ),
+            Scenario::ParameterReference => Some(
+                "a reference is mounted as a parameter of its own (`objectName: \
+                 /aws/reference/secretsmanager/NAME`); mount the secret itself instead",
+            ),
             _ => None,
         }
     }
@@ -310,8 +313,10 @@ impl Fixture for Mounted {
         self.write(name, value);
     }
 
-    async fn put_parameter(&self, _name: &str, _value: &str) -> bool {
-        false
+    /// Writes the parameter's file as ASCP names it (`/conf/p` is `_conf_p`).
+    async fn put_parameter(&self, name: &str, value: &str) -> bool {
+        self.write(&format!("ssm:{name}"), value.as_bytes());
+        true
     }
 
     async fn arn(&self, name: &str) -> String {

@@ -741,11 +741,39 @@ async fn parameter_missing<F: Fixture>(f: &F) {
     assert_error_clean(&err);
 }
 
-/// `/aws/reference/secretsmanager/NAME`: a secret read through Parameter Store.
+/// `/aws/reference/secretsmanager/NAME`: a secret read through Parameter Store, its version the
+/// secret's (Parameter Store answers version 0 for every read of a reference), so a new secret
+/// version is a rotation that wakes live handles.
 async fn parameter_reference<F: Fixture>(f: &F) {
     f.put("conf/parameter-reference", &login("ref")).await;
-    let cache = f.cache(Settings::default());
+    let ttl = Duration::from_secs(1);
+    let cache = f.cache(Settings {
+        ttl,
+        ..Settings::default()
+    });
     let id = "ssm:/aws/reference/secretsmanager/conf/parameter-reference";
     let secret = cache.get(id).await.expect("the referenced secret");
     assert_eq!(password_of(&secret), password("ref"));
+    assert_ne!(
+        secret.version_id(),
+        "0",
+        "the secret's version, not the reference's"
+    );
+    let mut live = ReferencedLogin::watch(&cache).await.expect("watch");
+    f.put("conf/parameter-reference", &login("ref2")).await;
+    let bound = ttl + f.extra_staleness() + Duration::from_secs(3);
+    let next = timeout(bound, live.changed())
+        .await
+        .unwrap_or_else(|_| panic!("changed() did not wake within {bound:?}"))
+        .expect("the refresh task runs");
+    assert_eq!(next.password.expose_secret(), password("ref2"));
+    let rotated = cache.get(id).await.expect("read");
+    assert_ne!(rotated.version_id(), secret.version_id());
+    assert_eq!(cache.stats().rotations, 1, "{:?}", cache.stats());
+}
+
+#[derive(AwsSecrets, Debug)]
+#[aws_secrets(parameter = "/aws/reference/secretsmanager/conf/parameter-reference")]
+struct ReferencedLogin {
+    password: SecretString,
 }

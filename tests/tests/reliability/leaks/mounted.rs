@@ -1,6 +1,7 @@
 //! Canary runs over every error of the file source: each mounted file holds the canary, and
 //! every error it can give (missing file, link outside the mount, not a file, too large, split
-//! key file not UTF-8, other version, and the mapping errors of a struct read from a file) is
+//! key file not UTF-8, other version, and the mapping errors of a struct read from a file; the
+//! same for a mounted parameter) is
 //! checked clean on every surface, with every log line captured at TRACE; a torn rotation under
 //! a live handle too.
 
@@ -44,6 +45,13 @@ struct FromText {
     password: SecretString,
 }
 
+#[derive(AwsSecrets, Debug)]
+struct ParameterPort {
+    #[allow(dead_code, reason = "read by the loader only")]
+    #[aws_secrets(parameter = "/prod/port", public)]
+    port: u16,
+}
+
 fn mount_err(problem: MountProblem) -> impl Fn(&Error) -> bool {
     move |e| matches!(e, Error::Mount { problem: p, .. } if *p == problem)
 }
@@ -64,6 +72,7 @@ async fn leak_file_source_errors() {
         ("text", CANARY.as_bytes()),
         ("big", big.as_bytes()),
         ("split.password", &not_utf8),
+        ("_prod_port", CANARY.as_bytes()),
     ])
     .expect("mount");
     dir.plant_link("escape", &outside.path().join("elsewhere"))
@@ -120,6 +129,28 @@ async fn leak_file_source_errors() {
         .expect_err("missing key");
     check("missing key", &err, |e| {
         matches!(e, Error::MissingKey { .. })
+    });
+    // Parameters mounted as ASCP's `objectType: ssmparameter` (`_prod_port` holds the canary).
+    let err = ParameterPort::load_with(&cache, Vars::new())
+        .await
+        .expect_err("wrong type");
+    check("parameter wrong type", &err, |e| {
+        matches!(e, Error::WrongType { .. })
+    });
+    check(
+        "parameter missing",
+        &get("ssm:/prod/absent").await,
+        mount_err(MountProblem::Missing),
+    );
+    let version = cache.get_version("ssm:/prod/port", &Version::id("2")).await;
+    check(
+        "parameter other version",
+        &version.expect_err("not mounted"),
+        mount_err(MountProblem::OtherVersion),
+    );
+    let bad = cache.get_version("ssm:/prod/port", &Version::id("x")).await;
+    check("parameter bad version", &bad.expect_err("refused"), |e| {
+        matches!(e, Error::Config { .. })
     });
     let db = cache.get("prod/db").await.expect("readable");
     assert_clean("secret Debug", &format!("{db:?} {db:#?}"));

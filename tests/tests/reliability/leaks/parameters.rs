@@ -132,3 +132,82 @@ async fn leak_parameter_values_and_sources() {
     });
     capture.assert_all_clean("parameter values and sources");
 }
+
+#[derive(AwsSecrets, Debug)]
+#[allow(dead_code, reason = "only the load's errors are read")]
+struct TwoParameters {
+    #[aws_secrets(parameter = "/prod/orders/db-host", public)]
+    host: String,
+    #[aws_secrets(parameter = "/prod/orders/db-port", public)]
+    port: u16,
+}
+
+/// `GetParameters` fails with `code`, its message holding the canary.
+fn batch_failing(code: &str, status: u16) -> Rule {
+    let body = format!(r#"{{"__type":"{code}","message":"batch {CANARY}"}}"#);
+    mock!(aws_sdk_ssm::Client::get_parameters)
+        .sequence()
+        .http_status(status, Some(body))
+        .repeatedly()
+        .build()
+}
+
+/// `GetParameters` answering a parameter that was not asked for (its value the canary) and
+/// listing both asked as invalid: the stray value is dropped, each asked one read alone.
+fn batch_answering_a_stray() -> Rule {
+    use aws_sdk_ssm::operation::get_parameters::GetParametersOutput;
+    use aws_sdk_ssm::types::Parameter;
+    mock!(aws_sdk_ssm::Client::get_parameters).then_output(|| {
+        let stray = Parameter::builder()
+            .name("/prod/other")
+            .value(CANARY)
+            .version(1)
+            .build();
+        (GetParametersOutput::builder().parameters(stray))
+            .invalid_parameters("/prod/orders/db-host")
+            .invalid_parameters("/prod/orders/db-port")
+            .build()
+    })
+}
+
+/// The batch's own failures (denied, throttled, failing, a stray answer), each ending in a
+/// typed error about one parameter, with the canary in every service message.
+#[tokio::test(start_paused = true)]
+async fn leak_get_parameters_errors() {
+    let (capture, _guard) = Capture::start();
+    let single = failing("ParameterNotFound", "none");
+    type Shape = fn(&Error) -> bool;
+    let cases: [(Rule, &str, Shape); 4] = [
+        (batch_failing("AccessDeniedException", 400), "denied", |e| {
+            matches!(e, Error::NotFound { .. })
+        }),
+        (
+            batch_failing("ThrottlingException", 400),
+            "throttled",
+            |e| matches!(e, Error::Throttled { .. } | Error::Transport { .. }),
+        ),
+        (batch_failing("InternalServerError", 500), "failing", |e| {
+            matches!(e, Error::Service { .. })
+        }),
+        (batch_answering_a_stray(), "stray", |e| {
+            matches!(e, Error::NotFound { .. })
+        }),
+    ];
+    for (batch, what, shape) in cases {
+        let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, &[&batch, &single], |c| c
+            .retry_config(RetryConfig::disabled()));
+        let cache = SecretCache::builder(mocked(RuleMode::MatchAny, &[]))
+            .parameter_client(ssm)
+            .startup_patience(Duration::from_secs(30))
+            .build()
+            .expect("valid settings");
+        let err = TwoParameters::load(&cache).await.expect_err(what);
+        check(what, &err, shape);
+        assert!(
+            err.secret_id()
+                .is_some_and(|id| id.starts_with("ssm:/prod/orders/")),
+            "{what}: names a parameter, not the batch: {err:?}"
+        );
+    }
+    capture.assert_ours_clean("GetParameters errors");
+}

@@ -1,0 +1,1 @@
+../../asm-runtime/src/partition.rs
