@@ -143,11 +143,14 @@ async fn of_kind(
         let (first, refreshes) = batchable
             .into_iter()
             .partition(|job: &Job| job.entry.state.load().is_none());
-        let chunks = into_chunks(first, kind.max_ids())
+        // A chunk of one is read alone: the same one call, and its error its own.
+        let (chunks, alone): (Vec<Vec<Job>>, Vec<Vec<Job>>) = (into_chunks(first, kind.max_ids()))
             .into_iter()
             .chain(into_chunks(refreshes, kind.max_ids()))
-            .filter(|chunk| !chunk.is_empty());
-        let unanswered = join_all(chunks.map(|c| one_call(core, kind, c, round)));
+            .filter(|chunk| !chunk.is_empty())
+            .partition(|chunk| chunk.len() > 1);
+        single.extend(alone.into_iter().flatten().map(|job| (job, None)));
+        let unanswered = join_all(chunks.into_iter().map(|c| one_call(core, kind, c, round)));
         single.extend(unanswered.await.into_iter().flatten());
     } else {
         single.extend(batchable.into_iter().map(|job| (job, None)));
