@@ -174,6 +174,15 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 }
 
 /// A batch's answers by index into the ids asked for.
+/// An answer about `id` that is not what the call answers (`why`, never its contents).
+pub(crate) fn malformed(id: &str, why: &'static str) -> Error {
+    Error::Transport {
+        secret_id: id.to_owned(),
+        kind: TransportKind::MalformedResponse,
+        detail: Some(why.into()),
+    }
+}
+
 /// A parameter's [`refusal`](crate::parameter::refusal) as the error a read is answered
 /// with, before any call (for [`Backend::refuses`]).
 pub(crate) fn parameter_refused(id: &str, version: &Version) -> Option<Error> {
@@ -208,6 +217,10 @@ pub(crate) mod sealed {
         pub(crate) deadlines: Deadlines,
         /// The cache's deadlines whole, for calls no failover region shares (Parameter
         /// Store's: it has no replicas).
+        #[cfg_attr(
+            not(feature = "ssm"),
+            expect(dead_code, reason = "read by the Parameter Store source only")
+        )]
         pub(crate) unshared: Deadlines,
         pub(crate) cache_paces_throttling: bool,
     }
@@ -297,11 +310,10 @@ impl Parts {
                 SecretValue::Binary(checked?)
             }
             (None, None) => {
-                return Err(Error::Transport {
-                    secret_id: id.to_owned(),
-                    kind: TransportKind::MalformedResponse,
-                    detail: Some("the response holds neither SecretString nor SecretBinary".into()),
-                });
+                return Err(malformed(
+                    id,
+                    "the response holds neither SecretString nor SecretBinary",
+                ));
             }
         };
         Ok(Secret {

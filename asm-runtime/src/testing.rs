@@ -121,7 +121,7 @@ pub(crate) fn silent_client() -> Client {
 }
 
 /// A Parameter Store client in us-east-1 whose every call hangs, with SDK retries off.
-#[cfg(feature = "ssm")]
+#[cfg(all(feature = "ssm", feature = "testing"))]
 pub(crate) fn silent_ssm_client() -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&silent_config())
 }

@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::{Backend, MAX_SECRET_BYTES, Parts, SecretSource, sealed};
+use super::{Backend, MAX_SECRET_BYTES, Parts, SecretSource, malformed, sealed};
 use crate::error::{Operation, from_code, names_missing_value};
 use crate::{Error, Secret, TransportKind, Version};
 
@@ -572,14 +572,6 @@ fn typed_agent_error(id: &str, status: StatusCode, code: Option<&str>) -> Error 
             secret_id: id.to_owned(),
             code: format!("HTTP {status} from the Secrets Manager Agent"),
         },
-    }
-}
-
-fn malformed(id: &str, why: &'static str) -> Error {
-    Error::Transport {
-        secret_id: id.to_owned(),
-        kind: TransportKind::MalformedResponse,
-        detail: Some(why.into()),
     }
 }
 

@@ -21,11 +21,11 @@ use futures_util::future::BoxFuture;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::sdk_call::{NoThrottleRetries, ThrottleCode, attempt_timeouts, call_timeouts};
-use super::{Backend, BatchResult, Parts, sealed};
+use super::{Backend, BatchResult, Parts, malformed, sealed};
 use crate::error::{Operation, from_sdk};
 use crate::json::{self, JsonDocument, JsonIndex};
 use crate::parameter::request_name;
-use crate::{Error, Secret, TransportKind, Version};
+use crate::{Error, Secret, Version};
 
 /// The SSM client, and the timeouts every call overrides its configuration with.
 #[derive(Debug)]
@@ -175,15 +175,6 @@ where
     match from_sdk(err, id, op) {
         Error::AccessDenied { secret_id, .. } if kms => Error::Decryption { secret_id },
         err => err,
-    }
-}
-
-/// An answer without what every answer carries.
-fn malformed(id: &str, what: &'static str) -> Error {
-    Error::Transport {
-        secret_id: id.to_owned(),
-        kind: TransportKind::MalformedResponse,
-        detail: Some(what.into()),
     }
 }
 
